@@ -1,0 +1,25 @@
+"""The five vendor contracts, loaded once, and validation against them.
+
+Everything else in tokenmock (the mock, the reference client, the contract suites) reads the contracts
+through this package, so data flows one way: openapi/ -> contracts -> mockserver and client.
+"""
+
+from contracts.errors import ContractError, SpecProblem, Violation
+from contracts.loader import Operation, operation, operations, resolved_spec, spec, vendors
+from contracts.register import Discrepancy, register
+from contracts.validation import validate_response
+
+__all__ = [
+    "ContractError",
+    "Discrepancy",
+    "Operation",
+    "SpecProblem",
+    "Violation",
+    "operation",
+    "operations",
+    "register",
+    "resolved_spec",
+    "spec",
+    "validate_response",
+    "vendors",
+]

@@ -1,0 +1,176 @@
+"""Signing and checking tokens: keys prepared once, algorithms pinned, time from the mock's clock.
+
+Every vendor gets its own keys, so another vendor's token fails the signature check. Verification
+never trusts the token's header: the algorithm and key id are fixed per signer, which is what defeats
+`alg: none` and HS256-with-the-RSA-public-key (algorithm confusion).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mockserver.clock import Clock
+from mockserver.errors import InvalidToken
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A freshly issued token and the claims it carries."""
+
+    token: str = field(repr=False)
+    claims: Mapping[str, Any]
+
+
+def new_jti() -> str:
+    """A unique token id (UUID4 text, as Spring Security OAuth2's `jti`)."""
+    return str(uuid.uuid4())
+
+
+class JwtSigner:
+    """Issues and verifies JWTs with one pinned algorithm and key.
+
+    `secret` is used for HS256; for RS256 a PEM private key is used when given, else a 2048-bit key is
+    generated once at start.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        algorithm: str = "HS256",
+        secret: str | bytes | None = None,
+        private_key_pem: str | bytes | None = None,
+        kid: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        if algorithm not in ("HS256", "RS256"):
+            raise ValueError(f"unsupported algorithm {algorithm}")
+        self.clock = clock
+        self.algorithm = algorithm
+        self.extra_headers = dict(headers or {})
+        if algorithm == "HS256":
+            key = secret if secret is not None else secrets.token_bytes(32)
+            self._signing_key: Any = key.encode() if isinstance(key, str) else key
+            self._verifying_key: Any = self._signing_key
+        else:
+            if private_key_pem is not None:
+                pem = private_key_pem.encode() if isinstance(private_key_pem, str) else private_key_pem
+                private = serialization.load_pem_private_key(pem, password=None)
+            else:
+                private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            assert isinstance(private, rsa.RSAPrivateKey)
+            self._signing_key = private
+            self._verifying_key = private.public_key()
+        self.kid = kid or hashlib.sha256(self.public_material()).hexdigest()[:16]
+        self._header = {**self.extra_headers, "kid": self.kid}
+
+    def public_material(self) -> bytes:
+        """The public key in PEM (RS256), or a digest of the secret (HS256): safe to publish."""
+        if self.algorithm == "RS256":
+            return bytes(
+                self._verifying_key.public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+            )
+        return hashlib.sha256(b"tokenmock-kid:" + self._signing_key).digest()
+
+    def issue(self, claims: Mapping[str, Any], lifetime: int) -> Issued:
+        """Sign `claims` plus `iat` and `exp` (from the mock clock)."""
+        now = int(self.clock.now())
+        full = {**claims, "iat": now, "exp": now + int(lifetime)}
+        token = jwt.encode(full, self._signing_key, algorithm=self.algorithm, headers=self._header)
+        return Issued(token, full)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Check signature, algorithm, key id and time window; return the claims or raise InvalidToken."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise InvalidToken("the access token is malformed") from None
+        if header.get("alg") != self.algorithm:
+            raise InvalidToken("the access token is signed with an algorithm this server does not accept")
+        if header.get("kid") != self.kid:
+            raise InvalidToken("the access token names an unknown signing key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._verifying_key,
+                algorithms=[self.algorithm],
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
+            )
+        except jwt.InvalidTokenError:
+            raise InvalidToken("the access token signature is invalid") from None
+        check_window(claims, self.clock)
+        return claims
+
+
+def check_window(claims: Mapping[str, Any], clock: Clock) -> None:
+    """Refuse a token outside its `nbf`..`exp` window by the mock's clock."""
+    now = clock.now()
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise InvalidToken("the access token has no expiry")
+    if now >= exp:
+        raise InvalidToken("the access token expired")
+    if isinstance(nbf, int | float) and now < nbf:
+        raise InvalidToken("the access token is not valid yet")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class OpaqueSigner:
+    """Opaque tokens (not JWTs) that the mock can still check without shared state.
+
+    The token is `base64url(claims).base64url(HMAC-SHA256)`: opaque to clients, which must not parse
+    it, yet verifiable by every worker process holding the secret.
+    """
+
+    def __init__(self, *, clock: Clock, secret: str | bytes | None = None, prefix: str = "") -> None:
+        key = secret if secret is not None else secrets.token_bytes(32)
+        self._key = key.encode() if isinstance(key, str) else key
+        self.clock = clock
+        self.prefix = prefix
+
+    def _mac(self, body: str) -> str:
+        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+
+    def issue(self, claims: Mapping[str, Any], lifetime: int) -> Issued:
+        """Seal `claims` plus `iat` and `exp`."""
+        now = int(self.clock.now())
+        full = {**claims, "iat": now, "exp": now + int(lifetime)}
+        body = _b64(json.dumps(full, separators=(",", ":")).encode())
+        return Issued(f"{self.prefix}{body}.{self._mac(body)}", full)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """Check the seal and the time window; return the claims or raise InvalidToken."""
+        if not token.isascii() or not token.startswith(self.prefix):
+            raise InvalidToken("the access token is malformed")
+        body, dot, mac = token[len(self.prefix) :].partition(".")
+        if not dot or not body or not hmac.compare_digest(self._mac(body), mac):
+            raise InvalidToken("the access token is invalid")
+        try:
+            claims = json.loads(_unb64(body))
+        except ValueError:
+            raise InvalidToken("the access token is malformed") from None
+        if not isinstance(claims, dict):
+            raise InvalidToken("the access token is malformed")
+        check_window(claims, self.clock)
+        return claims

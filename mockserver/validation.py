@@ -1,0 +1,217 @@
+"""Request validation against the contract, compiled once per operation at start-up.
+
+Runs before any handler: content type, body parsing (form or JSON), required security credentials,
+parameters and the body schema (types, enums, required fields, maximum lengths). Failures are
+`MockError`s, which the vendor renders in its own shape, so a bad request never reaches a handler.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from jsonschema import Draft202012Validator
+
+from contracts.validation import compile_schema, describe, first_error, media_type_of, pointer
+from mockserver.errors import InvalidClient, InvalidRequest, InvalidToken, MockError, UnsupportedMediaType
+from mockserver.exchange import Call
+
+if TYPE_CHECKING:
+    from contracts import Operation
+    from mockserver.vendors.base import Vendor
+
+MAX_FORM_FIELDS = 100
+
+
+@dataclass
+class RawRequest:
+    """The parts of an HTTP request validation needs, independent of the web framework."""
+
+    method: str
+    path: str
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    query: Sequence[tuple[str, str]] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    cookies: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class _Param:
+    location: str
+    name: str
+    required: bool
+    validator: Draft202012Validator
+    kind: str
+
+
+def _coerce(value: str, kind: str) -> Any:
+    """Parameters arrive as text; give the schema the type it declares when the text allows it."""
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+    except ValueError:
+        return value
+    if kind == "boolean" and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """`application/x-www-form-urlencoded` to a dict; a repeated parameter is an error (RFC 6749 §3.2)."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FORM_FIELDS)
+    except UnicodeDecodeError:
+        raise InvalidRequest("the form body is not valid UTF-8", rule="form") from None
+    except ValueError:
+        raise InvalidRequest(f"the form body has more than {MAX_FORM_FIELDS} fields", rule="form") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise InvalidRequest(f"parameter {name} is repeated", field=name, rule="form")
+        form[name] = value
+    return form
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON body; bad encoding, bad syntax and absurd nesting are all the client's error."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("the body is not valid JSON", rule="json") from None
+
+
+class RequestValidator:
+    """Everything the contract says about one operation's request, compiled."""
+
+    def __init__(self, op: Operation, vendor: Vendor) -> None:
+        self.op = op
+        self.vendor = vendor
+        documented = op.request_media_types
+        self.media_types = documented + tuple(m for m in vendor.extra_media_types(op) if m not in documented)
+        self.body_required = vendor.body_required(op)
+        self.body_validators: dict[str, Draft202012Validator] = {}
+        for media_type in self.media_types:
+            schema = op.body_schema(media_type)
+            if schema is None and documented:
+                schema = op.body_schema(documented[0])
+            self.body_validators[media_type] = compile_schema(vendor.adjust_body_schema(op, dict(schema or {})))
+        self.params = [
+            _Param(
+                p["in"],
+                p["name"],
+                bool(p.get("required")),
+                compile_schema(p.get("schema", {})),
+                str((p.get("schema") or {}).get("type", "string")),
+            )
+            for p in op.parameters
+        ]
+        alternatives = op.security
+        self.auth_optional = not alternatives or any(not alt for alt in alternatives)
+        self.auth_alternatives = [list(alt.values()) for alt in alternatives if alt]
+
+    def validate(self, raw: RawRequest) -> Call:
+        """Parse and check a request; return the `Call` for the handler or raise a `MockError`."""
+        call = Call(
+            vendor=self.vendor.name,
+            operation_id=self.op.operation_id,
+            method=raw.method,
+            path=raw.path,
+            path_params=raw.path_params,
+            query=dict(raw.query),
+            headers=raw.headers,
+            cookies=raw.cookies,
+            basic_decoder=self.vendor.decode_basic,
+        )
+        self._parse_body(call, raw)
+        self._check_security(call)
+        self._check_params(call, raw)
+        if call.media_type:
+            error = first_error(self.body_validators[call.media_type], call.body)
+            if error is not None:
+                where = pointer(error)
+                field_name = where.lstrip("/") or None
+                if error.validator == "required" and not field_name:
+                    field_name = describe(error).split(",")[0].split(" ")[0]
+                subject = f"body field {where.lstrip('/')}" if where else "body"
+                raise InvalidRequest(f"{subject} {describe(error)}", field=field_name, rule=str(error.validator))
+        return call
+
+    def _parse_body(self, call: Call, raw: RawRequest) -> None:
+        if not self.media_types:
+            return  # the operation takes no body; anything sent is ignored, as servers do
+        media_type = media_type_of(raw.content_type)
+        if not raw.body and not media_type:
+            if self.body_required:
+                raise InvalidRequest("a request body is required", rule="required")
+            return
+        if media_type not in self.media_types:
+            accepted = ", ".join(self.media_types)
+            raise UnsupportedMediaType(f"content type {media_type or '(none)'!r} is not accepted; use {accepted}")
+        call.media_type = media_type
+        if "json" in media_type:
+            if not raw.body:
+                raise InvalidRequest("the JSON body is empty", rule="json")
+            call.body = parse_json(raw.body)
+        else:
+            call.body = parse_form(raw.body)
+
+    def _check_security(self, call: Call) -> None:
+        if self.auth_optional:
+            return
+        failure: MockError | None = None
+        for alternative in self.auth_alternatives:
+            try:
+                for scheme in alternative:
+                    self._present(call, scheme)
+                return
+            except MockError as exc:
+                failure = failure or exc
+        assert failure is not None
+        raise failure
+
+    @staticmethod
+    def _present(call: Call, scheme: Mapping[str, Any]) -> None:
+        kind = scheme.get("type")
+        if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
+            if call.basic is None:  # raises InvalidClient itself when present but undecodable
+                raise InvalidClient("client authentication is required (Authorization: Basic)", via_basic=True)
+        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+            if call.bearer is None:
+                if call.authorization is None:
+                    raise InvalidToken("no access token was sent", missing=True)
+                raise InvalidToken("the Authorization header does not carry a Bearer token")
+        elif kind == "apiKey":
+            where = {"header": call.headers, "cookie": call.cookies, "query": call.query}.get(scheme.get("in", ""))
+            if where is None or not where.get(scheme.get("name", "")):
+                raise InvalidClient(f"the {scheme.get('in')} {scheme.get('name')!r} is required")
+
+    def _check_params(self, call: Call, raw: RawRequest) -> None:
+        sources: dict[str, Mapping[str, str]] = {
+            "query": call.query,
+            "path": call.path_params,
+            "header": raw.headers,
+            "cookie": raw.cookies,
+        }
+        for param in self.params:
+            value = sources.get(param.location, {}).get(param.name)
+            if value is None:
+                if param.required:
+                    raise InvalidRequest(
+                        f"{param.location} parameter {param.name} is required", field=param.name, rule="required"
+                    )
+                continue
+            error = first_error(param.validator, _coerce(value, param.kind))
+            if error is not None:
+                raise InvalidRequest(
+                    f"{param.location} parameter {param.name} {describe(error)}",
+                    field=param.name,
+                    rule=str(error.validator),
+                )

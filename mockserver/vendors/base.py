@@ -1,0 +1,142 @@
+"""What every vendor module builds on: the `Vendor` base class and the `@operation` decorator.
+
+A vendor module subclasses `Vendor`, names itself, declares its default settings and the discrepancy
+switches it implements, marks one method per contract operation with `@operation("<operationId>")`
+and renders the shared `MockError`s in its own documented error shape. Nothing else in the mock knows
+a vendor by name.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from mockserver.errors import InvalidToken, MockError
+from mockserver.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
+
+if TYPE_CHECKING:
+    from contracts import Operation
+    from mockserver.clock import Clock
+    from mockserver.store import Store
+
+F = TypeVar("F", bound=Callable[..., Reply])
+
+
+def operation(operation_id: str) -> Callable[[F], F]:
+    """Mark a `Vendor` method as the handler of a contract operation."""
+
+    def mark(method: F) -> F:
+        method._operation_id = operation_id  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The shared services a vendor module uses: clock and store (one per app)."""
+
+    clock: Clock
+    store: Store
+
+
+class Vendor:
+    """Base of the five vendor modules."""
+
+    name: ClassVar[str]
+    # Settings this vendor starts with (clients, lifetimes, keys); the config's vendors.<name> overrides.
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    # Discrepancy ids (openapi/discrepancies/<name>.yaml, mock != none) this module switches on.
+    switches: ClassVar[frozenset[str]] = frozenset()
+    # operationId -> method name, collected from @operation marks.
+    handlers: ClassVar[dict[str, str]] = {}
+    # The realm named in WWW-Authenticate challenges.
+    realm: ClassVar[str] = "tokenmock"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.handlers = {
+            getattr(member, "_operation_id"): attr
+            for attr, member in vars(cls).items()
+            if callable(member) and hasattr(member, "_operation_id")
+        }
+
+    def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
+        self.runtime = runtime
+        self.clock = runtime.clock
+        self.store = runtime.store
+        self.settings = settings
+        self.readings = readings
+
+    def lenient(self, discrepancy_id: str) -> bool:
+        """Whether the lenient reading of a register entry is in force."""
+        if discrepancy_id not in self.switches:
+            raise KeyError(f"{self.name} declares no switch {discrepancy_id}")
+        return self.readings.get(discrepancy_id) == "lenient"
+
+    def handler(self, operation_id: str) -> Callable[[Call], Reply]:
+        """The bound handler of an operation."""
+        return getattr(self, self.handlers[operation_id])  # type: ignore[no-any-return]
+
+    # Hooks with defaults a vendor may override.
+
+    def decode_basic(self, value: str) -> BasicCredentials:
+        """How this vendor reads `Authorization: Basic ...` (RFC 7617 unless overridden)."""
+        return decode_basic_rfc7617(value)
+
+    def extra_media_types(self, op: Operation) -> tuple[str, ...]:
+        """Request content types accepted beyond the contract's (lenient readings); validated with the
+        contract's first body schema."""
+        return ()
+
+    def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
+        """The body schema the mock enforces (a lenient reading may relax the contract's); compiled once."""
+        return schema
+
+    def body_required(self, op: Operation) -> bool:
+        """Whether a request without a body is refused (the contract's word unless a reading relaxes it)."""
+        return op.body_required
+
+    def render_error(self, error: MockError, call: Call | None, path: str) -> Reply:
+        """Turn a refusal into this vendor's documented status, body and headers.
+
+        `call` is None when the request matched no operation or failed validation before one was
+        built; `path` is the request path relative to the vendor (what the vendor itself would see).
+        """
+        raise NotImplementedError
+
+    # Helpers for the vendor modules.
+
+    def clients(self) -> list[Mapping[str, Any]]:
+        """Configured clients (settings `clients`) plus those registered at runtime."""
+        return [*self.settings.get("clients", []), *self.store.clients(self.name)]
+
+    def find_client(self, **credentials: str | None) -> Mapping[str, Any] | None:
+        """The configured client whose fields equal every given credential, compared in constant time.
+
+        Every record is compared in full, so the time taken does not tell which part was wrong.
+        """
+        if any(value is None for value in credentials.values()):
+            return None
+        found = None
+        for record in self.clients():
+            matched = True
+            for key, value in credentials.items():
+                expected = str(record.get(key, ""))
+                matched &= hmac.compare_digest(expected.encode("utf-8"), str(value).encode("utf-8"))
+            if matched and found is None:
+                found = record
+        return found
+
+    def bearer_challenge(self, error: MockError) -> dict[str, str]:
+        """RFC 6750 §3 `WWW-Authenticate` for a refused bearer token (no error attribute if none was sent)."""
+        if isinstance(error, InvalidToken) and error.missing:
+            return {"WWW-Authenticate": f'Bearer realm="{self.realm}"'}
+        description = error.description.replace('"', "'")
+        return {
+            "WWW-Authenticate": (
+                f'Bearer realm="{self.realm}", error="{error.error}", error_description="{description}"'
+            )
+        }

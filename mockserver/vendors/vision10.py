@@ -1,0 +1,176 @@
+"""Vision10: client credentials as a JSON body, RS256 JWTs, errors as an array of problem objects.
+
+Source: 002_39cd937695dba9c6.txt; contract openapi/vision10.yaml (error codes in its
+components.x-error-codes); register openapi/discrepancies/vision10.yaml.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from contracts import Operation
+from mockserver.errors import (
+    InvalidClient,
+    InvalidRequest,
+    InvalidScope,
+    InvalidToken,
+    MethodNotAllowed,
+    MockError,
+    NotFound,
+    PayloadTooLarge,
+    ServerFault,
+    UnsupportedGrantType,
+    UnsupportedMediaType,
+)
+from mockserver.exchange import Call, Reply
+from mockserver.tokens import JwtSigner
+from mockserver.vendors.base import Runtime, Vendor, operation
+
+# tokenmock's error codes (the document gives only 240101); see components.x-error-codes.
+_RULE_CODES = {"json": "240001", "required": "240002", "maxLength": "240003", "type": "240004"}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    500: "Internal Server Error",
+}
+_TOKEN_FIELDS = ("grant_type", "scope", "client_id", "client_secret")
+
+
+class Vision10(Vendor):
+    """The Vision10 token service and a mock-only protected resource."""
+
+    name = "vision10"
+    realm = "vision10"
+    defaults: ClassVar[dict[str, Any]] = {
+        "token_lifetime": 7199,
+        "private_key_pem": None,
+        "clients": [
+            {"client_id": "demo-client", "client_secret": "demo-secret", "scopes": ["all"],
+             "first_vision_id": "00000DEMO1"},
+            {"client_id": "vision-api-user", "client_secret": "abcdefghizklmnopponommnshfghzxxs",
+             "scopes": ["all"], "first_vision_id": "00000DEMO2"},
+        ],
+        "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "all"},
+    }
+    switches = frozenset({"V10-01", "V10-02", "V10-04", "V10-05", "V10-12", "V10-13"})
+
+    def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
+        super().__init__(runtime, settings, readings)
+        self.signer = JwtSigner(
+            clock=self.clock, algorithm="RS256", private_key_pem=settings.get("private_key_pem")
+        )
+
+    # Readings that change what the validator enforces (compiled once at start-up).
+
+    def extra_media_types(self, op: Operation) -> tuple[str, ...]:
+        if op.operation_id == "getAccessToken" and self.lenient("V10-02"):
+            return ("application/x-www-form-urlencoded",)
+        return ()
+
+    def body_required(self, op: Operation) -> bool:
+        # V10-01 lenient: the fields may come as query parameters, so the body may be absent.
+        return op.body_required and not (op.operation_id == "getAccessToken" and self.lenient("V10-01"))
+
+    def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
+        if op.operation_id != "getAccessToken":
+            return schema
+        if self.lenient("V10-01"):
+            schema = {**schema, "required": []}  # checked in the handler, body and query merged
+        if self.lenient("V10-04"):
+            properties = {k: {x: y for x, y in v.items() if x != "maxLength"} for k, v in schema["properties"].items()}
+            schema = {**schema, "properties": properties}
+        if not self.lenient("V10-05"):
+            schema = {**schema, "additionalProperties": False}
+        return schema
+
+    # Operations.
+
+    @operation("getAccessToken")
+    def get_access_token(self, call: Call) -> Reply:
+        """Issue an RS256 JWT for valid client credentials and scope (401 240101 otherwise)."""
+        fields = dict(call.body) if isinstance(call.body, dict) else {}
+        if self.lenient("V10-01"):
+            fields = {**{k: v for k, v in call.query.items() if k in _TOKEN_FIELDS}, **fields}
+            for name in _TOKEN_FIELDS:
+                if not isinstance(fields.get(name), str):
+                    raise InvalidRequest(f"{name} is required", field=name, rule="required")
+        if fields["grant_type"] != "client_credentials" and not self.lenient("V10-12"):
+            raise UnsupportedGrantType("grant_type: unsupported grant type")
+        client = self.find_client(client_id=fields["client_id"], client_secret=fields["client_secret"])
+        if client is None:
+            raise InvalidClient("Invalid client credentials or scope")
+        scope = fields["scope"]
+        if scope not in client.get("scopes", []) and not self.lenient("V10-13"):
+            raise InvalidScope("Invalid client credentials or scope")
+        issued = self.signer.issue(
+            {"scope": scope, "client_id": client["client_id"], "firstVisionId": client.get("first_vision_id", "")},
+            int(self.settings["token_lifetime"]),
+        )
+        return Reply.token(
+            {"access_token": issued.token, "token_type": "Bearer", "expires_in": int(self.settings["token_lifetime"])}
+        )
+
+    @operation("getProtectedResource")
+    def get_protected_resource(self, call: Call) -> Reply:
+        """Accept a valid, unrevoked Vision10 access token and echo what it grants."""
+        assert call.bearer is not None  # the validator refused requests without one
+        claims = self.signer.verify(call.bearer)
+        if self.store.is_revoked(str(claims.get("jti", "")), call.bearer):
+            raise InvalidToken("the access token was revoked")
+        return Reply(
+            200,
+            {
+                "client_id": claims.get("client_id", ""),
+                "scope": claims.get("scope", ""),
+                "firstVisionId": claims.get("firstVisionId", ""),
+                "exp": claims["exp"],
+            },
+        )
+
+    # The vendor's error shape.
+
+    def render_error(self, error: MockError, call: Call | None, path: str) -> Reply:
+        """A one-item problem array; HTTP status equals the item's `status`."""
+        status, code, message = self._classify(error)
+        problem = {
+            "detail": "Please refer to invalid-params for error details",
+            "errorCode": code,
+            "instance": path,
+            "invalid-params": [message],
+            "source": "AGT",
+            "status": status,
+            "title": _TITLES.get(status, "Error"),
+        }
+        headers: dict[str, str] = {}
+        if isinstance(error, InvalidToken):
+            headers.update(self.bearer_challenge(error))
+        if isinstance(error, MethodNotAllowed):
+            headers["Allow"] = ", ".join(error.allowed)
+        return Reply(status, [problem], headers)
+
+    @staticmethod
+    def _classify(error: MockError) -> tuple[int, str, str]:
+        """(status, errorCode, message) for a refusal."""
+        if isinstance(error, InvalidToken):
+            return 401, "240103" if error.missing else "240102", error.description
+        if isinstance(error, InvalidClient | InvalidScope):
+            return 401, "240101", "Invalid client credentials or scope"
+        if isinstance(error, UnsupportedGrantType):
+            return 400, "240005", error.description
+        if isinstance(error, UnsupportedMediaType):
+            return 415, "240006", "Content-Type must be application/json"
+        if isinstance(error, PayloadTooLarge):
+            return 413, "240007", "Request body too large"
+        if isinstance(error, MethodNotAllowed):
+            return 405, "240008", error.description
+        if isinstance(error, NotFound):
+            return 404, "240009", error.description
+        if isinstance(error, ServerFault):
+            return 500, "240500", error.description
+        if error.rule == "additionalProperties":
+            return 400, "240010", error.description
+        return 400, _RULE_CODES.get(error.rule or "", "240001"), error.description

@@ -1,0 +1,1 @@
+"""The vendor contracts (OpenAPI documents) and the discrepancy register, shipped as package data."""
