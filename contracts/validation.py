@@ -82,6 +82,7 @@ def validate_response(
 
     `payload` is the decoded body (or raw `str`/`bytes`, which is decoded as JSON when the contract
     documents a JSON body). `content_type` defaults to the `Content-Type` in `headers`, if any.
+    Headers are checked only when `headers` is given.
     """
     op = operation(vendor, operation_id)
 
@@ -94,7 +95,7 @@ def validate_response(
         raise violation("status_code", f"status {status} is not documented (documented: {documented})")
 
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    for name, header in (response.get("headers") or {}).items():
+    for name, header in (response.get("headers") or {}).items() if headers is not None else ():
         value = lowered.get(name.lower())
         if value is None:
             if header.get("required"):
