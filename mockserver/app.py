@@ -13,9 +13,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed as WerkzeugMetho
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import contracts
+from mockserver import admin, wire
 from mockserver.config import load_settings
 from mockserver.core import TokenMock
-from mockserver.errors import MethodNotAllowed, MockError, NotFound, PayloadTooLarge
+from mockserver.errors import MethodNotAllowed, MockError, NotFound, PayloadTooLarge, ServerFault
 from mockserver.exchange import Reply
 from mockserver.validation import RawRequest
 
@@ -35,6 +36,8 @@ def to_response(reply: Reply) -> Response:
     response = Response(data, status=reply.status, headers=reply.headers)
     if reply.body is not None:
         response.headers["Content-Type"] = reply.media_type
+    if reply.wire is not None:
+        return wire.play(reply.wire, reply.wire_params, response, request.environ)
     return response
 
 
@@ -71,6 +74,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
 
     app = Flask("tokenmock")
     app.config["MAX_CONTENT_LENGTH"] = int(settings["max_body_bytes"])
+    # With response validation on (tests, debug), contract drift must surface as the exception it is.
+    app.config["PROPAGATE_EXCEPTIONS"] = mock.validate_responses
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["tokenmock"] = mock
 
@@ -91,13 +96,18 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             methods=["GET"],
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
+    app.register_blueprint(admin.blueprint(mock))
 
     @app.errorhandler(HTTPException)
     def unmatched(error: HTTPException) -> Response:
         """Unknown paths, wrong methods and oversize bodies answered in the vendor's shape."""
+        if request.path.startswith(admin.PREFIX):
+            return admin.refusal(error)
         vendor_name = _vendor_of(mock, request.path)
         refusal: MockError
-        if isinstance(error, RequestEntityTooLarge):
+        if (error.code or 500) >= 500:
+            refusal = ServerFault("the mock failed; see its log")
+        elif isinstance(error, RequestEntityTooLarge):
             refusal = PayloadTooLarge(f"the body is larger than {settings['max_body_bytes']} bytes")
         elif isinstance(error, WerkzeugMethodNotAllowed):
             allowed = tuple(m for m in (error.valid_methods or ()) if m not in ("HEAD", "OPTIONS"))
@@ -106,7 +116,7 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             refusal = NotFound(f"no operation at {request.method} {request.path}")
         raw = RawRequest(request.method, request.path, headers=request.headers)  # type: ignore[arg-type]
         if vendor_name is None:
-            status = refusal.status if refusal.status in (404, 405, 413) else 404
+            status = refusal.status if refusal.status in (404, 405, 413, 500) else 404
             body = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
             return to_response(Reply(status, body))
         return to_response(mock.refuse(vendor_name, refusal, raw))

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+# A per-request shift (context-local, so concurrent requests do not see each other's): the
+# `expired_token` fault runs one handler in the past without moving everyone's clock.
+_skew: ContextVar[float] = ContextVar("tokenmock_clock_skew", default=0.0)
 
 
 class Clock:
@@ -22,7 +28,16 @@ class Clock:
     def now(self) -> float:
         """Current mock time in seconds since the epoch."""
         frozen = self._frozen_at
-        return frozen if frozen is not None else self._source() + self._offset
+        return (frozen if frozen is not None else self._source() + self._offset) + _skew.get()
+
+    @contextmanager
+    def skewed(self, seconds: float) -> Iterator[None]:
+        """Shift time for the current request only (context-local)."""
+        token = _skew.set(_skew.get() + seconds)
+        try:
+            yield
+        finally:
+            _skew.reset(token)
 
     def advance(self, seconds: float) -> float:
         """Move time forward (or back, with a negative value); returns the new time."""

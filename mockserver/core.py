@@ -13,14 +13,31 @@ from mockserver.clock import Clock
 from mockserver.config import ConfigError, deep_merge
 from mockserver.errors import MockError, ServerFault
 from mockserver.exchange import Call, Reply
+from mockserver.faults import BODY, WIRE, Fault, FaultBook
 from mockserver.journal import Journal
 from mockserver.masking import mask_data, mask_headers
+from mockserver.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
 from mockserver.store import MemoryStore, Store
 from mockserver.validation import RawRequest, RequestValidator
 from mockserver.vendors import Vendor, vendor_classes
 from mockserver.vendors.base import Runtime
 
 log = logging.getLogger("tokenmock.access")
+
+
+# How far back the `expired_token` fault runs the handler: past every vendor's access-token lifetime.
+EXPIRED_TOKEN_SKEW = 2 * 86400
+
+
+def injected_status(fault: Fault) -> Reply:
+    """A 5xx or 429 answer for the `status` fault, with Retry-After where asked."""
+    status = int(fault.params["status"])
+    headers = {"Retry-After": str(fault.params["retry_after"])} if "retry_after" in fault.params else {}
+    body = {
+        "error": "temporarily_unavailable" if status in (429, 503) else "server_error",
+        "error_description": f"injected fault: status {status}",
+    }
+    return Reply(status, body, headers)
 
 
 class StartupError(RuntimeError):
@@ -54,6 +71,7 @@ class TokenMock:
         self.clock = clock or Clock()
         self.store: Store = store or MemoryStore()
         self.journal = Journal(int(settings.get("journal_size", 1000)))
+        self.faults = FaultBook()
         self.validate_responses = bool(settings.get("validate_responses"))
         self.access_log = bool(settings.get("access_log", True))
         runtime = Runtime(self.clock, self.store)
@@ -68,6 +86,7 @@ class TokenMock:
             raise ConfigError(f"unknown vendor {selected!r}; choose one of {', '.join(names)}")
         self.vendors: dict[str, Vendor] = {}
         self.validators: dict[tuple[str, str], RequestValidator] = {}
+        self.operations: dict[tuple[str, str], contracts.Operation] = {}
         for name in (selected,) if selected else names:
             cls = classes.get(name)
             if cls is None:
@@ -83,27 +102,66 @@ class TokenMock:
             self.vendors[name] = vendor
             for op_id, op in ops.items():
                 self.validators[(name, op_id)] = RequestValidator(op, vendor)
+                self.operations[(name, op_id)] = op
         self.mounted = {selected: ""} if selected else {name: f"/{name}" for name in names}
 
     def handle(self, vendor_name: str, operation_id: str, raw: RawRequest) -> Reply:
-        """Validate, dispatch, render refusals, check the answer against the contract, journal it."""
+        """Apply faults and `Prefer`, validate, dispatch, render refusals, check the answer against the
+        contract, journal it."""
         started = time.perf_counter()
         vendor = self.vendors[vendor_name]
+        fault = self.faults.draw(vendor_name, operation_id)
         call: Call | None = None
+        path = self.vendor_path(vendor_name, raw.path)
         try:
-            call = self.validators[(vendor_name, operation_id)].validate(raw)
-            reply = vendor.handler(operation_id)(call)
-        except MockError as error:
-            reply = vendor.render_error(error, call, self.vendor_path(vendor_name, raw.path))
+            call, reply = self._answer(vendor, operation_id, raw, fault, path)
+        except MockError as error:  # the request failed validation
+            reply = vendor.render_error(error, None, path)
+        except PreferUnavailable as unavailable:
+            reply = unavailable.reply
+            self.record(vendor_name, operation_id, raw, None, reply, started)
+            return reply
         except Exception:
             if self.validate_responses:
                 raise
             logging.getLogger("tokenmock").exception("handler %s.%s failed", vendor_name, operation_id)
-            fault = ServerFault("the mock failed; see its log")
-            reply = vendor.render_error(fault, call, self.vendor_path(vendor_name, raw.path))
-        if self.validate_responses:
+            reply = vendor.render_error(ServerFault("the mock failed; see its log"), call, path)
+        if fault is not None:
+            reply = self._bend(reply, fault)
+        elif self.validate_responses:
             self.check(vendor_name, operation_id, reply)
-        self.record(vendor_name, operation_id, raw, call, reply, started)
+        self.record(vendor_name, operation_id, raw, call, reply, started, fault.kind if fault else None)
+        return reply
+
+    def _answer(
+        self, vendor: Vendor, operation_id: str, raw: RawRequest, fault: Fault | None, path: str
+    ) -> tuple[Call | None, Reply]:
+        """The call and the reply before body and wire faults: an injected status, a `Prefer`red
+        example, or the handler's answer (its refusals rendered in the vendor's shape)."""
+        if fault is not None and fault.kind == "latency":
+            jitter = fault.rng.uniform(0, fault.params["jitter_ms"]) if fault.params["jitter_ms"] else 0.0
+            time.sleep((fault.params["ms"] + jitter) / 1000)
+        if fault is not None and fault.kind == "status":
+            return None, injected_status(fault)
+        prefer = parse_prefer(raw.headers.get("Prefer"))
+        if prefer:
+            return None, preferred(self.operations[(vendor.name, operation_id)], vendor, prefer)
+        call = self.validators[(vendor.name, operation_id)].validate(raw)
+        handler = vendor.handler(operation_id)
+        try:
+            if fault is not None and fault.kind == "expired_token":
+                with self.clock.skewed(-EXPIRED_TOKEN_SKEW):
+                    return call, handler(call)
+            return call, handler(call)
+        except MockError as error:
+            return call, vendor.render_error(error, call, path)
+
+    @staticmethod
+    def _bend(reply: Reply, fault: Fault) -> Reply:
+        if fault.kind in WIRE:
+            reply.wire, reply.wire_params = fault.kind, dict(fault.params)
+        elif fault.kind in BODY and fault.kind != "expired_token":
+            reply = apply_quirk(reply, fault)
         return reply
 
     def refuse(self, vendor_name: str, error: MockError, raw: RawRequest) -> Reply:
@@ -167,7 +225,8 @@ class TokenMock:
             )
 
     def reset(self) -> None:
-        """Forget state: refresh tokens, revocations, runtime clients, journal; the clock back to real time."""
+        """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again."""
         self.store.reset()
         self.journal.clear()
+        self.faults.clear()
         self.clock.reset()

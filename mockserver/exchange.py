@@ -97,6 +97,9 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
+    # A wire-level fault for the WSGI adapter to play (see mockserver.faults.WIRE), and its parameters.
+    wire: str | None = None
+    wire_params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def token(cls, body: Any, *, media_type: str = "application/json") -> Reply:

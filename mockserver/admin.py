@@ -1,0 +1,194 @@
+"""The admin API under `/__mock/`: faults, clock, request journal, runtime clients, revocation, reset.
+
+Described by openapi/admin.yaml. Open to loopback clients only unless an admin token is configured, in
+which case every admin request must carry `Authorization: Bearer <admin token>` (from anywhere).
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import HTTPException
+
+import contracts
+from mockserver.exchange import Reply
+from mockserver.faults import KINDS, FaultError
+
+if TYPE_CHECKING:
+    from mockserver.core import TokenMock
+
+PREFIX = "/__mock"
+
+
+class AdminError(Exception):
+    """A refused admin request: status, code, description (rendered as RFC 6749-style JSON)."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def _json(status: int, body: Any = None) -> Response:
+    from mockserver.app import to_response
+
+    return to_response(Reply(status, body) if body is not None else Reply(status))
+
+
+def refusal(error: HTTPException) -> Response:
+    """Unknown admin paths and wrong methods, as JSON."""
+    status = error.code or 400
+    return _json(status, {"error": "not_found" if status == 404 else "invalid_request", "error_description": error.description})
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise AdminError(400, "invalid_request", "the body must be a JSON object")
+    return data
+
+
+def _number(data: dict[str, Any], name: str) -> float | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AdminError(400, "invalid_request", f"{name} must be a number")
+    return float(value)
+
+
+def blueprint(mock: TokenMock) -> Blueprint:
+    """The admin routes bound to one mock."""
+    bp = Blueprint("tokenmock_admin", __name__, url_prefix=PREFIX)
+    admin_token = mock.settings.get("admin_token")
+
+    @bp.before_request
+    def authorize() -> Response | None:
+        if admin_token:
+            scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), str(admin_token).encode()):
+                return _json(401, {"error": "invalid_token", "error_description": "the admin token is missing or wrong"})
+        elif not _is_loopback(request.remote_addr):
+            return _json(403, {"error": "access_denied", "error_description": "the admin API answers loopback clients only; configure admin_token"})
+        return None
+
+    @bp.errorhandler(AdminError)
+    def admin_error(error: AdminError) -> Response:
+        return _json(error.status, {"error": error.error, "error_description": error.description})
+
+    def route(rule: str, methods: list[str]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        return bp.route(rule, methods=methods)
+
+    @route("/faults", ["GET"])
+    def list_faults() -> Response:
+        return _json(200, {"faults": mock.faults.list(), "kinds": sorted(KINDS)})
+
+    @route("/faults", ["POST"])
+    def arm_fault() -> Response:
+        data = _body()
+        vendor, operation = data.pop("vendor", None), data.pop("operation", None)
+        if vendor is not None and vendor not in mock.vendors:
+            raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
+        if operation is not None:
+            known = [op.operation_id for op in contracts.operations(vendor)] if vendor else []
+            if vendor is None or operation not in known:
+                raise AdminError(400, "invalid_request", f"unknown operation {operation!r} for {vendor}; known: {', '.join(known)}")
+        kind = data.pop("kind", None)
+        params = data.pop("params", {}) or {}
+        if not isinstance(params, dict):
+            raise AdminError(400, "invalid_request", "params must be an object")
+        try:
+            fault = mock.faults.arm(
+                str(kind), vendor=vendor, operation=operation, times=data.pop("times", None),
+                probability=data.pop("probability", None), seed=data.pop("seed", None), **params,
+            )
+        except (FaultError, TypeError) as exc:
+            raise AdminError(400, "invalid_request", str(exc)) from None
+        return _json(201, fault.to_dict())
+
+    @route("/faults", ["DELETE"])
+    def clear_faults() -> Response:
+        mock.faults.clear()
+        return _json(204)
+
+    @route("/faults/<int:fault_id>", ["DELETE"])
+    def remove_fault(fault_id: int) -> Response:
+        if not mock.faults.remove(fault_id):
+            raise AdminError(404, "not_found", f"no armed fault {fault_id}")
+        return _json(204)
+
+    @route("/clock", ["GET"])
+    def get_clock() -> Response:
+        return _json(200, mock.clock.state())
+
+    @route("/clock", ["POST"])
+    def move_clock() -> Response:
+        data = _body()
+        if data.get("reset"):
+            mock.clock.reset()
+        if (at := _number(data, "set")) is not None:
+            mock.clock.set(at)
+        if data.get("freeze") is True:
+            mock.clock.freeze(_number(data, "at"))
+        elif data.get("freeze") is False:
+            mock.clock.unfreeze()
+        if (seconds := _number(data, "advance")) is not None:
+            mock.clock.advance(seconds)
+        return _json(200, mock.clock.state())
+
+    @route("/requests", ["GET"])
+    def journal() -> Response:
+        entries = mock.journal.entries(request.args.get("vendor"), request.args.get("operation"))
+        limit = request.args.get("limit", type=int)
+        if limit is not None and limit >= 0:
+            entries = entries[-limit:] if limit else []
+        return _json(200, {"requests": entries, "count": len(entries)})
+
+    @route("/requests", ["DELETE"])
+    def clear_journal() -> Response:
+        mock.journal.clear()
+        return _json(204)
+
+    @route("/clients", ["POST"])
+    def add_client() -> Response:
+        data = _body()
+        vendor, client = data.get("vendor"), data.get("client")
+        if vendor not in mock.vendors:
+            raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
+        if not isinstance(client, dict) or not client:
+            raise AdminError(400, "invalid_request", "client must be a non-empty object of credentials")
+        mock.store.add_client(vendor, client)
+        return _json(201, {"vendor": vendor, "fields": sorted(client)})
+
+    @route("/revoke", ["POST"])
+    def revoke() -> Response:
+        token = _body().get("token")
+        if not isinstance(token, str) or not token:
+            raise AdminError(400, "invalid_request", "token must be a non-empty string")
+        mock.store.revoke(token)
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            claims = {}
+        for key in ("jti", "ati"):
+            if isinstance(claims.get(key), str):
+                mock.store.revoke(claims[key])
+        return _json(204)
+
+    @route("/reset", ["POST"])
+    def reset() -> Response:
+        mock.reset()
+        return _json(204)
+
+    return bp

@@ -1,0 +1,75 @@
+"""Wire-level faults: what a broken server or network does to a response after the handler answered.
+
+The WSGI server's own socket is reached through the environ key it publishes (gunicorn's
+`gunicorn.socket`, werkzeug's `werkzeug.socket`); without one (an in-process test client) the fault
+surfaces as an exception from the response body, which is what a client would see as a broken read.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask import Response
+
+
+class WireFault(ConnectionError):
+    """Raised from a response body to abort the connection mid-response."""
+
+
+def _socket_of(environ: Mapping[str, Any]) -> socket.socket | None:
+    for key in ("gunicorn.socket", "werkzeug.socket"):
+        sock = environ.get(key)
+        if isinstance(sock, socket.socket):
+            return sock
+    return None
+
+
+def _kill(environ: Mapping[str, Any], reset: bool) -> None:
+    """Close the client connection now: with RST (linger 0) for a reset, with FIN for an empty reply."""
+    sock = _socket_of(environ)
+    if sock is None:
+        return
+    try:
+        if reset:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _aborting(environ: Mapping[str, Any], reset: bool) -> Iterator[bytes]:
+    _kill(environ, reset)
+    raise WireFault("connection closed by an injected fault")
+    yield b""  # pragma: no cover - makes this a generator
+
+
+def _truncated(data: bytes) -> Iterator[bytes]:
+    yield data[: max(1, len(data) // 2)]
+    raise WireFault("body truncated by an injected fault")
+
+
+def _dripping(data: bytes, chunk: int, interval: float) -> Iterator[bytes]:
+    for start in range(0, len(data), chunk):
+        if start:
+            time.sleep(interval)
+        yield data[start : start + chunk]
+
+
+def play(kind: str, params: Mapping[str, Any], response: Response, environ: Mapping[str, Any]) -> Response:
+    """Turn a finished response into the faulty one."""
+    data = response.get_data()
+    if kind in ("connection_reset", "empty_response"):
+        broken = Response(_aborting(environ, reset=kind == "connection_reset"), status=response.status_code)
+        return broken
+    if kind == "truncated_body":
+        response.response = _truncated(data)
+    elif kind == "slow_drip":
+        response.response = _dripping(data, int(params["chunk_bytes"]), float(params["interval_ms"]) / 1000)
+    response.headers["Content-Length"] = str(len(data))
+    return response
