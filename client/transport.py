@@ -10,11 +10,12 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
 
 from client.errors import ContractViolation, TransportError
 
@@ -49,6 +50,14 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when.timestamp() - now if when is not None else None
+
+
+def _chunks(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives: read1() returns after one socket read, so a caller can check a deadline
+    between drips (iter_content() would block until 16 KiB or the end)."""
+    raw = response.raw
+    while chunk := raw.read1(16384, decode_content=True):
+        yield chunk
 
 
 @dataclass
@@ -121,7 +130,7 @@ class Transport:
         try:
             chunks: list[bytes] = []
             size = 0
-            for chunk in response.iter_content(chunk_size=16384):
+            for chunk in _chunks(response):
                 size += len(chunk)
                 if size > self.max_body_bytes:
                     raise ContractViolation(
@@ -134,7 +143,7 @@ class Transport:
                         f"the response body did not arrive within {self.timeout:g} s", vendor=self.vendor
                     )
                 chunks.append(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise TransportError(f"the response was cut off: {type(exc).__name__}", vendor=self.vendor) from None
         finally:
             response.close()

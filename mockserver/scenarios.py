@@ -52,7 +52,7 @@ def preferred(op: Operation, vendor: Vendor, prefer: Mapping[str, str]) -> Reply
     candidates = [e for e in examples if (code is None or str(e[1]) == code) and (name is None or e[0] == name)]
     if not candidates:
         codes = sorted({str(e[1]) for e in examples})
-        names = sorted({e[0] for e in examples if code is None or str(e[1]) == code})
+        names = sorted({e[0] for e in examples if str(e[1]) == code}) or sorted({e[0] for e in examples})
         raise PreferUnavailable(op.operation_id, codes, names)
     _, status, media_type, value = min(candidates, key=lambda e: (e[0] != "documented", e[1]))
     headers = dict(TOKEN_HEADERS) if status == 200 else {}

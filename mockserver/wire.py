@@ -29,16 +29,18 @@ def _socket_of(environ: Mapping[str, Any]) -> socket.socket | None:
 
 
 def _kill(environ: Mapping[str, Any], reset: bool) -> None:
-    """Close the client connection now: with RST (linger 0) for a reset, with FIN for an empty reply."""
+    """End the client connection now, before any byte of the response.
+
+    shutdown() acts at once even while the server still holds the socket (close() would wait for its
+    other references); with linger 0, the server's own close then sends RST instead of FIN.
+    """
     sock = _socket_of(environ)
     if sock is None:
         return
     try:
         if reset:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
-        else:
-            sock.shutdown(socket.SHUT_RDWR)
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 
@@ -49,8 +51,14 @@ def _aborting(environ: Mapping[str, Any], reset: bool) -> Iterator[bytes]:
     yield b""  # pragma: no cover - makes this a generator
 
 
-def _truncated(data: bytes) -> Iterator[bytes]:
+def _truncated(data: bytes, environ: Mapping[str, Any]) -> Iterator[bytes]:
     yield data[: max(1, len(data) // 2)]
+    sock = _socket_of(environ)
+    if sock is not None:  # make sure the half body is the last the client gets on this connection
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
     raise WireFault("body truncated by an injected fault")
 
 
@@ -68,7 +76,7 @@ def play(kind: str, params: Mapping[str, Any], response: Response, environ: Mapp
         broken = Response(_aborting(environ, reset=kind == "connection_reset"), status=response.status_code)
         return broken
     if kind == "truncated_body":
-        response.response = _truncated(data)
+        response.response = _truncated(data, environ)
     elif kind == "slow_drip":
         response.response = _dripping(data, int(params["chunk_bytes"]), float(params["interval_ms"]) / 1000)
     response.headers["Content-Length"] = str(len(data))

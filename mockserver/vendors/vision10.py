@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import contracts
 from contracts import Operation
 from mockserver.errors import (
     InvalidClient,
@@ -63,6 +64,11 @@ class Vision10(Vendor):
         self.signer = JwtSigner(
             clock=self.clock, algorithm="RS256", private_key_pem=settings.get("private_key_pem")
         )
+        # The documented lengths, for fields the validator never saw (V10-01 lenient: from the query).
+        schema = contracts.operation(self.name, "getAccessToken").body_schema("application/json") or {}
+        self._max_lengths = {
+            name: int(spec["maxLength"]) for name, spec in schema.get("properties", {}).items() if "maxLength" in spec
+        }
 
     # Readings that change what the validator enforces (compiled once at start-up).
 
@@ -96,8 +102,12 @@ class Vision10(Vendor):
         if self.lenient("V10-01"):
             fields = {**{k: v for k, v in call.query.items() if k in _TOKEN_FIELDS}, **fields}
             for name in _TOKEN_FIELDS:
-                if not isinstance(fields.get(name), str):
+                value = fields.get(name)
+                if not isinstance(value, str):
                     raise InvalidRequest(f"{name} is required", field=name, rule="required")
+                limit = self._max_lengths.get(name)
+                if limit is not None and len(value) > limit and not self.lenient("V10-04"):
+                    raise InvalidRequest(f"{name}: must be at most {limit} characters", field=name, rule="maxLength")
         if fields["grant_type"] != "client_credentials" and not self.lenient("V10-12"):
             raise UnsupportedGrantType("grant_type: unsupported grant type")
         client = self.find_client(client_id=fields["client_id"], client_secret=fields["client_secret"])
@@ -173,4 +183,6 @@ class Vision10(Vendor):
             return 500, "240500", error.description
         if error.rule == "additionalProperties":
             return 400, "240010", error.description
+        if error.rule == "type" and error.field is None:  # the body itself is not a JSON object
+            return 400, "240001", "Request body must be a JSON object"
         return 400, _RULE_CODES.get(error.rule or "", "240001"), error.description

@@ -1,0 +1,139 @@
+"""`MockController`: the admin API (`/__mock/`) from Python, for tests and the pytest plugin.
+
+    mock = MockController("http://127.0.0.1:8080")
+    mock.fault("clickview", "requestToken", "connection_reset", times=2)
+    mock.clock.advance(3600)
+    assert mock.requests(vendor="clickview")[-1]["status"] == 200
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class ControlError(RuntimeError):
+    """The admin API refused a control request."""
+
+
+class ClockControl:
+    """The mock's clock, moved through the admin API."""
+
+    def __init__(self, controller: MockController) -> None:
+        self._controller = controller
+
+    def state(self) -> dict[str, Any]:
+        """{"now", "offset", "frozen"}."""
+        return self._controller._send("GET", "/clock")  # type: ignore[no-any-return]
+
+    def now(self) -> float:
+        """The mock's current time."""
+        return float(self.state()["now"])
+
+    def advance(self, seconds: float) -> float:
+        """Move time forward (negative: back); returns the new time."""
+        return float(self._controller._send("POST", "/clock", {"advance": seconds})["now"])
+
+    def set(self, timestamp: float) -> float:
+        """Jump to an absolute time."""
+        return float(self._controller._send("POST", "/clock", {"set": timestamp})["now"])
+
+    def freeze(self, at: float | None = None) -> float:
+        """Stop time (at `at`, or now)."""
+        body: dict[str, Any] = {"freeze": True}
+        if at is not None:
+            body["at"] = at
+        return float(self._controller._send("POST", "/clock", body)["now"])
+
+    def unfreeze(self) -> float:
+        """Let time run again."""
+        return float(self._controller._send("POST", "/clock", {"freeze": False})["now"])
+
+    def reset(self) -> float:
+        """Back to real time."""
+        return float(self._controller._send("POST", "/clock", {"reset": True})["now"])
+
+
+class MockController:
+    """Drives a running mock's controls. `base_url` is the server root (not a vendor's base URL)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        admin_token: str | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+        self._headers = {"Authorization": f"Bearer {admin_token}"} if admin_token else {}
+        self.clock = ClockControl(self)
+
+    def _send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        response = self.session.request(
+            method,
+            f"{self.base_url}/__mock{path}",
+            json=body,
+            params=params,
+            headers=self._headers,
+            timeout=self.timeout,
+        )
+        if response.status_code >= 400:
+            try:
+                detail = response.json().get("error_description", response.text)
+            except ValueError:
+                detail = response.text[:200]
+            raise ControlError(f"{method} /__mock{path}: {response.status_code} {detail}")
+        return response.json() if response.content else None
+
+    def fault(
+        self,
+        vendor: str | None,
+        operation: str | None,
+        kind: str,
+        *,
+        times: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Arm a fault (see `faults()["kinds"]`) for the next `times` requests, or with `probability`."""
+        body: dict[str, Any] = {"kind": kind, "vendor": vendor, "operation": operation, "params": params}
+        for name, value in (("times", times), ("probability", probability), ("seed", seed)):
+            if value is not None:
+                body[name] = value
+        return self._send("POST", "/faults", body)  # type: ignore[no-any-return]
+
+    def faults(self) -> dict[str, Any]:
+        """Armed faults and the kinds available."""
+        return self._send("GET", "/faults")  # type: ignore[no-any-return]
+
+    def clear_faults(self) -> None:
+        """Disarm every fault."""
+        self._send("DELETE", "/faults")
+
+    def requests(
+        self, vendor: str | None = None, operation: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Journal entries (secrets masked), oldest first."""
+        params = {k: v for k, v in {"vendor": vendor, "operation": operation, "limit": limit}.items() if v is not None}
+        return self._send("GET", "/requests", params=params)["requests"]  # type: ignore[no-any-return]
+
+    def clear_requests(self) -> None:
+        """Empty the journal."""
+        self._send("DELETE", "/requests")
+
+    def add_client(self, vendor: str, **credentials: Any) -> None:
+        """Register credentials at runtime (fields as in the vendor's `clients` settings)."""
+        self._send("POST", "/clients", {"vendor": vendor, "client": credentials})
+
+    def revoke(self, token: str) -> None:
+        """Revoke an access or refresh token."""
+        self._send("POST", "/revoke", {"token": token})
+
+    def reset(self) -> None:
+        """Forget every token, fault, journal entry and runtime client; real time again."""
+        self._send("POST", "/reset")

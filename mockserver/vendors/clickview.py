@@ -1,0 +1,252 @@
+"""ClickView: OAuth 2.0 client credentials at Duende IdentityServer's `/connect/token`, JWT access tokens.
+
+Source: 001_0e0313c3f1495410.txt; contract openapi/clickview.yaml; register
+openapi/discrepancies/clickview.yaml (switches CV-02, CV-03, CV-07, CV-11). Where the document is silent
+the mock behaves as Duende IdentityServer does (errors are RFC 6749 §5.2 JSON, 400 by default).
+
+Assumption: access tokens are HS256 JWTs (Duende signs RS256 by default). HMAC is chosen for speed,
+because this endpoint has a throughput target; clients must treat the token as opaque anyway (CV-06).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+from urllib.parse import unquote_plus
+
+from contracts import Operation
+from mockserver.errors import (
+    InvalidClient,
+    InvalidRequest,
+    InvalidScope,
+    InvalidToken,
+    MethodNotAllowed,
+    MockError,
+    NotFound,
+    PayloadTooLarge,
+    ServerFault,
+    UnsupportedGrantType,
+)
+from mockserver.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
+from mockserver.tokens import JwtSigner, new_jti
+from mockserver.vendors.base import Runtime, Vendor, operation
+
+TOKEN_PATH = "/connect/token"
+# The document's own invalid_client wording (§ Handling Errors).
+CLIENT_FAILED = "Client authentication failed."
+
+
+class InsufficientScope(MockError):
+    """A valid token without a scope the resource accepts (RFC 6750 §3.1); the core has no such class."""
+
+    status = 403
+    error = "insufficient_scope"
+
+
+def rfc6749_ascii(text: str) -> str:
+    """Fit a description into RFC 6749 §5.2's character set (printable ASCII without `"` and `\\`)."""
+    cleaned = text.replace('"', "'").replace("\\", "/")
+    return "".join(c for c in cleaned if " " <= c <= "~")
+
+
+def form_decoded(credentials: BasicCredentials) -> BasicCredentials:
+    """RFC 6749 §2.3.1: id and secret are form-urlencoded before Base64; undo that step."""
+    return BasicCredentials(unquote_plus(credentials.username), unquote_plus(credentials.password))
+
+
+class ClickView(Vendor):
+    """The ClickView token endpoint and its example protected resource."""
+
+    name = "clickview"
+    realm = "clickview"
+    defaults: ClassVar[dict[str, Any]] = {
+        "token_lifetime": 86400,
+        "signing_secret": None,
+        "issuer": "https://auth.clickviewapp.com",
+        # Scopes the example resource accepts (any one of them); the document does not say (CV-09).
+        "resource_scopes": ["smartembed.viewkey"],
+        "clients": [
+            {"client_id": "demo-client", "client_secret": "demo-secret", "scopes": ["smartembed.viewkey"]},
+        ],
+        "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "smartembed.viewkey"},
+    }
+    switches = frozenset({"CV-02", "CV-03", "CV-07", "CV-11"})
+
+    def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
+        super().__init__(runtime, settings, readings)
+        # Duende types its access tokens `at+jwt` (RFC 9068).
+        self.signer = JwtSigner(
+            clock=self.clock,
+            algorithm="HS256",
+            secret=settings.get("signing_secret"),
+            headers={"typ": "at+jwt"},
+        )
+
+    # Readings that change what the validator enforces (compiled once at start-up).
+
+    def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
+        """Relax the strict contract where a lenient reading is in force.
+
+        grant_type's enum is always left to the handler, so an unknown grant gets
+        unsupported_grant_type rather than invalid_request. Under CV-02/CV-03 lenient the optional fields
+        also lose `minLength`: an empty parameter counts as omitted (RFC 6749 §3.1).
+        """
+        if op.operation_id != "requestToken":
+            return schema
+        optional: set[str] = set()
+        if self.lenient("CV-02"):
+            optional |= {"client_id", "client_secret"}
+        if self.lenient("CV-03"):
+            optional.add("scope")
+        properties = {}
+        for name, rules in (schema.get("properties") or {}).items():
+            drop = {"enum"} if name == "grant_type" else {"minLength"} if name in optional else set()
+            properties[name] = {k: v for k, v in rules.items() if k not in drop}
+        required = [name for name in schema.get("required", []) if name not in optional]
+        return {**schema, "properties": properties, "required": required}
+
+    def decode_basic(self, value: str) -> BasicCredentials:
+        """Only Base64 here; the form-urldecoding of §2.3.1 is tried in `authenticate`, raw values too."""
+        try:
+            return super().decode_basic(value)
+        except InvalidClient as error:
+            raise InvalidClient(error.description, via_basic=True) from None
+
+    # Operations.
+
+    @operation("requestToken")
+    def request_token(self, call: Call) -> Reply:
+        """Issue a JWT for valid client credentials (form body, or Basic under CV-02 lenient) and scope."""
+        grant_type = _field(call, "grant_type")
+        if grant_type != "client_credentials":
+            raise UnsupportedGrantType("The grant type is not supported.", field="grant_type")
+        client = self.authenticate(call)
+        scopes = self.granted_scopes(client, _field(call, "scope"))
+        lifetime = int(self.settings["token_lifetime"])
+        issued = self.signer.issue(
+            {
+                "iss": self.settings["issuer"],
+                "nbf": int(self.clock.now()),
+                "client_id": client["client_id"],
+                "scope": scopes,
+                "jti": new_jti(),
+            },
+            lifetime,
+        )
+        return Reply.token(
+            {
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "scope": " ".join(scopes),
+            }
+        )
+
+    @operation("getExample")
+    def get_example(self, call: Call) -> Reply:
+        """Accept a valid, unrevoked ClickView token carrying an accepted scope; echo client and scope."""
+        assert call.bearer is not None  # the validator refused requests without one
+        if not self.lenient("CV-07"):
+            scheme, _, token = (call.headers.get("Authorization") or "").partition(" ")
+            if scheme != "Bearer" or not token or token != token.strip():
+                raise InvalidToken("the Authorization header must read 'Bearer <token>' (exact case)")
+        claims = self.signer.verify(call.bearer)
+        if self.store.is_revoked(str(claims.get("jti", "")), call.bearer):
+            raise InvalidToken("the access token was revoked")
+        granted = claims.get("scope")
+        scopes = [granted] if isinstance(granted, str) else list(granted or [])
+        if not set(scopes) & set(self.settings["resource_scopes"]):
+            raise InsufficientScope("The access token does not carry the scope this resource requires.")
+        return Reply(
+            200,
+            {
+                "message": "Authenticated.",
+                "client_id": str(claims.get("client_id", "")),
+                "scope": " ".join(scopes),
+            },
+        )
+
+    # Protocol steps of requestToken.
+
+    def authenticate(self, call: Call) -> Mapping[str, Any]:
+        """The client from the form body or (CV-02 lenient) the Basic header; one method only (§2.3)."""
+        body_id, body_secret = _field(call, "client_id"), _field(call, "client_secret")
+        basic = call.basic if self.lenient("CV-02") else None
+        if basic is None:
+            if body_id is None:
+                raise InvalidRequest("client_id is missing.", field="client_id", rule="required")
+            if body_secret is None:
+                raise InvalidRequest("client_secret is missing.", field="client_secret", rule="required")
+            client = self.find_client(client_id=body_id, client_secret=body_secret)
+            if client is None:
+                raise InvalidClient(CLIENT_FAILED)
+            return client
+        if body_secret is not None:
+            raise InvalidRequest("Use one client authentication method: Basic or client_secret, not both.")
+        # RFC 6749 §2.3.1 decoding first; the raw values as Authlib and requests-oauthlib send them next.
+        client = None
+        for candidate in (form_decoded(basic), basic):
+            client = self.find_client(client_id=candidate.username, client_secret=candidate.password)
+            if client is not None:
+                break
+        if client is None:
+            raise InvalidClient(CLIENT_FAILED, via_basic=True)
+        if body_id is not None and body_id != client["client_id"]:
+            raise InvalidRequest(
+                "client_id in the body does not match the Basic credentials.", field="client_id"
+            )
+        return client
+
+    def granted_scopes(self, client: Mapping[str, Any], requested: str | None) -> list[str]:
+        """The requested scopes if the client may have them all; all of its scopes when none are asked
+        for (CV-03 lenient; under strict the validator already refused the request)."""
+        allowed = [str(s) for s in client.get("scopes", [])]
+        if requested is None:
+            if not self.lenient("CV-03"):
+                raise InvalidRequest("scope is missing.", field="scope", rule="required")
+            return allowed
+        wanted = list(dict.fromkeys(requested.split()))
+        if not wanted or any(scope not in allowed for scope in wanted):
+            raise InvalidScope("The requested scope is not allowed for this client.", field="scope")
+        return wanted
+
+    # The vendor's error shape.
+
+    def render_error(self, error: MockError, call: Call | None, path: str) -> Reply:
+        """RFC 6749 §5.2 JSON (Duende's shape) for token errors; the same shape plus an RFC 6750 challenge
+        for the resource. Status 400 for every token error unless CV-11 strict asks for 401 after Basic."""
+        status, code = self._classify(error)
+        body = {"error": code, "error_description": rfc6749_ascii(error.description)}
+        headers: dict[str, str] = {}
+        if isinstance(error, InvalidToken | InsufficientScope):
+            headers.update(self.bearer_challenge(error))
+            if isinstance(error, InsufficientScope):  # RFC 6750 §3: name the scope that would do
+                headers["WWW-Authenticate"] += f', scope="{" ".join(self.settings["resource_scopes"])}"'
+        elif path.rstrip("/") == TOKEN_PATH:
+            headers.update(TOKEN_HEADERS)  # Duende marks token errors no-store as well
+        if status == 401 and isinstance(error, InvalidClient):
+            headers["WWW-Authenticate"] = f'Basic realm="{self.realm}"'
+        if isinstance(error, MethodNotAllowed):
+            headers["Allow"] = ", ".join(error.allowed)
+        return Reply(status, body, headers)
+
+    def _classify(self, error: MockError) -> tuple[int, str]:
+        """(status, error code) for a refusal."""
+        if isinstance(error, InvalidToken | InsufficientScope):
+            return error.status, error.error
+        if isinstance(error, InvalidClient):
+            rfc_401 = error.via_basic and not self.lenient("CV-11")
+            return (401 if rfc_401 else 400), "invalid_client"
+        if isinstance(error, PayloadTooLarge | NotFound | MethodNotAllowed):
+            return error.status, "invalid_request"
+        if isinstance(error, ServerFault):
+            return 500, "server_error"
+        if isinstance(error, UnsupportedGrantType | InvalidScope):
+            return 400, error.error
+        # Duende answers a wrong Content-Type with 400 invalid_request, not 415.
+        return 400, "invalid_request"
+
+
+def _field(call: Call, name: str) -> str | None:
+    """A form field, None when absent or empty (RFC 6749 §3.1: an empty parameter counts as omitted)."""
+    return call.field(name) or None

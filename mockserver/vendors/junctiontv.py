@@ -1,0 +1,164 @@
+"""JunctionTV: Basic client credentials, opaque access tokens, errors as `{result, message, reason}`.
+
+Source: 000_5dbfd55030ae46b2.txt; contract openapi/junctiontv.yaml; register
+openapi/discrepancies/junctiontv.yaml (switches JTV-01..05, JTV-08, JTV-12). The document knows two
+refusals only: 401 for authentication problems and 404 for any other invalid call (JTV-11), so every
+other `MockError` is answered 404, and 413 for an oversize body.
+
+The token is opaque (the document shows a run of `x`, not a JWT): `OpaqueSigner` seals the claims with
+HMAC, so any worker holding the secret can check it without shared state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import unquote_plus
+
+from contracts import Operation
+from mockserver.errors import (
+    InvalidClient,
+    InvalidToken,
+    MockError,
+    NotFound,
+    PayloadTooLarge,
+    ServerFault,
+)
+from mockserver.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
+from mockserver.tokens import OpaqueSigner, new_jti
+from mockserver.vendors.base import Runtime, Vendor, operation
+
+TOKEN_PATH = "/ums/2.0/oauth/"
+# The core's wording for a token past its `exp` (mockserver.tokens.check_window); it raises a plain
+# InvalidToken, so this text is the only way to give expiry its own `reason`.
+EXPIRED = "the access token expired"
+
+
+class MalformedCredentials(InvalidClient):
+    """An `Authorization: Basic` header that does not decode to `client_id:client_secret`."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description, via_basic=True)
+
+
+class WrongCredentials(InvalidClient):
+    """Basic credentials that decode but name no known client or the wrong secret."""
+
+    def __init__(self) -> None:
+        super().__init__("unknown client or wrong secret", via_basic=True)
+
+
+class JunctionTV(Vendor):
+    """The JunctionTV UMS OAuth endpoint and a mock-only protected resource."""
+
+    name = "junctiontv"
+    realm = "junctiontv"
+    defaults: ClassVar[dict[str, Any]] = {
+        "token_lifetime": 3600,
+        "token_secret": None,
+        "clients": [{"client_id": "demo-client", "client_secret": "demo-secret"}],
+        "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "authentication": "Basic"},
+    }
+    switches = frozenset({"JTV-01", "JTV-02", "JTV-03", "JTV-04", "JTV-05", "JTV-08", "JTV-12"})
+
+    def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
+        super().__init__(runtime, settings, readings)
+        self.signer = OpaqueSigner(clock=self.clock, secret=settings.get("token_secret"))
+
+    # Readings that change what the validator enforces (compiled once at start-up).
+
+    def decode_basic(self, value: str) -> BasicCredentials:
+        """Base64 as the NOTE says; JTV-01 lenient also takes the header table's raw `id:secret`
+        (a colon is not in the Base64 alphabet, so the two forms cannot be confused)."""
+        if self.lenient("JTV-01") and ":" in value:
+            client_id, _, secret = value.strip().partition(":")
+            return BasicCredentials(client_id, secret)
+        try:
+            return decode_basic_rfc7617(value)
+        except InvalidClient as error:
+            raise MalformedCredentials(error.description) from None
+
+    def body_required(self, op: Operation) -> bool:
+        # JTV-03 lenient: `curl --user id:secret -X POST` sends neither body nor Content-Type.
+        return op.body_required and not (op.operation_id == "getAccessToken" and self.lenient("JTV-03"))
+
+    def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
+        if op.operation_id == "getAccessToken" and not self.lenient("JTV-04"):
+            return {**schema, "additionalProperties": False}  # JTV-04 strict: the form must be empty
+        return schema
+
+    # Operations.
+
+    @operation("getAccessToken")
+    def get_access_token(self, call: Call) -> Reply:
+        """Issue an opaque token for known Basic credentials; body parameters are never credentials."""
+        if not call.path.endswith("/") and not self.lenient("JTV-05"):
+            raise NotFound(f"no operation at {call.method} {call.path}")
+        credentials = call.basic
+        assert credentials is not None  # the validator refused requests without Basic credentials
+        client = self.find_client(client_id=credentials.username, client_secret=credentials.password)
+        if client is None and self.lenient("JTV-02"):  # RFC 6749 §2.3.1: parts form-urlencoded first
+            client = self.find_client(
+                client_id=unquote_plus(credentials.username), client_secret=unquote_plus(credentials.password)
+            )
+        if client is None:
+            raise WrongCredentials()
+        lifetime = int(self.settings["token_lifetime"])
+        issued = self.signer.issue({"client_id": client["client_id"], "jti": new_jti()}, lifetime)
+        body: dict[str, Any] = {
+            "version": "1.1",
+            "client_id": client["client_id"],
+            "access_token": issued.token,
+            "expires_in": lifetime,
+        }
+        if self.lenient("JTV-08"):
+            body["token_type"] = "Bearer"
+        return Reply.token(body)
+
+    @operation("getProtectedResource")
+    def get_protected_resource(self, call: Call) -> Reply:
+        """Accept a valid, unrevoked JunctionTV token; say whose it is and how long it still lives."""
+        assert call.bearer is not None  # the validator refused requests without one
+        claims = self.signer.verify(call.bearer)
+        if self.store.is_revoked(str(claims.get("jti", "")), call.bearer):
+            raise InvalidToken("the access token was revoked")
+        remaining = max(0, int(claims["exp"] - self.clock.now()))
+        body = {"result": "success", "client_id": str(claims.get("client_id", "")), "expires_in": remaining}
+        return Reply(200, body)
+
+    # The vendor's error shape.
+
+    def render_error(self, error: MockError, call: Call | None, path: str) -> Reply:
+        """`{result, message, reason}`: 401 for authentication, 413 oversize, 404 for the rest."""
+        if self._misrouted(path) and not isinstance(error, ServerFault):
+            error = NotFound(f"no operation at {path}")
+        status, message, reason = self._classify(error)
+        headers: dict[str, str] = {}
+        if isinstance(error, InvalidToken):
+            headers.update(self.bearer_challenge(error))
+        elif isinstance(error, InvalidClient):
+            headers["WWW-Authenticate"] = f'Basic realm="{self.realm}"'  # RFC 6749 §5.2
+        return Reply(status, {"result": "error", "message": message, "reason": reason}, headers)
+
+    def _misrouted(self, path: str) -> bool:
+        """JTV-05 strict: the token URL without its trailing slash is an unknown path, whatever else is
+        wrong with the request (validation runs before the handler could say so)."""
+        return path == TOKEN_PATH.rstrip("/") and not self.lenient("JTV-05")
+
+    @staticmethod
+    def _classify(error: MockError) -> tuple[int, str, str]:
+        """(status, message, reason) for a refusal."""
+        if isinstance(error, MalformedCredentials):
+            return 401, "UNAUTHORIZED", "Malformed Authorization Header"
+        if isinstance(error, WrongCredentials):
+            return 401, "UNAUTHORIZED", "Invalid Client Credentials"
+        if isinstance(error, InvalidClient) or (isinstance(error, InvalidToken) and error.missing):
+            return 401, "UNAUTHORIZED", "No Authorization Token"
+        if isinstance(error, InvalidToken):
+            expired = error.description == EXPIRED
+            return 401, "UNAUTHORIZED", "Authorization Token Expired" if expired else "Invalid Authorization Token"
+        if isinstance(error, PayloadTooLarge):
+            return 413, "PAYLOAD_TOO_LARGE", "Request body too large"
+        if isinstance(error, ServerFault):
+            return 500, "INTERNAL_SERVER_ERROR", error.description
+        # Everything else is an "invalid call", a wrong method (MethodNotAllowed) included (JTV-11).
+        return 404, "NOT_FOUND", f"Invalid API Call: {error.description}"
