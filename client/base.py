@@ -61,6 +61,8 @@ class TokenClient:
         self.transport = Transport(self.vendor, session=session, timeout=timeout, retry=retry, sleep=sleep)
         self._lock = threading.Lock()
         self._token: Token | None = None
+        # (access token, when this client obtained it): how long its whole lifetime is.
+        self._obtained: tuple[str, float] | None = None
 
     # The public API.
 
@@ -68,13 +70,22 @@ class TokenClient:
         """A valid token: the cached one, else renewed (refresh first where the vendor has it)."""
         with self._lock:
             token = self._token or self.store.load(self.store_key)
-            if token is not None and not token.is_expired(self.leeway, now=self.clock()):
+            if token is not None and not self._due(token):
                 self._token = token
                 return token
             token = self._renew(token)
             self._token = token
+            self._obtained = (token.access_token, self.clock())
             self.store.save(self.store_key, token)
             return token
+
+    def _due(self, token: Token) -> bool:
+        """Whether to renew: within `leeway` of expiry, but never before half of a lifetime this client saw
+        start (a 30 s token under a 60 s leeway would otherwise be fetched anew on every call)."""
+        leeway = self.leeway
+        if self._obtained is not None and token.expires_at is not None and self._obtained[0] == token.access_token:
+            leeway = min(leeway, max(token.expires_at - self._obtained[1], 0.0) / 2)
+        return token.is_expired(leeway, now=self.clock())
 
     def invalidate(self, token: Token | None = None) -> None:
         """Drop the cached access token (only if it is still `token`, when given); the refresh token stays."""

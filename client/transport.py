@@ -7,8 +7,11 @@ forever cannot hang the caller.
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import random
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -16,9 +19,11 @@ from typing import Any
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from client.errors import ContractViolation, TransportError
-
 
 
 @dataclass
@@ -30,6 +35,12 @@ class RetryPolicy:
     cap: float = 5.0
     retry_after_cap: float = 10.0
     rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1, not {self.attempts}")
+        if min(self.base, self.cap, self.retry_after_cap) < 0:
+            raise ValueError("base, cap and retry_after_cap must not be negative")
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
@@ -60,6 +71,90 @@ def _chunks(response: requests.Response) -> Iterator[bytes]:
         yield chunk
 
 
+class _Deadline:
+    """Cuts an attempt's socket when its total time is up.
+
+    requests' `timeout` bounds each socket read, not the whole exchange: a server that drips a header
+    byte every half second never trips it. Watched connections (below) register their socket here once
+    the request is sent, and a timer shuts it down at the deadline, so the blocked read fails at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._timers: list[threading.Timer] = []
+        self._lock = threading.Lock()
+
+    def watch(self, sock: socket.socket) -> None:
+        timer = threading.Timer(max(self.at - time.monotonic(), 0.0), self._cut, (sock,))
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
+
+    def _cut(self, sock: socket.socket) -> None:
+        self.expired = True
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+    def cancel(self) -> None:
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+
+
+_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "tokenmock_client_deadline", default=None
+)
+
+
+class _Watched:
+    """Mixin for urllib3 connections: once the request is sent, the current deadline watches the socket."""
+
+    sock: socket.socket | None
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)  # type: ignore[misc]
+        deadline = _current_deadline.get()
+        if deadline is not None and self.sock is not None:
+            deadline.watch(self.sock)
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """A requests adapter whose direct connections honour the transport's total deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def default_session() -> requests.Session:
+    """A session whose direct HTTP(S) connections are cut at the transport's deadline."""
+    session = requests.Session()
+    adapter = DeadlineAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 @dataclass
 class Reply:
     """A fully read response."""
@@ -71,7 +166,11 @@ class Reply:
 
 
 class Transport:
-    """Sends requests with the policy above; returns a fully read `Reply` or raises `TransportError`."""
+    """Sends requests with the policy above; returns a fully read `Reply` or raises `TransportError`.
+
+    `timeout` bounds each attempt as a whole (connect, headers and body). A caller's own `session` keeps
+    its adapters: there requests' per-read timeout applies, plus the deadline checked between body reads.
+    """
 
     def __init__(
         self,
@@ -85,7 +184,7 @@ class Transport:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.vendor = vendor
-        self.session = session or requests.Session()
+        self.session = session or default_session()
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.max_body_bytes = max_body_bytes
@@ -118,6 +217,15 @@ class Transport:
         raise last
 
     def _once(self, method: str, url: str, **kwargs: Any) -> Reply:
+        watch = _Deadline(self.timeout)
+        context = _current_deadline.set(watch)
+        try:
+            return self._exchange(watch, method, url, **kwargs)
+        finally:
+            watch.cancel()
+            _current_deadline.reset(context)
+
+    def _exchange(self, watch: _Deadline, method: str, url: str, **kwargs: Any) -> Reply:
         deadline = self.clock() + self.timeout
         try:
             response = self.session.request(
@@ -126,8 +234,12 @@ class Transport:
         except requests.Timeout:
             raise TransportError(f"no answer within {self.timeout:g} s", vendor=self.vendor) from None
         except requests.RequestException as exc:
+            if watch.expired:
+                raise TransportError(f"no answer within {self.timeout:g} s", vendor=self.vendor) from None
             raise TransportError(f"connection failed: {type(exc).__name__}", vendor=self.vendor) from None
         try:
+            if watch.expired:  # cut mid-headers: http.client may take the shutdown for their end
+                raise TransportError(f"no answer within {self.timeout:g} s", vendor=self.vendor)
             chunks: list[bytes] = []
             size = 0
             for chunk in _chunks(response):
@@ -144,7 +256,13 @@ class Transport:
                     )
                 chunks.append(chunk)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if watch.expired:
+                raise TransportError(
+                    f"the response body did not arrive within {self.timeout:g} s", vendor=self.vendor
+                ) from None
             raise TransportError(f"the response was cut off: {type(exc).__name__}", vendor=self.vendor) from None
         finally:
             response.close()
+        if watch.expired:  # cut mid-body: a body delimited by the connection's close looks complete
+            raise TransportError(f"the response body did not arrive within {self.timeout:g} s", vendor=self.vendor)
         return Reply(response.status_code, response.headers, b"".join(chunks), response.url)

@@ -15,8 +15,9 @@ from contracts.loader import operation
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """A validator for an (already `$ref`-inlined) OpenAPI 3.1 schema."""
-    return Draft202012Validator(dict(schema))
+    """A validator for an (already `$ref`-inlined) OpenAPI 3.1 schema; `format` is asserted (uuid,
+    date-time, ...) because the contracts use it to say what a string must hold."""
+    return Draft202012Validator(dict(schema), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def pointer(error: ValidationError) -> str:

@@ -13,6 +13,7 @@ module turns each into its documented status and body (`VendorModule.render_erro
     ├── UnsupportedGrantType    400 unsupported_grant_type
     ├── InvalidScope            400 invalid_scope
     ├── InvalidToken            401 invalid_token: bearer token missing, malformed, expired, revoked
+    ├── InsufficientScope       403 insufficient_scope: a valid token without the scope the resource needs
     ├── NotFound                404: no such path or resource
     ├── MethodNotAllowed        405: path exists, method does not
     └── ServerFault             500: a bug in the mock itself (never a client's mistake)
@@ -98,9 +99,22 @@ class InvalidToken(MockError):
     status = 401
     error = "invalid_token"
 
-    def __init__(self, description: str, *, missing: bool = False) -> None:
+    def __init__(self, description: str, *, missing: bool = False, expired: bool = False) -> None:
         super().__init__(description)
         self.missing = missing
+        # True when the token was genuine but past its expiry (vendors word that case differently).
+        self.expired = expired
+
+
+class InsufficientScope(MockError):
+    """The token is valid but lacks the scope the resource requires (RFC 6750 §3.1)."""
+
+    status = 403
+    error = "insufficient_scope"
+
+    def __init__(self, description: str, *, scope: str | None = None) -> None:
+        super().__init__(description)
+        self.scope = scope
 
 
 class NotFound(MockError):

@@ -58,9 +58,20 @@ def preferred(op: Operation, vendor: Vendor, prefer: Mapping[str, str]) -> Reply
     headers = dict(TOKEN_HEADERS) if status == 200 else {}
     for header_name, header in ((op.response(status) or {}).get("headers") or {}).items():
         if header.get("required") and header_name not in headers:
-            example = (header.get("schema") or {}).get("example") or header.get("example")
-            headers[header_name] = str(example) if example else f'Bearer realm="{vendor.realm}"'
+            headers[header_name] = _header_value(header, vendor)
     return Reply(status, value, headers, media_type)
+
+
+def _header_value(header: Mapping[str, Any], vendor: Vendor) -> str:
+    """A value for a required header: its documented example, else a challenge in the scheme its
+    pattern names (only WWW-Authenticate is required anywhere in the contracts)."""
+    schema = header.get("schema") or {}
+    example = header.get("example") or schema.get("example") or next(iter(schema.get("examples") or []), None)
+    if example:
+        return str(example)
+    scheme = "Basic" if "Basic" in str(schema.get("pattern", "")) else "Bearer"
+    return f'{scheme} realm="{vendor.realm}"'
+
 
 
 def token_object(body: Any) -> dict[str, Any] | None:

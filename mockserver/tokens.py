@@ -123,7 +123,7 @@ def check_window(claims: Mapping[str, Any], clock: Clock) -> None:
     if not isinstance(exp, int | float) or isinstance(exp, bool):
         raise InvalidToken("the access token has no expiry")
     if now >= exp:
-        raise InvalidToken("the access token expired")
+        raise InvalidToken("the access token expired", expired=True)
     if isinstance(nbf, int | float) and now < nbf:
         raise InvalidToken("the access token is not valid yet")
 

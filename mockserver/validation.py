@@ -170,7 +170,7 @@ class RequestValidator:
         for alternative in self.auth_alternatives:
             try:
                 for scheme in alternative:
-                    self._present(call, scheme)
+                    self._present(call, scheme, self.vendor)
                 return
             except MockError as exc:
                 failure = failure or exc
@@ -178,13 +178,13 @@ class RequestValidator:
         raise failure
 
     @staticmethod
-    def _present(call: Call, scheme: Mapping[str, Any]) -> None:
+    def _present(call: Call, scheme: Mapping[str, Any], vendor: Vendor) -> None:
         kind = scheme.get("type")
         if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
             if call.basic is None:  # raises InvalidClient itself when present but undecodable
                 raise InvalidClient("client authentication is required (Authorization: Basic)", via_basic=True)
         elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
-            if call.bearer is None:
+            if vendor.bearer_token(call) is None:
                 if call.authorization is None:
                     raise InvalidToken("no access token was sent", missing=True)
                 raise InvalidToken("the Authorization header does not carry a Bearer token")

@@ -86,6 +86,10 @@ class Vendor:
         """How this vendor reads `Authorization: Basic ...` (RFC 7617 unless overridden)."""
         return decode_basic_rfc7617(value)
 
+    def bearer_token(self, call: Call) -> str | None:
+        """The access token a request presents (RFC 6750 §2.1 header unless a reading allows more)."""
+        return call.bearer
+
     def extra_media_types(self, op: Operation) -> tuple[str, ...]:
         """Request content types accepted beyond the contract's (lenient readings); validated with the
         contract's first body schema."""

@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 
 from contracts import Operation
 from mockserver.errors import (
+    InsufficientScope,
     InvalidClient,
     InvalidRequest,
     InvalidScope,
@@ -34,13 +35,6 @@ from mockserver.vendors.base import Runtime, Vendor, operation
 TOKEN_PATH = "/connect/token"
 # The document's own invalid_client wording (§ Handling Errors).
 CLIENT_FAILED = "Client authentication failed."
-
-
-class InsufficientScope(MockError):
-    """A valid token without a scope the resource accepts (RFC 6750 §3.1); the core has no such class."""
-
-    status = 403
-    error = "insufficient_scope"
 
 
 def rfc6749_ascii(text: str) -> str:
@@ -105,19 +99,14 @@ class ClickView(Vendor):
         required = [name for name in schema.get("required", []) if name not in optional]
         return {**schema, "properties": properties, "required": required}
 
-    def decode_basic(self, value: str) -> BasicCredentials:
-        """Only Base64 here; the form-urldecoding of §2.3.1 is tried in `authenticate`, raw values too."""
-        try:
-            return super().decode_basic(value)
-        except InvalidClient as error:
-            raise InvalidClient(error.description, via_basic=True) from None
-
     # Operations.
 
     @operation("requestToken")
     def request_token(self, call: Call) -> Reply:
         """Issue a JWT for valid client credentials (form body, or Basic under CV-02 lenient) and scope."""
         grant_type = _field(call, "grant_type")
+        if grant_type is None:
+            raise InvalidRequest("grant_type is missing.", field="grant_type", rule="required")
         if grant_type != "client_credentials":
             raise UnsupportedGrantType("The grant type is not supported.", field="grant_type")
         client = self.authenticate(call)
@@ -183,7 +172,8 @@ class ClickView(Vendor):
             return client
         if body_secret is not None:
             raise InvalidRequest("Use one client authentication method: Basic or client_secret, not both.")
-        # RFC 6749 §2.3.1 decoding first; the raw values as Authlib and requests-oauthlib send them next.
+        # The core decodes Base64 only (RFC 7617). RFC 6749 §2.3.1 form-urldecoding is tried first, then
+        # the raw values, as Authlib and requests-oauthlib send them without urlencoding.
         client = None
         for candidate in (form_decoded(basic), basic):
             client = self.find_client(client_id=candidate.username, client_secret=candidate.password)

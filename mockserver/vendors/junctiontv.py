@@ -28,8 +28,8 @@ from mockserver.tokens import OpaqueSigner, new_jti
 from mockserver.vendors.base import Runtime, Vendor, operation
 
 TOKEN_PATH = "/ums/2.0/oauth/"
-# The core's wording for a token past its `exp` (mockserver.tokens.check_window); it raises a plain
-# InvalidToken, so this text is the only way to give expiry its own `reason`.
+# The core's wording for a token past its `exp` (mockserver.tokens.check_window), for a core whose
+# InvalidToken does not yet carry the `expired` flag.
 EXPIRED = "the access token expired"
 
 
@@ -114,12 +114,22 @@ class JunctionTV(Vendor):
             body["token_type"] = "Bearer"
         return Reply.token(body)
 
+    def bearer_token(self, call: Call) -> str | None:
+        """JTV-12 lenient: also a bare `Authorization: <token>` and an `access_token` query parameter."""
+        if call.bearer is not None or not self.lenient("JTV-12"):
+            return call.bearer
+        bare = call.headers.get("Authorization", "").strip()
+        if bare and " " not in bare:
+            return bare
+        return call.query.get("access_token") or None
+
     @operation("getProtectedResource")
     def get_protected_resource(self, call: Call) -> Reply:
         """Accept a valid, unrevoked JunctionTV token; say whose it is and how long it still lives."""
-        assert call.bearer is not None  # the validator refused requests without one
-        claims = self.signer.verify(call.bearer)
-        if self.store.is_revoked(str(claims.get("jti", "")), call.bearer):
+        token = self.bearer_token(call)
+        assert token is not None  # the validator refused requests without one
+        claims = self.signer.verify(token)
+        if self.store.is_revoked(str(claims.get("jti", "")), token):
             raise InvalidToken("the access token was revoked")
         remaining = max(0, int(claims["exp"] - self.clock.now()))
         body = {"result": "success", "client_id": str(claims.get("client_id", "")), "expires_in": remaining}
@@ -154,8 +164,9 @@ class JunctionTV(Vendor):
         if isinstance(error, InvalidClient) or (isinstance(error, InvalidToken) and error.missing):
             return 401, "UNAUTHORIZED", "No Authorization Token"
         if isinstance(error, InvalidToken):
-            expired = error.description == EXPIRED
-            return 401, "UNAUTHORIZED", "Authorization Token Expired" if expired else "Invalid Authorization Token"
+            expired = getattr(error, "expired", False) or error.description == EXPIRED
+            reason = "Authorization Token Expired" if expired else "Invalid Authorization Token"
+            return 401, "UNAUTHORIZED", reason
         if isinstance(error, PayloadTooLarge):
             return 413, "PAYLOAD_TOO_LARGE", "Request body too large"
         if isinstance(error, ServerFault):
