@@ -91,6 +91,48 @@ def specs(check: bool, show_register: bool) -> None:
         click.echo(f"all {len(contracts.vendors())} contracts are valid")
 
 
+# Credential options of `tokenmock token`; each fills the client constructor parameter of the same name.
+_CREDENTIALS = ("client_id", "client_secret", "scope", "client_key", "username", "password")
+
+
+def _credential_options(command: Any) -> Any:
+    for name in reversed(_CREDENTIALS):
+        flag = "--" + name.replace("_", "-")
+        envvar = "TOKENMOCK_" + name.upper()
+        command = click.option(flag, name, envvar=envvar, help=f"[env {envvar}]")(command)
+    return command
+
+
+@main.command()
+@click.argument("vendor", type=click.Choice(contracts.vendors()))
+@click.option("--base-url", envvar="TOKENMOCK_BASE_URL", help="Where the vendor's token endpoint lives.")
+@click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds per request.")
+@_credential_options
+def token(vendor: str, base_url: str | None, timeout: float, **credentials: str | None) -> None:
+    """Fetch a token with the reference client and print it as JSON (for scripting with curl)."""
+    import inspect
+
+    from client import CLIENTS, TokenError
+
+    cls = CLIENTS[vendor]
+    wanted = [
+        p for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name in _CREDENTIALS
+    ]
+    missing = [p.name for p in wanted if p.default is inspect.Parameter.empty and not credentials.get(p.name)]
+    if missing:
+        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+        raise click.UsageError(f"{vendor} needs {flags} (or the TOKENMOCK_* variables)")
+    arguments = {p.name: credentials[p.name] for p in wanted if credentials.get(p.name)}
+    try:
+        fetched = cls(**arguments, base_url=base_url, timeout=timeout).token()  # type: ignore[call-arg]
+    except (TokenError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    data = fetched.to_dict()
+    data.pop("raw")
+    _print_json(data)
+
+
 def _print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")
