@@ -83,8 +83,9 @@ class TokenClient:
         """Whether to renew: within `leeway` of expiry, but never before half of a lifetime this client saw
         start (a 30 s token under a 60 s leeway would otherwise be fetched anew on every call)."""
         leeway = self.leeway
-        if self._obtained is not None and token.expires_at is not None and self._obtained[0] == token.access_token:
-            leeway = min(leeway, max(token.expires_at - self._obtained[1], 0.0) / 2)
+        obtained = self._obtained
+        if obtained is not None and token.expires_at is not None and obtained[0] == token.access_token:
+            leeway = min(leeway, max(token.expires_at - obtained[1], 0.0) / 2)
         return token.is_expired(leeway, now=self.clock())
 
     def invalidate(self, token: Token | None = None) -> None:

@@ -7,6 +7,7 @@ forever cannot hang the caller.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import email.utils
 import random
@@ -94,10 +95,8 @@ class _Deadline:
 
     def _cut(self, sock: socket.socket) -> None:
         self.expired = True
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
 
     def cancel(self) -> None:
         with self._lock:
@@ -260,9 +259,11 @@ class Transport:
                 raise TransportError(
                     f"the response body did not arrive within {self.timeout:g} s", vendor=self.vendor
                 ) from None
-            raise TransportError(f"the response was cut off: {type(exc).__name__}", vendor=self.vendor) from None
+            cut = f"the response was cut off: {type(exc).__name__}"
+            raise TransportError(cut, vendor=self.vendor) from None
         finally:
             response.close()
         if watch.expired:  # cut mid-body: a body delimited by the connection's close looks complete
-            raise TransportError(f"the response body did not arrive within {self.timeout:g} s", vendor=self.vendor)
+            late = f"the response body did not arrive within {self.timeout:g} s"
+            raise TransportError(late, vendor=self.vendor)
         return Reply(response.status_code, response.headers, b"".join(chunks), response.url)

@@ -42,7 +42,9 @@ def _json(status: int, body: Any = None) -> Response:
 def refusal(error: HTTPException) -> Response:
     """Unknown admin paths and wrong methods, as JSON."""
     status = error.code or 400
-    return _json(status, {"error": "not_found" if status == 404 else "invalid_request", "error_description": error.description})
+    return _json(
+        status, {"error": "not_found" if status == 404 else "invalid_request", "error_description": error.description}
+    )
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -78,9 +80,17 @@ def blueprint(mock: TokenMock) -> Blueprint:
         if admin_token:
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), str(admin_token).encode()):
-                return _json(401, {"error": "invalid_token", "error_description": "the admin token is missing or wrong"})
+                return _json(
+                    401, {"error": "invalid_token", "error_description": "the admin token is missing or wrong"}
+                )
         elif not _is_loopback(request.remote_addr):
-            return _json(403, {"error": "access_denied", "error_description": "the admin API answers loopback clients only; configure admin_token"})
+            return _json(
+                403,
+                {
+                    "error": "access_denied",
+                    "error_description": "the admin API answers loopback clients only; configure admin_token",
+                },
+            )
         return None
 
     @bp.errorhandler(AdminError)
@@ -103,15 +113,22 @@ def blueprint(mock: TokenMock) -> Blueprint:
         if operation is not None:
             known = [op.operation_id for op in contracts.operations(vendor)] if vendor else []
             if vendor is None or operation not in known:
-                raise AdminError(400, "invalid_request", f"unknown operation {operation!r} for {vendor}; known: {', '.join(known)}")
+                raise AdminError(
+                    400, "invalid_request", f"unknown operation {operation!r} for {vendor}; known: {', '.join(known)}"
+                )
         kind = data.pop("kind", None)
         params = data.pop("params", {}) or {}
         if not isinstance(params, dict):
             raise AdminError(400, "invalid_request", "params must be an object")
         try:
             fault = mock.faults.arm(
-                str(kind), vendor=vendor, operation=operation, times=data.pop("times", None),
-                probability=data.pop("probability", None), seed=data.pop("seed", None), **params,
+                str(kind),
+                vendor=vendor,
+                operation=operation,
+                times=data.pop("times", None),
+                probability=data.pop("probability", None),
+                seed=data.pop("seed", None),
+                **params,
             )
         except (FaultError, TypeError) as exc:
             raise AdminError(400, "invalid_request", str(exc)) from None

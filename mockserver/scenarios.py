@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from mockserver.vendors.base import Vendor
 
 
-class PreferUnavailable(Exception):  # noqa: N818 - reads as what happened
+class PreferUnavailable(Exception):
     """`Prefer` asked for a response the operation does not document.
 
     Answered by the mock itself (400 with the valid choices), not in the vendor's shape: it is a

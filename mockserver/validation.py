@@ -95,7 +95,8 @@ class RequestValidator:
         self.op = op
         self.vendor = vendor
         documented = op.request_media_types
-        self.media_types = documented + tuple(m for m in vendor.extra_media_types(op) if m not in documented)
+        self.media_types = vendor.media_types(op)
+        self.default_media_type = vendor.default_media_type(op)
         self.body_required = vendor.body_required(op)
         self.body_validators: dict[str, Draft202012Validator] = {}
         for media_type in self.media_types:
@@ -111,7 +112,7 @@ class RequestValidator:
                 compile_schema(p.get("schema", {})),
                 str((p.get("schema") or {}).get("type", "string")),
             )
-            for p in op.parameters
+            for p in (vendor.adjust_parameter(op, dict(raw)) for raw in op.parameters)
         ]
         alternatives = op.security
         self.auth_optional = not alternatives or any(not alt for alt in alternatives)
@@ -147,7 +148,7 @@ class RequestValidator:
     def _parse_body(self, call: Call, raw: RawRequest) -> None:
         if not self.media_types:
             return  # the operation takes no body; anything sent is ignored, as servers do
-        media_type = media_type_of(raw.content_type)
+        media_type = media_type_of(raw.content_type) or (self.default_media_type if raw.body else "") or ""
         if not raw.body and not media_type:
             if self.body_required:
                 raise InvalidRequest("a request body is required", rule="required")

@@ -7,6 +7,7 @@ surfaces as an exception from the response body, which is what a client would se
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import time
@@ -55,10 +56,8 @@ def _truncated(data: bytes, environ: Mapping[str, Any]) -> Iterator[bytes]:
     yield data[: max(1, len(data) // 2)]
     sock = _socket_of(environ)
     if sock is not None:  # make sure the half body is the last the client gets on this connection
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
     raise WireFault("body truncated by an injected fault")
 
 

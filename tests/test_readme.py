@@ -32,7 +32,7 @@ def test_the_readme_has_an_example_per_vendor() -> None:
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
 def test_readme_python_example_runs(index: int, live: LiveServer, tmp_path: Path) -> None:
     code = PYTHON_BLOCKS[index].replace(DEFAULT_ROOT, live.url).replace("/tmp/", f"{tmp_path}/")
-    exec(compile(code, f"README.md python block {index}", "exec"), {})  # noqa: S102 - our own README
+    exec(compile(code, f"README.md python block {index}", "exec"), {})
 
 
 def test_readme_promises_the_two_commands() -> None:
@@ -68,7 +68,16 @@ def test_token_command_says_what_is_missing(live: LiveServer) -> None:
 def test_token_command_reports_refusal_without_traceback(live: LiveServer) -> None:
     result = CliRunner().invoke(
         main,
-        ["token", "vision10", "--base-url", f"{live.url}/vision10", "--client-id", "x", "--client-secret", "wrong-s3cret"],
+        [
+            "token",
+            "vision10",
+            "--base-url",
+            f"{live.url}/vision10",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "wrong-s3cret",
+        ],
     )
     assert result.exit_code == 1
     assert "240101" in result.output and "Traceback" not in result.output

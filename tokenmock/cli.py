@@ -22,8 +22,13 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="TOKENMOCK_HOST", help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=int, envvar="TOKENMOCK_PORT", help="Port to bind.")
 @click.option("--vendor", type=click.Choice(contracts.vendors()), help="Serve one vendor alone, at the root.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), envvar="TOKENMOCK_CONFIG",
-              help="Settings file (TOML or YAML).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="TOKENMOCK_CONFIG",
+    help="Settings file (TOML or YAML).",
+)
 @click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
 def serve(host: str, port: int, vendor: str | None, config_file: str | None, threads: int) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
@@ -54,7 +59,10 @@ def serve(host: str, port: int, vendor: str | None, config_file: str | None, thr
 
     def ready() -> None:
         base = f"http://{shown}:{port}"
-        click.echo(f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base} (GET / lists vendors and demo credentials)", err=True)
+        click.echo(
+            f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base} (GET / lists vendors and demo credentials)",
+            err=True,
+        )
         for name, prefix in mock.mounted.items():
             click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
@@ -115,10 +123,7 @@ def token(vendor: str, base_url: str | None, timeout: float, **credentials: str 
     from client import CLIENTS, TokenError
 
     cls = CLIENTS[vendor]
-    wanted = [
-        p for p in inspect.signature(cls.__init__).parameters.values()
-        if p.name in _CREDENTIALS
-    ]
+    wanted = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name in _CREDENTIALS]
     missing = [p.name for p in wanted if p.default is inspect.Parameter.empty and not credentials.get(p.name)]
     if missing:
         flags = ", ".join("--" + m.replace("_", "-") for m in missing)

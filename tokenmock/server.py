@@ -53,7 +53,14 @@ def configure_logging(access_log: bool) -> None:
     logging.getLogger("tokenmock.access").disabled = not access_log
 
 
-def serve(app_factory: Callable[[], Flask], *, host: str, port: int, threads: int = 8, on_ready: Callable[[], None] | None = None) -> None:
+def serve(
+    app_factory: Callable[[], Flask],
+    *,
+    host: str,
+    port: int,
+    threads: int = 8,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
     """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both)."""
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

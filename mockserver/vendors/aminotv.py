@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import jwt
 
+from contracts import Operation
 from mockserver.errors import (
     InvalidClient,
     InvalidRequest,
@@ -66,7 +67,7 @@ class AminoTV(Vendor):
     name = "aminotv"
     realm = "aminotv"
     defaults: ClassVar[dict[str, Any]] = {
-        "access_lifetime": 3600,
+        "token_lifetime": 3600,
         "refresh_lifetime": 98 * 86400,  # the document's example refresh token lives 98 days
         "secret": None,  # HS256 key; generated at start when None
         "issuer": "AminoTV API",  # iss and aud of the document's bearer example
@@ -110,12 +111,17 @@ class AminoTV(Vendor):
         self._secret: bytes = secret.encode() if isinstance(secret, str) else secrets.token_bytes(32)
         self.signer = JwtSigner(clock=self.clock, algorithm="HS256", secret=self._secret)
 
+    def media_types(self, op: Operation) -> tuple[str, ...]:
+        """AMINO-07: strictly JSON:API's own media type; leniently also plain JSON (the contract lists both)."""
+        if self.lenient("AMINO-07") or not op.request_media_types:
+            return op.request_media_types
+        return (JSON_API,)
+
     # Operations.
 
     @operation("loginUser")
     def login_user(self, call: Call) -> Reply:
         """Issue a token pair for the user's default profile when username and password match."""
-        self._check_media_type(call)
         user = self.find_client(username=call.field("username"), password=call.field("password"))
         if user is None:
             raise _bad_credentials()
@@ -152,7 +158,6 @@ class AminoTV(Vendor):
     @operation("createAccessToken")
     def create_access_token(self, call: Call) -> Reply:
         """Renew a token pair with a refresh token (rotated under the strict reading of AMINO-10)."""
-        self._check_media_type(call)
         token = str(call.field("refresh_token"))
         try:
             claims = self.signer.verify(token)
@@ -219,10 +224,6 @@ class AminoTV(Vendor):
             return value
         return int.from_bytes(hashlib.sha256(str(user.get("username")).encode()).digest()[:4], "big")
 
-    def _check_media_type(self, call: Call) -> None:
-        # The validator accepts every media type the contract lists and has no hook to narrow them.
-        if call.media_type != JSON_API and not self.lenient("AMINO-07"):
-            raise UnsupportedMediaType(f"content type {call.media_type!r} is not accepted; use {JSON_API}")
 
     def _genuine(self, token: str) -> bool:
         """Whether our key signed `token`, ignoring its time window."""
@@ -272,7 +273,7 @@ class AminoTV(Vendor):
     def _tokens(self, user: Mapping[str, Any], profile: str, *, session: str | None = None) -> Reply:
         """A token pair in the documented envelope; the refresh token is remembered for rotation."""
         sid = session or str(uuid.uuid4())
-        access = self._issue(user, profile, "access", sid, int(self.settings["access_lifetime"]))
+        access = self._issue(user, profile, "access", sid, int(self.settings["token_lifetime"]))
         refresh = self._issue(user, profile, "refresh", sid, int(self.settings["refresh_lifetime"]))
         self.store.remember_refresh(refresh.claims["jti"], sid, refresh.claims["exp"])
         login = access.claims["iat"]

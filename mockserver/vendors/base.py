@@ -57,11 +57,12 @@ class Vendor:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.handlers = {
-            getattr(member, "_operation_id"): attr
-            for attr, member in vars(cls).items()
-            if callable(member) and hasattr(member, "_operation_id")
-        }
+        handlers: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):  # subclasses inherit, and may override, handlers
+            for attr, member in vars(klass).items():
+                if callable(member) and hasattr(member, "_operation_id"):
+                    handlers[member._operation_id] = attr
+        cls.handlers = handlers
 
     def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
         self.runtime = runtime
@@ -90,10 +91,18 @@ class Vendor:
         """The access token a request presents (RFC 6750 §2.1 header unless a reading allows more)."""
         return call.bearer
 
-    def extra_media_types(self, op: Operation) -> tuple[str, ...]:
-        """Request content types accepted beyond the contract's (lenient readings); validated with the
-        contract's first body schema."""
-        return ()
+    def media_types(self, op: Operation) -> tuple[str, ...]:
+        """Request content types the mock accepts (the contract's unless a reading narrows or widens
+        them); a type the contract does not list is validated with its first body schema."""
+        return op.request_media_types
+
+    def default_media_type(self, op: Operation) -> str | None:
+        """How to read a body sent without Content-Type (None: refuse it as an unsupported media type)."""
+        return None
+
+    def adjust_parameter(self, op: Operation, parameter: dict[str, Any]) -> dict[str, Any]:
+        """A contract parameter as the mock enforces it (a lenient reading may make it optional)."""
+        return parameter
 
     def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
         """The body schema the mock enforces (a lenient reading may relax the contract's); compiled once."""

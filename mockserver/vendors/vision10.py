@@ -66,16 +66,19 @@ class Vision10(Vendor):
         )
         # The documented lengths, for fields the validator never saw (V10-01 lenient: from the query).
         schema = contracts.operation(self.name, "getAccessToken").body_schema("application/json") or {}
-        self._max_lengths = {
-            name: int(spec["maxLength"]) for name, spec in schema.get("properties", {}).items() if "maxLength" in spec
-        }
+        properties = schema.get("properties", {})
+        self._max_lengths = {name: int(p["maxLength"]) for name, p in properties.items() if "maxLength" in p}
 
     # Readings that change what the validator enforces (compiled once at start-up).
 
-    def extra_media_types(self, op: Operation) -> tuple[str, ...]:
+    def media_types(self, op: Operation) -> tuple[str, ...]:
         if op.operation_id == "getAccessToken" and self.lenient("V10-02"):
-            return ("application/x-www-form-urlencoded",)
-        return ()
+            return (*op.request_media_types, "application/x-www-form-urlencoded")
+        return op.request_media_types
+
+    def default_media_type(self, op: Operation) -> str | None:
+        # V10-02 lenient: a body sent without Content-Type is read as the JSON the document shows.
+        return "application/json" if self.lenient("V10-02") else None
 
     def body_required(self, op: Operation) -> bool:
         # V10-01 lenient: the fields may come as query parameters, so the body may be absent.
@@ -87,8 +90,9 @@ class Vision10(Vendor):
         if self.lenient("V10-01"):
             schema = {**schema, "required": []}  # checked in the handler, body and query merged
         if self.lenient("V10-04"):
-            properties = {k: {x: y for x, y in v.items() if x != "maxLength"} for k, v in schema["properties"].items()}
-            schema = {**schema, "properties": properties}
+            fields = schema["properties"].items()
+            unbounded = {k: {x: y for x, y in v.items() if x != "maxLength"} for k, v in fields}
+            schema = {**schema, "properties": unbounded}
         if not self.lenient("V10-05"):
             schema = {**schema, "additionalProperties": False}
         return schema
@@ -107,7 +111,8 @@ class Vision10(Vendor):
                     raise InvalidRequest(f"{name} is required", field=name, rule="required")
                 limit = self._max_lengths.get(name)
                 if limit is not None and len(value) > limit and not self.lenient("V10-04"):
-                    raise InvalidRequest(f"{name}: must be at most {limit} characters", field=name, rule="maxLength")
+                    message = f"{name}: must be at most {limit} characters"
+                    raise InvalidRequest(message, field=name, rule="maxLength")
         if fields["grant_type"] != "client_credentials" and not self.lenient("V10-12"):
             raise UnsupportedGrantType("grant_type: unsupported grant type")
         client = self.find_client(client_id=fields["client_id"], client_secret=fields["client_secret"])
@@ -116,13 +121,14 @@ class Vision10(Vendor):
         scope = fields["scope"]
         if scope not in client.get("scopes", []) and not self.lenient("V10-13"):
             raise InvalidScope("Invalid client credentials or scope")
-        issued = self.signer.issue(
-            {"scope": scope, "client_id": client["client_id"], "firstVisionId": client.get("first_vision_id", "")},
-            int(self.settings["token_lifetime"]),
-        )
-        return Reply.token(
-            {"access_token": issued.token, "token_type": "Bearer", "expires_in": int(self.settings["token_lifetime"])}
-        )
+        lifetime = int(self.settings["token_lifetime"])
+        claims = {
+            "scope": scope,
+            "client_id": client["client_id"],
+            "firstVisionId": client.get("first_vision_id", ""),
+        }
+        issued = self.signer.issue(claims, lifetime)
+        return Reply.token({"access_token": issued.token, "token_type": "Bearer", "expires_in": lifetime})
 
     @operation("getProtectedResource")
     def get_protected_resource(self, call: Call) -> Reply:

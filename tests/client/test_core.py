@@ -59,7 +59,10 @@ HANG = b"<hang>"
 
 
 def http_reply(
-    status: int, body: Any = b"", content_type: str | None = "application/json", headers: dict[str, str] | None = None
+    status: int,
+    body: Any = b"",
+    content_type: str | None = "application/json",
+    headers: dict[str, str] | None = None,
 ) -> bytes:
     """A complete HTTP/1.1 response that closes the connection."""
     if not isinstance(body, bytes):
@@ -137,7 +140,8 @@ class FakeServer:
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
         length = next(
-            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
         )
         while len(body) < length:
             chunk = conn.recv(65536)
@@ -269,7 +273,7 @@ def run_together(count: int, work: Callable[[], str]) -> list[str]:
         try:
             barrier.wait(timeout=10)
             value = work()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
+        except BaseException as exc:
             with lock:
                 errors.append(exc)
             return
@@ -524,7 +528,10 @@ HTML = "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
         (http_reply(200, b"x" * (2 << 20)), ContractViolation),
         (http_reply(502, HTML, "text/html"), TransportError),
         (b"NOT HTTP AT ALL\r\n\r\n", TransportError),
-        (b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\nContent-Type: application/json\r\n\r\n{\"access", TransportError),
+        (
+            b'HTTP/1.1 200 OK\r\nContent-Length: 500\r\nContent-Type: application/json\r\n\r\n{"access',
+            TransportError,
+        ),
         (b"", TransportError),
     ],
 )
@@ -562,8 +569,15 @@ def test_a_redirect_is_not_followed(fake: Callable[[Script], FakeServer]) -> Non
 
 
 def test_documented_refusals_are_typed(fake: Callable[[Script], FakeServer]) -> None:
-    too_long = [{**DOCUMENTED_401[0], "errorCode": "240003", "status": 400, "title": "Bad Request",
-                 "invalid-params": ["client_id: too long"]}]
+    too_long = [
+        {
+            **DOCUMENTED_401[0],
+            "errorCode": "240003",
+            "status": 400,
+            "title": "Bad Request",
+            "invalid-params": ["client_id: too long"],
+        }
+    ]
     server = fake(lambda n: http_reply(401, DOCUMENTED_401) if n == 0 else http_reply(400, too_long))
     with pytest.raises(AuthenticationError) as refused:
         client_at(server.url).token()
@@ -576,16 +590,15 @@ def test_documented_refusals_are_typed(fake: Callable[[Script], FakeServer]) -> 
     assert server.hits == 2  # 4xx are not retried
 
 
-def test_every_call_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_call_has_a_timeout() -> None:
     seen: list[Any] = []
 
     class Recorder(requests.Session):
-        def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        def request(self, *args: Any, **kwargs: Any) -> Any:
             seen.append(kwargs.get("timeout"))
             raise requests.ConnectionError("offline")
 
-    client = Vision10Client("id", "secret", base_url="http://127.0.0.1:9", session=Recorder(),
-                            sleep=lambda _s: None)
+    client = Vision10Client("id", "secret", base_url="http://127.0.0.1:9", session=Recorder(), sleep=lambda _s: None)
     with pytest.raises(TransportError):
         client.token()
     assert seen == [10.0, 10.0, 10.0]
@@ -594,7 +607,9 @@ def test_every_call_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 # Secrets stay out of repr() and str().
 
 
-def test_secrets_absent_from_repr_and_str(mock_app: Flask, live: LiveServer, fake: Callable[[Script], FakeServer]) -> None:
+def test_secrets_absent_from_repr_and_str(
+    mock_app: Flask, live: LiveServer, fake: Callable[[Script], FakeServer]
+) -> None:
     client = Vision10Client("demo-client", "demo-secret", base_url=live.url)
     token = client.token()
     refused = Vision10Client("demo-client", "wrong-SECRET-value", base_url=live.url)
@@ -604,9 +619,18 @@ def test_secrets_absent_from_repr_and_str(mock_app: Flask, live: LiveServer, fak
     with pytest.raises(ContractViolation) as violation:
         client_at(leaking.url).token()
     texts = [
-        repr(client), str(client), repr(refused), str(refused), repr(client.auth()),
-        repr(token), str(token), repr(auth_error.value), str(auth_error.value),
-        repr(violation.value), str(violation.value), repr(client.transport.retry),
+        repr(client),
+        str(client),
+        repr(refused),
+        str(refused),
+        repr(client.auth()),
+        repr(token),
+        str(token),
+        repr(auth_error.value),
+        str(auth_error.value),
+        repr(violation.value),
+        str(violation.value),
+        repr(client.transport.retry),
     ]
     for text in texts:
         assert "demo-secret" not in text and "wrong-SECRET" not in text, text

@@ -60,16 +60,50 @@ def attributes_without(key: str) -> dict[str, Any]:
 
 # (vendor, operationId, status, payload): what the documents show, as JSON (repaired where they are not).
 DOCUMENTED = [
-    ("junctiontv", "getAccessToken", 200,
-     {"version": "1.1", "client_id": "XXXX", "access_token": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "expires_in": 3600}),
-    ("junctiontv", "getAccessToken", 401,
-     {"result": "error", "message": "UNAUTHORIZED", "reason": "No Authorization Token"}),
-    ("clickview", "requestToken", 200,
-     {"access_token": "eyJz93a...k4laUWw", "token_type": "Bearer", "expires_in": 86400, "scope": "smartembed.viewkey"}),
-    ("clickview", "requestToken", 400,
-     {"error": "invalid_client", "error_description": "Client authentication failed."}),
-    ("vision10", "getAccessToken", 200,
-     {"access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzY29wZSI6ImVkaXQifQ.uWiSQfLLzfDY", "token_type": "Bearer", "expires_in": 7199}),
+    (
+        "junctiontv",
+        "getAccessToken",
+        200,
+        {
+            "version": "1.1",
+            "client_id": "XXXX",
+            "access_token": "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "expires_in": 3600,
+        },
+    ),
+    (
+        "junctiontv",
+        "getAccessToken",
+        401,
+        {"result": "error", "message": "UNAUTHORIZED", "reason": "No Authorization Token"},
+    ),
+    (
+        "clickview",
+        "requestToken",
+        200,
+        {
+            "access_token": "eyJz93a...k4laUWw",
+            "token_type": "Bearer",
+            "expires_in": 86400,
+            "scope": "smartembed.viewkey",
+        },
+    ),
+    (
+        "clickview",
+        "requestToken",
+        400,
+        {"error": "invalid_client", "error_description": "Client authentication failed."},
+    ),
+    (
+        "vision10",
+        "getAccessToken",
+        200,
+        {
+            "access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzY29wZSI6ImVkaXQifQ.uWiSQfLLzfDY",
+            "token_type": "Bearer",
+            "expires_in": 7199,
+        },
+    ),
     ("vision10", "getAccessToken", 401, VISION10_ERROR),
     ("divetv", "issueToken", 200, DIVE_TOKEN),
     ("aminotv", "getProfileAuthToken", 200, AMINO_TOKEN),
@@ -79,14 +113,29 @@ DOCUMENTED = [
 
 # (vendor, operationId, status, payload, rule broken): what the documents rule out.
 BROKEN = [
-    ("junctiontv", "getAccessToken", 200,
-     {"version": "1.1", "client_id": "XXXX", "access_token": "x", "expired_in": 3600}, "required"),
-    ("junctiontv", "getAccessToken", 200,
-     {"version": "1.1", "client_id": "XXXX", "access_token": "x", "expires_in": "3600"}, "type"),
+    (
+        "junctiontv",
+        "getAccessToken",
+        200,
+        {"version": "1.1", "client_id": "XXXX", "access_token": "x", "expired_in": 3600},
+        "required",
+    ),
+    (
+        "junctiontv",
+        "getAccessToken",
+        200,
+        {"version": "1.1", "client_id": "XXXX", "access_token": "x", "expires_in": "3600"},
+        "type",
+    ),
     ("junctiontv", "getAccessToken", 401, {"error": "invalid_client"}, "required"),
     ("clickview", "requestToken", 200, {"token_type": "Bearer", "expires_in": 86400, "scope": "s"}, "required"),
-    ("clickview", "requestToken", 200,
-     {"access_token": "a", "token_type": "Bearer", "expires_in": "86400", "scope": "s"}, "type"),
+    (
+        "clickview",
+        "requestToken",
+        200,
+        {"access_token": "a", "token_type": "Bearer", "expires_in": "86400", "scope": "s"},
+        "type",
+    ),
     ("clickview", "requestToken", 400, {"error_description": "no code"}, "required"),
     ("vision10", "getAccessToken", 200, {"access_token": "a", "token_type": "Bearer"}, "required"),
     ("vision10", "getAccessToken", 401, VISION10_ERROR[0], "type"),

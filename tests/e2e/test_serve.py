@@ -82,8 +82,10 @@ def test_each_contract_is_served(server: str, vendor: str) -> None:
 def test_junctiontv_documented_request(server: str) -> None:
     # curl --user demo-client:demo-secret -X POST -H 'Content-Type: application/x-www-form-urlencoded'
     response = requests.post(
-        f"{server}/junctiontv/ums/2.0/oauth/", auth=("demo-client", "demo-secret"),
-        headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=5,
+        f"{server}/junctiontv/ums/2.0/oauth/",
+        auth=("demo-client", "demo-secret"),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=5,
     )
     assert response.status_code == 200
     body = response.json()
@@ -95,8 +97,12 @@ def test_junctiontv_documented_request(server: str) -> None:
 def test_clickview_documented_curl(server: str) -> None:
     response = requests.post(
         f"{server}/clickview/connect/token",
-        data={"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret",
-              "scope": "smartembed.viewkey"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo-client",
+            "client_secret": "demo-secret",
+            "scope": "smartembed.viewkey",
+        },
         timeout=5,
     )
     assert response.status_code == 200, response.text
@@ -109,8 +115,12 @@ def test_clickview_documented_curl(server: str) -> None:
     assert example.status_code == 200
     wrong = requests.post(
         f"{server}/clickview/connect/token",
-        data={"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "nope",
-              "scope": "smartembed.viewkey"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "demo-client",
+            "client_secret": "nope",
+            "scope": "smartembed.viewkey",
+        },
         timeout=5,
     )
     assert wrong.json()["error"] == "invalid_client"
@@ -119,21 +129,26 @@ def test_clickview_documented_curl(server: str) -> None:
 def test_vision10_documented_payload(server: str) -> None:
     response = requests.post(
         f"{server}/vision10/v1/api/oauth/token",
-        json={"grant_type": "client_credentials", "scope": "all", "client_id": "vision-api-user",
-              "client_secret": "abcdefghizklmnopponommnshfghzxxs"},
+        json={
+            "grant_type": "client_credentials",
+            "scope": "all",
+            "client_id": "vision-api-user",
+            "client_secret": "abcdefghizklmnopponommnshfghzxxs",
+        },
         timeout=5,
     )
     assert response.status_code == 200 and response.json()["expires_in"] == 7199
     refused = requests.post(
         f"{server}/vision10/v1/api/oauth/token",
-        json={"grant_type": "client_credentials", "scope": "all", "client_id": "x", "client_secret": "y"}, timeout=5,
+        json={"grant_type": "client_credentials", "scope": "all", "client_id": "x", "client_secret": "y"},
+        timeout=5,
     )
     assert refused.status_code == 401 and refused.json()[0]["errorCode"] == "240101"
 
 
 def test_divetv_documented_flow(server: str) -> None:
     key = base64.b64encode(b"demo-client-key").decode()
-    password = hashlib.md5(b"demo-password").hexdigest()  # noqa: S324 - the vendor's documented encoding
+    password = hashlib.md5(b"demo-password").hexdigest()
     issued = requests.post(
         f"{server}/divetv/v1/token?grant_type=device_credentials",
         json={"username": "demo-user", "password": password},
@@ -151,7 +166,9 @@ def test_divetv_documented_flow(server: str) -> None:
     )
     assert refreshed.status_code == 200
     resource = requests.get(
-        f"{server}/divetv/v1/resource", headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"}, timeout=5
+        f"{server}/divetv/v1/resource",
+        headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"},
+        timeout=5,
     )
     assert resource.status_code == 200
 
@@ -164,20 +181,25 @@ def test_aminotv_login_and_streams(server: str) -> None:
     attributes = login.json()["data"][0]["attributes"]
     streams = requests.get(
         f"{server}/aminotv/channels/42/relationships/streams",
-        headers={"Authorization": f"Bearer {attributes['access_token']}"}, timeout=5,
+        headers={"Authorization": f"Bearer {attributes['access_token']}"},
+        timeout=5,
     )
     assert streams.status_code == 200
 
 
 def test_one_vendor_at_the_root_and_config_file(tmp_path: Path) -> None:
     config = tmp_path / "mock.toml"
-    config.write_text('[vendors.clickview]\ntoken_lifetime = 60\n', encoding="utf-8")
+    config.write_text("[vendors.clickview]\ntoken_lifetime = 60\n", encoding="utf-8")
     process, base = start("--vendor", "clickview", "--config", str(config))
     try:
         response = requests.post(
             f"{base}/connect/token",
-            data={"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret",
-                  "scope": "smartembed.viewkey"},
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+                "scope": "smartembed.viewkey",
+            },
             timeout=5,
         )
         assert response.status_code == 200 and response.json()["expires_in"] == 60
@@ -190,7 +212,10 @@ def test_bad_config_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     config.write_text("readings: {NOPE-99: strict}\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "tokenmock", "serve", "--port", str(free_port()), "--config", str(config)],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode != 0
     assert "NOPE-99" in result.stderr and "Traceback" not in result.stderr

@@ -17,7 +17,12 @@ from mockserver import ControlError, MockController
 from mockserver.clock import Clock
 from tests.conftest import LiveServer
 
-TOKEN_BODY = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client", "client_secret": "demo-secret"}
+TOKEN_BODY = {
+    "grant_type": "client_credentials",
+    "scope": "all",
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+}
 TOKEN_PATH = "/v1/api/oauth/token"
 
 
@@ -53,8 +58,12 @@ def raw_exchange(url: str, body: dict[str, Any] = TOKEN_BODY) -> tuple[bytes, Ex
 def client_for(live: LiveServer, sleeps: list[float] | None = None, **options: Any) -> Vision10Client:
     recorded = sleeps if sleeps is not None else []
     return Vision10Client(
-        "demo-client", "demo-secret", base_url=live.url, sleep=recorded.append,
-        retry=RetryPolicy(attempts=3), **options,
+        "demo-client",
+        "demo-secret",
+        base_url=live.url,
+        sleep=recorded.append,
+        retry=RetryPolicy(attempts=3),
+        **options,
     )
 
 
@@ -80,7 +89,9 @@ def test_truncated_body_declares_more_than_it_sends(live: LiveServer, control: M
     control.fault("vision10", "getAccessToken", "truncated_body", times=4)
     received, _ = raw_exchange(live.url)
     head, _, body = received.partition(b"\r\n\r\n")
-    declared = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    declared = int(
+        next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    )
     assert 0 < len(body) < declared
     with pytest.raises(TransportError):
         client_for(live).token()
@@ -146,7 +157,10 @@ def test_expired_token_fault_drives_the_renew_and_retry_loop(live: LiveServer, c
     assert response.status_code == 200
     statuses = [(e["operation"], e["status"]) for e in control.requests()]
     assert statuses == [
-        ("getAccessToken", 200), ("getProtectedResource", 401), ("getAccessToken", 200), ("getProtectedResource", 200)
+        ("getAccessToken", 200),
+        ("getProtectedResource", 401),
+        ("getAccessToken", 200),
+        ("getProtectedResource", 200),
     ]
 
 
@@ -230,8 +244,14 @@ def test_runtime_clients_revocation_and_reset(live: LiveServer, control: MockCon
     assert requests.get(resource, headers={"Authorization": f"Bearer {fresh}"}, timeout=5).status_code == 401
     control.reset()
     assert control.requests() == []
-    assert requests.post(f"{live.url}{TOKEN_PATH}", timeout=5, json={**TOKEN_BODY, "client_id": "ci-client",
-                                                                      "client_secret": "ci-secret"}).status_code == 401
+    assert (
+        requests.post(
+            f"{live.url}{TOKEN_PATH}",
+            timeout=5,
+            json={**TOKEN_BODY, "client_id": "ci-client", "client_secret": "ci-secret"},
+        ).status_code
+        == 401
+    )
 
 
 def test_admin_token_is_required_when_configured(make_app: Callable[..., Flask]) -> None:

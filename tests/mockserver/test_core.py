@@ -23,7 +23,12 @@ from mockserver.vendors.base import Vendor, operation
 from mockserver.vendors.vision10 import Vision10
 
 TOKEN_PATH = "/v1/api/oauth/token"
-DEMO = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client", "client_secret": "demo-secret"}
+DEMO = {
+    "grant_type": "client_credentials",
+    "scope": "all",
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+}
 V10_SWITCHES = frozenset({"V10-01", "V10-02", "V10-04", "V10-05", "V10-12", "V10-13"})
 
 
@@ -140,7 +145,6 @@ def test_the_real_vision10_module_matches_its_contract() -> None:
     assert create_app({"vendor": "vision10"}).extensions["tokenmock"].vendors["vision10"].name == "vision10"
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: Vendor.__init_subclass__ collects handlers from vars(cls) only")
 def test_a_subclass_of_a_vendor_inherits_its_handlers(monkeypatch: pytest.MonkeyPatch) -> None:
     class QuietVision10(Vision10):
         name = "vision10"
@@ -259,8 +263,10 @@ def test_env_overrides_parse_yaml_scalars_and_nest() -> None:
 
 
 def test_load_settings_layers_defaults_mapping_environment() -> None:
-    settings = load_settings({"journal_size": 5, "vendors": {"vision10": {"a": 1}}},
-                             environ={"TOKENMOCK__VENDORS__VISION10__B": "2"})
+    settings = load_settings(
+        {"journal_size": 5, "vendors": {"vision10": {"a": 1}}},
+        environ={"TOKENMOCK__VENDORS__VISION10__B": "2"},
+    )
     assert settings["journal_size"] == 5
     assert settings["vendors"] == {"vision10": {"a": 1, "b": 2}}
     assert settings["max_body_bytes"] == 64 * 1024  # default kept
@@ -322,9 +328,15 @@ def test_journal_and_log_mask_every_secret(make_app: Callable[..., Flask], caplo
     http = app.test_client()
     caplog.set_level(logging.INFO, logger="tokenmock.access")
     body = {**DEMO, **SECRETS, "nested": {"client_secret": "nested-SECRET-6"}}
-    http.post(TOKEN_PATH, json=body, headers={"Authorization": "Bearer hdr-SECRET-7", "Cookie": "session=ck-SECRET-8"})
-    http.post(f"{TOKEN_PATH}?client_secret=demo-secret&access_token=q-SECRET-10",
-              json={k: v for k, v in DEMO.items() if k != "client_secret"})
+    http.post(
+        TOKEN_PATH,
+        json=body,
+        headers={"Authorization": "Bearer hdr-SECRET-7", "Cookie": "session=ck-SECRET-8"},
+    )
+    http.post(
+        f"{TOKEN_PATH}?client_secret=demo-secret&access_token=q-SECRET-10",
+        json={k: v for k, v in DEMO.items() if k != "client_secret"},
+    )
     http.post(TOKEN_PATH, data={"client_secret": "form-SECRET-11"})  # refused before parsing (415)
     issued = http.post(TOKEN_PATH, json=DEMO).get_json()["access_token"]
     http.get("/v1/api/resource", headers={"Authorization": f"Bearer {issued}"})
@@ -381,8 +393,20 @@ def test_mask_data(data: Any, masked: Any) -> None:
 
 def test_mask_headers() -> None:
     assert mask_headers(
-        {"authorization": "Bearer abc", "Cookie": "s=1", "X-Refresh-Token": "r", "Accept": "a", "Authorization": "abc"}
-    ) == {"authorization": "Bearer ***", "Cookie": "***", "X-Refresh-Token": "***", "Accept": "a", "Authorization": "***"}
+        {
+            "authorization": "Bearer abc",
+            "Cookie": "s=1",
+            "X-Refresh-Token": "r",
+            "Accept": "a",
+            "Authorization": "abc",
+        }
+    ) == {
+        "authorization": "Bearer ***",
+        "Cookie": "***",
+        "X-Refresh-Token": "***",
+        "Accept": "a",
+        "Authorization": "***",
+    }
 
 
 # Requests that match no operation.
@@ -391,7 +415,12 @@ def test_mask_headers() -> None:
 @pytest.mark.usefixtures("only_vision10")
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/nowhere", 404), ("POST", "/v1/api/oauth/token", 404), ("GET", "/vision10x/v1", 404), ("POST", "/", 405)],
+    [
+        ("GET", "/nowhere", 404),
+        ("POST", "/v1/api/oauth/token", 404),
+        ("GET", "/vision10x/v1", 404),
+        ("POST", "/", 405),
+    ],
 )
 def test_paths_outside_vendors_get_json_not_html(
     make_app: Callable[..., Flask], method: str, path: str, status: int
