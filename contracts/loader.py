@@ -67,7 +67,7 @@ def _file_of(vendor: str) -> str:
 @functools.cache
 def spec(vendor: str) -> dict[str, Any]:
     """The vendor's OpenAPI document as written (with `$ref`s). Cached: treat it as read-only."""
-    return read_yaml(_file_of(vendor))  # type: ignore[no-any-return]
+    return read_yaml(_file_of(vendor))
 
 
 def inline_refs(document: Any) -> Any:
@@ -105,7 +105,7 @@ def inline_refs(document: Any) -> Any:
 @functools.cache
 def resolved_spec(vendor: str) -> dict[str, Any]:
     """The vendor's document with every `$ref` inlined, for validators and generators."""
-    return inline_refs(spec(vendor))  # type: ignore[no-any-return]
+    return inline_refs(spec(vendor))
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ class Operation:
     @property
     def responses(self) -> Mapping[str, Any]:
         """Response objects keyed by status as written in the contract ("200", "4XX", "default")."""
-        return self.definition.get("responses", {})  # type: ignore[no-any-return]
+        return self.definition.get("responses", {})
 
     @property
     def statuses(self) -> tuple[int, ...]:
@@ -144,7 +144,7 @@ class Operation:
         table = self.responses
         for key in (str(status), f"{str(status)[0]}XX", "default"):
             if key in table:
-                return table[key]  # type: ignore[no-any-return]
+                return table[key]
         return None
 
     @property

@@ -25,7 +25,7 @@ class ClockControl:
 
     def state(self) -> dict[str, Any]:
         """{"now", "offset", "frozen"}."""
-        return self._controller._send("GET", "/clock")  # type: ignore[no-any-return]
+        return self._controller._send("GET", "/clock")
 
     def now(self) -> float:
         """The mock's current time."""
@@ -105,11 +105,11 @@ class MockController:
         for name, value in (("times", times), ("probability", probability), ("seed", seed)):
             if value is not None:
                 body[name] = value
-        return self._send("POST", "/faults", body)  # type: ignore[no-any-return]
+        return self._send("POST", "/faults", body)
 
     def faults(self) -> dict[str, Any]:
         """Armed faults and the kinds available."""
-        return self._send("GET", "/faults")  # type: ignore[no-any-return]
+        return self._send("GET", "/faults")
 
     def clear_faults(self) -> None:
         """Disarm every fault."""
@@ -120,7 +120,7 @@ class MockController:
     ) -> list[dict[str, Any]]:
         """Journal entries (secrets masked), oldest first."""
         params = {k: v for k, v in {"vendor": vendor, "operation": operation, "limit": limit}.items() if v is not None}
-        return self._send("GET", "/requests", params=params)["requests"]  # type: ignore[no-any-return]
+        return self._send("GET", "/requests", params=params)["requests"]
 
     def clear_requests(self) -> None:
         """Empty the journal."""

@@ -122,7 +122,7 @@ def token(vendor: str, base_url: str | None, timeout: float, **credentials: str 
 
     from client import CLIENTS, TokenError
 
-    cls = CLIENTS[vendor]
+    cls: Any = CLIENTS[vendor]  # each vendor's constructor takes its own credential names
     wanted = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name in _CREDENTIALS]
     missing = [p.name for p in wanted if p.default is inspect.Parameter.empty and not credentials.get(p.name)]
     if missing:

@@ -79,7 +79,7 @@ class Vendor:
 
     def handler(self, operation_id: str) -> Callable[[Call], Reply]:
         """The bound handler of an operation."""
-        return getattr(self, self.handlers[operation_id])  # type: ignore[no-any-return]
+        return getattr(self, self.handlers[operation_id])
 
     # Hooks with defaults a vendor may override.
 

@@ -180,7 +180,7 @@ def test_aminotv_login_and_streams(server: str) -> None:
     assert login.status_code == 200, login.text
     attributes = login.json()["data"][0]["attributes"]
     streams = requests.get(
-        f"{server}/aminotv/channels/42/relationships/streams",
+        f"{server}/aminotv/channels/demo-channel/relationships/streams",
         headers={"Authorization": f"Bearer {attributes['access_token']}"},
         timeout=5,
     )
