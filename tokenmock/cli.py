@@ -130,7 +130,7 @@ def token(vendor: str, base_url: str | None, timeout: float, **credentials: str 
         raise click.UsageError(f"{vendor} needs {flags} (or the TOKENMOCK_* variables)")
     arguments = {p.name: credentials[p.name] for p in wanted if credentials.get(p.name)}
     try:
-        fetched = cls(**arguments, base_url=base_url, timeout=timeout).token()  # type: ignore[call-arg]
+        fetched = cls(**arguments, base_url=base_url, timeout=timeout).token()
     except (TokenError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     data = fetched.to_dict()
