@@ -45,7 +45,8 @@ class TokenError(Exception):
         return f"{' '.join(parts)}: {self.message}"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, vendor={self.vendor!r}, status={self.status!r}, code={self.code!r})"
+        name = type(self).__name__
+        return f"{name}({self.message!r}, vendor={self.vendor!r}, status={self.status!r}, code={self.code!r})"
 
 
 class AuthenticationError(TokenError):

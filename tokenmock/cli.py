@@ -60,7 +60,8 @@ def serve(host: str, port: int, vendor: str | None, config_file: str | None, thr
     def ready() -> None:
         base = f"http://{shown}:{port}"
         click.echo(
-            f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base} (GET / lists vendors and demo credentials)",
+            f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base}"
+            " (GET / lists vendors and demo credentials)",
             err=True,
         )
         for name, prefix in mock.mounted.items():
