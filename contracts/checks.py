@@ -178,6 +178,8 @@ class Report:
     # operationIds of a stateful chain whose every step answered 2xx -> times seen
     chains: Counter[tuple[str, ...]] = field(default_factory=Counter)
     checks_run: Counter[str] = field(default_factory=Counter)
+    # (operation label, check) -> times the check ran
+    checks_by_operation: Counter[tuple[str, str]] = field(default_factory=Counter)
     # requests that carried a token a link extracted (rather than the run's own token)
     link_tokens_used: int = 0
     elapsed: float = 0.0
@@ -220,7 +222,8 @@ class _Plan:
         self.token_problem: str | None = None
         self.link_tokens: set[str] = set()
         self.link_tokens_used = 0
-        self._lock = threading.Lock()
+        # Re-entrant: fetching the run's token sends a request, whose after_call hook takes it again.
+        self._lock = threading.RLock()
 
     def operation(self, case: Any) -> Operation | None:
         return self.by_route.get((str(case.method).upper(), case.path))
@@ -575,8 +578,11 @@ def _collect_scenario(report: Report, event: events.ScenarioFinished) -> None:
         if len(chain) > 1 and current is None:
             report.chains[tuple(chain)] += 1
     for case_id, checks in recorder.checks.items():
+        node = recorder.cases.get(case_id)
+        label = node.value.operation.label if node is not None else (event.label or "?")
         for check in checks:
             report.checks_run[check.name] += 1
+            report.checks_by_operation[(label, check.name)] += 1
             if check.status != Status.FAILURE or check.failure_info is None:
                 continue
             failure = check.failure_info.failure

@@ -1,7 +1,9 @@
 """The admin API under `/__mock/`: faults, clock, request journal, runtime clients, revocation, reset.
 
 Described by openapi/admin.yaml. Open to loopback clients only unless an admin token is configured, in
-which case every admin request must carry `Authorization: Bearer <admin token>` (from anywhere).
+which case every admin request must carry `Authorization: Bearer <admin token>` (from anywhere). A mock
+served beyond loopback (`exposed`) never trusts the peer address: without an admin token the admin API is
+closed, since a proxy on the same host would make every outside caller look like loopback.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def blueprint(mock: TokenMock) -> Blueprint:
     """The admin routes bound to one mock."""
     bp = Blueprint("tokenmock_admin", __name__, url_prefix=PREFIX)
     admin_token = mock.settings.get("admin_token")
+    exposed = bool(mock.settings.get("exposed"))
 
     @bp.before_request
     def authorize() -> Response | None:
@@ -83,6 +86,14 @@ def blueprint(mock: TokenMock) -> Blueprint:
                 return _json(
                     401, {"error": "invalid_token", "error_description": "the admin token is missing or wrong"}
                 )
+        elif exposed:
+            return _json(
+                403,
+                {
+                    "error": "access_denied",
+                    "error_description": "the mock listens beyond loopback; configure admin_token to use the admin API",
+                },
+            )
         elif not _is_loopback(request.remote_addr):
             return _json(
                 403,

@@ -1,15 +1,29 @@
-"""`create_app()`: the Flask adapter over `TokenMock`; routes are made from the contracts."""
+"""`create_app()`: the Flask adapter over `TokenMock`; routes are made from the contracts.
+
+Operations at fixed paths (every token endpoint and most resources) are answered by `LeanRoutes`, a
+thin WSGI layer in front of Flask that skips its per-request machinery (contexts, URL matching,
+response objects): measured in benchmarks/, that machinery cost more than validating the request,
+signing the token and journaling together. Everything else (paths with parameters, unknown paths,
+wrong methods, HEAD, the admin API, the index) goes through Flask, and both produce the same answers
+(`benchmarks/check_fast_paths.py` compares them).
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, signals
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 import contracts
 from mockserver import admin, wire
@@ -24,19 +38,25 @@ _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _INJECTABLE = ("clock", "store")
 
 
-def to_response(reply: Reply) -> Response:
+def body_bytes(reply: Reply) -> bytes:
+    """The reply's body as sent: bytes as given, text in UTF-8, anything else as compact JSON."""
+    body = reply.body
+    if isinstance(body, bytes):
+        return body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def to_response(reply: Reply, environ: WSGIEnvironment | None = None) -> Response:
     """A Flask response from a `Reply`; JSON bodies are compact."""
-    if isinstance(reply.body, bytes | str):
-        data: bytes | str = reply.body
-    elif reply.body is None:
-        data = b""
-    else:
-        data = json.dumps(reply.body, separators=(",", ":"))
-    response = Response(data, status=reply.status, headers=reply.headers)
+    response = Response(body_bytes(reply), status=reply.status, headers=reply.headers)
     if reply.body is not None:
         response.headers["Content-Type"] = reply.media_type
     if reply.wire is not None:
-        return wire.play(reply.wire, reply.wire_params, response, request.environ)
+        return wire.play(reply.wire, reply.wire_params, response, request.environ if environ is None else environ)
     return response
 
 
@@ -102,25 +122,144 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         """Unknown paths, wrong methods and oversize bodies answered in the vendor's shape."""
         if request.path.startswith(admin.PREFIX):
             return admin.refusal(error)
-        vendor_name = _vendor_of(mock, request.path)
-        refusal: MockError
-        if (error.code or 500) >= 500:
-            refusal = ServerFault("the mock failed; see its log")
-        elif isinstance(error, RequestEntityTooLarge):
-            refusal = PayloadTooLarge(f"the body is larger than {settings['max_body_bytes']} bytes")
-        elif isinstance(error, WerkzeugMethodNotAllowed):
-            allowed = tuple(m for m in (error.valid_methods or ()) if m not in ("HEAD", "OPTIONS"))
-            refusal = MethodNotAllowed(f"{request.method} is not allowed here", allowed=allowed)
-        else:
-            refusal = NotFound(f"no operation at {request.method} {request.path}")
-        raw = RawRequest(request.method, request.path, headers=request.headers)  # type: ignore[arg-type]
-        if vendor_name is None:
-            status = refusal.status if refusal.status in (404, 405, 413, 500) else 404
-            body = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
-            return to_response(Reply(status, body))
-        return to_response(mock.refuse(vendor_name, refusal, raw))
+        return to_response(refusal_reply(mock, error, request.method, request.path, request.headers))
 
+    lean = LeanRoutes(app, mock)
+    for vendor_name, prefix in mock.mounted.items():
+        for op in contracts.operations(vendor_name):
+            if not _PATH_PARAM.search(op.path):
+                lean.add(op.method, prefix + op.path, vendor_name, op.operation_id)
+    app.wsgi_app = lean  # type: ignore[method-assign]
     return app
+
+
+def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str, headers: Mapping[str, str]) -> Reply:
+    """The answer to a request refused before any operation ran (no route, wrong method, oversize body,
+    a failure of the mock itself), in the vendor's shape where the path names a vendor."""
+    vendor_name = _vendor_of(mock, path)
+    refusal: MockError
+    if (error.code or 500) >= 500:
+        refusal = ServerFault("the mock failed; see its log")
+    elif isinstance(error, RequestEntityTooLarge):
+        refusal = PayloadTooLarge(f"the body is larger than {mock.settings['max_body_bytes']} bytes")
+    elif isinstance(error, WerkzeugMethodNotAllowed):
+        allowed = tuple(m for m in (error.valid_methods or ()) if m not in ("HEAD", "OPTIONS"))
+        refusal = MethodNotAllowed(f"{method} is not allowed here", allowed=allowed)
+    else:
+        refusal = NotFound(f"no operation at {method} {path}")
+    raw = RawRequest(method, path, headers=headers)
+    if vendor_name is None:
+        status = refusal.status if refusal.status in (404, 405, 413, 500) else 404
+        body = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
+        return Reply(status, body)
+    return mock.refuse(vendor_name, refusal, raw)
+
+
+# Status lines as werkzeug writes them ("401 UNAUTHORIZED").
+_STATUS_LINES = {code: f"{code} {phrase.upper()}" for code, phrase in HTTP_STATUS_CODES.items()}
+_NO_COOKIES: ImmutableMultiDict[str, str] = ImmutableMultiDict()
+# Replies the lean path hands to werkzeug's Response: empty-body statuses, URL-rewritten headers.
+_WERKZEUG_STATUSES = frozenset({204, 304})
+_WERKZEUG_HEADERS = frozenset({"location", "content-location", "content-length"})
+_FLASK_SIGNALS = (signals.request_started, signals.request_finished, signals.got_request_exception)
+
+
+class LeanRoutes:
+    """WSGI middleware answering contract operations at fixed paths without Flask's dispatch.
+
+    It does what Flask does for these routes (the same werkzeug request parsing and body limit, the
+    same error rendering, the same status line and headers) and steps aside whenever Flask would do
+    more: an app-wide hook or signal receiver registered, any other method or path.
+    """
+
+    def __init__(self, app: Flask, mock: TokenMock) -> None:
+        self.app = app
+        self.mock = mock
+        self.flask: WSGIApplication = app.wsgi_app
+        self.routes: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def add(self, method: str, path: str, vendor_name: str, operation_id: str) -> None:
+        """Serve `method path` (exactly) as the vendor's operation."""
+        self.routes[(method, path)] = (vendor_name, operation_id)
+
+    def _flask_has_more_to_do(self) -> bool:
+        app = self.app
+        return bool(
+            app.before_request_funcs.get(None)
+            or app.after_request_funcs.get(None)
+            or app.teardown_request_funcs.get(None)
+            or app.url_value_preprocessors.get(None)
+            or app.teardown_appcontext_funcs
+            or any(signal.receivers for signal in _FLASK_SIGNALS)
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        route = self.routes.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
+        if route is None or self._flask_has_more_to_do():
+            return self.flask(environ, start_response)
+        vendor_name, operation_id = route
+        req = Request(environ)
+        req.max_content_length = self.app.config["MAX_CONTENT_LENGTH"]
+        try:
+            try:
+                body = req.get_data(cache=False)
+            except HTTPException as error:  # 413, or a client that sent less than it announced
+                reply = refusal_reply(self.mock, error, req.method, req.path, req.headers)
+            else:
+                headers = req.headers
+                raw = RawRequest(
+                    method=req.method,
+                    path=req.path,
+                    path_params={},
+                    query=list(req.args.items(multi=True)) if environ.get("QUERY_STRING") else [],
+                    headers=headers,  # type: ignore[arg-type]
+                    cookies=req.cookies if "HTTP_COOKIE" in environ else _NO_COOKIES,
+                    body=body,
+                    content_type=headers.get("Content-Type"),
+                )
+                reply = self.mock.handle(vendor_name, operation_id, raw)
+        except Exception as exc:
+            propagate = self.app.config["PROPAGATE_EXCEPTIONS"]
+            if propagate is None:
+                propagate = self.app.testing or self.app.debug
+            if propagate:
+                raise
+            self.app.logger.error(f"Exception on {req.path} [{req.method}]", exc_info=exc)
+            reply = refusal_reply(self.mock, HTTPException(), req.method, req.path, req.headers)
+        return self._send(reply, environ, start_response)
+
+    @staticmethod
+    def _send(reply: Reply, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Start the response as werkzeug's Response would (headers in its order, then Content-Length)."""
+        status = reply.status
+        line = _STATUS_LINES.get(status)
+        if (
+            reply.wire is not None
+            or line is None
+            or status < 200
+            or status in _WERKZEUG_STATUSES
+            or any(name.lower() in _WERKZEUG_HEADERS for name in reply.headers)
+        ):
+            return to_response(reply, environ)(environ, start_response)
+        data = body_bytes(reply)
+        content_type = reply.media_type if reply.body is not None else None
+        headers: list[tuple[str, str]] = []
+        for name, value in reply.headers.items():
+            text = value if isinstance(value, str) else str(value)
+            if "\n" in text or "\r" in text:  # werkzeug refuses these; let it say so
+                return to_response(reply, environ)(environ, start_response)
+            if name.lower() == "content-type":
+                if content_type is not None:
+                    name, text = "Content-Type", content_type
+                content_type = ""
+            headers.append((name, text))
+        if content_type is None:
+            headers.append(("Content-Type", "text/html; charset=utf-8"))
+        elif content_type:
+            headers.append(("Content-Type", content_type))
+        headers.append(("Content-Length", str(len(data))))
+        start_response(line, headers)
+        return [data]
 
 
 def _vendor_of(mock: TokenMock, path: str) -> str | None:

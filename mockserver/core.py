@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -14,16 +16,19 @@ from mockserver.config import ConfigError, deep_merge
 from mockserver.errors import MockError, ServerFault
 from mockserver.exchange import Call, Reply
 from mockserver.faults import BODY, WIRE, Fault, FaultBook
-from mockserver.journal import Journal
+from mockserver.journal import JournalLike
 from mockserver.masking import mask_data, mask_headers
 from mockserver.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
-from mockserver.store import MemoryStore, Store
+from mockserver.store import Store, open_store, provide_keys
 from mockserver.validation import RawRequest, RequestValidator
 from mockserver.vendors import Vendor, vendor_classes
 from mockserver.vendors.base import Runtime
 
 log = logging.getLogger("tokenmock.access")
 
+
+# Which process answered (journal `worker`): several hosts and workers may share one journal.
+_HOST = socket.gethostname()
 
 # How far back the `expired_token` fault runs the handler: past every vendor's access-token lifetime.
 EXPIRED_TOKEN_SKEW = 2 * 86400
@@ -54,7 +59,7 @@ def readings_for(vendor: str, switches: frozenset[str], settings: Mapping[str, A
     if set(entries) != set(switches):
         missing, extra = sorted(set(entries) - switches), sorted(switches - set(entries))
         raise StartupError(f"{vendor}: register switches not implemented {missing}, unknown switches {extra}")
-    chosen = {i: ("strict" if settings.get("strict_all") else e.mock) for i, e in entries.items()}
+    chosen: dict[str, str] = {i: ("strict" if settings.get("strict_all") else e.mock) for i, e in entries.items()}
     for key, value in (settings.get("readings") or {}).items():
         if key in entries:
             if value not in ("strict", "lenient"):
@@ -66,12 +71,18 @@ def readings_for(vendor: str, switches: frozenset[str], settings: Mapping[str, A
 class TokenMock:
     """Every vendor of the mock, its shared state, and the request pipeline."""
 
-    def __init__(self, settings: Mapping[str, Any], *, clock: Clock | None = None, store: Store | None = None):
+    def __init__(
+        self, settings: Mapping[str, Any], *, clock: Clock | None = None, store: Store | str | None = None
+    ) -> None:
         self.settings = settings
+        store = store if store is not None else settings.get("store")
+        # A store object is used as given; a URL (`memory`, `sqlite:///...`, `redis://...`) is opened.
+        journal_size = int(settings.get("journal_size", 1000))
+        self.store: Store = store if isinstance(store, Store) else open_store(store, journal_size=journal_size)
         self.clock = clock or Clock()
-        self.store: Store = store or MemoryStore()
-        self.journal = Journal(int(settings.get("journal_size", 1000)))
-        self.faults = FaultBook()
+        self.clock.bind(self.store)
+        self.journal: JournalLike = self.store.journal
+        self.faults = FaultBook(self.store)
         self.validate_responses = bool(settings.get("validate_responses"))
         self.access_log = bool(settings.get("access_log", True))
         runtime = Runtime(self.clock, self.store)
@@ -98,6 +109,7 @@ class TokenMock:
                     f"handlers without operation {sorted(set(cls.handlers) - set(ops))}"
                 )
             vendor_settings = deep_merge(cls.defaults, (settings.get("vendors") or {}).get(name, {}))
+            provide_keys(self.store, name, cls.defaults, vendor_settings)  # one key per vendor across workers
             vendor = cls(runtime, vendor_settings, readings_for(name, cls.switches, settings))
             self.vendors[name] = vendor
             for op_id, op in ops.items():
@@ -110,6 +122,7 @@ class TokenMock:
         contract, journal it."""
         started = time.perf_counter()
         vendor = self.vendors[vendor_name]
+        self.store.sync()  # another worker may have moved the clock or armed a fault
         fault = self.faults.draw(vendor_name, operation_id)
         call: Call | None = None
         path = self.vendor_path(vendor_name, raw.path)
@@ -167,6 +180,7 @@ class TokenMock:
     def refuse(self, vendor_name: str, error: MockError, raw: RawRequest) -> Reply:
         """Answer a request that matched no operation (unknown path, wrong method, oversize body)."""
         started = time.perf_counter()
+        self.store.sync()
         reply = self.vendors[vendor_name].render_error(error, None, self.vendor_path(vendor_name, raw.path))
         self.record(vendor_name, None, raw, None, reply, started)
         return reply
@@ -211,6 +225,7 @@ class TokenMock:
                 "status": reply.status,
                 "fault": fault,
                 "duration_ms": round(elapsed_ms, 3),
+                "worker": f"{_HOST}:{os.getpid()}",
             }
         )
         if self.access_log:

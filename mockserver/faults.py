@@ -10,12 +10,13 @@ Three families, applied at different depths of the pipeline:
 
 from __future__ import annotations
 
-import itertools
 import random
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.store import Store
 
 BEFORE = frozenset({"latency", "status"})
 BODY = frozenset(
@@ -43,7 +44,9 @@ class Fault:
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     applied: int = 0
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    # How many matching requests rolled the dice: with a seed, roll k is the same in every process.
+    draws: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def matches(self, vendor: str, operation: str | None) -> bool:
         return (self.vendor in (None, vendor)) and (self.operation in (None, operation))
@@ -61,6 +64,30 @@ class Fault:
             "params": self.params,
             "applied": self.applied,
         }
+
+    def to_record(self) -> dict[str, Any]:
+        """What the store keeps (JSON-able)."""
+        return {**self.to_dict(), "draws": self.draws}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Fault:
+        """A fault from the store; its random source is seeded per application, so it replays alike."""
+        fields = {k: record[k] for k in (*FIELDS, "draws") if k in record}
+        fault = cls(**fields)
+        if fault.seed is not None:
+            fault.rng = random.Random(f"{fault.seed}:{fault.applied}")
+        return fault
+
+    def fires(self) -> bool:
+        """Roll this fault's dice for one matching request (counted in `draws`)."""
+        if self.probability >= 1.0:
+            return True
+        roll = random.Random(f"{self.seed}/{self.draws}") if self.seed is not None else random
+        self.draws += 1
+        return roll.random() < self.probability
+
+
+FIELDS = ("id", "kind", "vendor", "operation", "remaining", "probability", "seed", "params", "applied")
 
 
 def _number(params: Mapping[str, Any], name: str, default: float, low: float, high: float) -> float:
@@ -98,13 +125,48 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
-class FaultBook:
-    """The armed faults; `draw()` picks the first that matches and fires, counting it atomically."""
+# The store document holding every armed fault: {"next_id": int, "faults": [record, ...]}.
+FAULTS_DOC = "faults"
+NO_FAULTS: dict[str, Any] = {"next_id": 1, "faults": []}
 
-    def __init__(self) -> None:
-        self._faults: list[Fault] = []
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
+
+def _draw(vendor: str, operation: str | None) -> Any:
+    """The store update that picks the first matching fault that fires and counts it."""
+
+    def change(doc: Any) -> tuple[dict[str, Any], Fault | None]:
+        doc = doc or NO_FAULTS
+        records = [dict(r) for r in doc["faults"]]
+        chosen: Fault | None = None
+        for index, record in enumerate(records):
+            fault = Fault.from_record(record)
+            if not fault.matches(vendor, operation):
+                continue
+            fired = fault.fires()
+            records[index] = fault.to_record()
+            if not fired:
+                continue
+            fault.applied += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+            records[index] = fault.to_record()
+            if fault.remaining == 0:
+                del records[index]
+            chosen = Fault.from_record(fault.to_record())
+            break
+        return {**doc, "faults": records}, chosen
+
+    return change
+
+
+class FaultBook:
+    """The armed faults, kept in the store so every worker process and host counts them once.
+
+    `draw()` is cheap when nothing matches: it looks at the store's cached document first and only
+    takes the store's lock (a transaction for SQLite and Redis) when an armed fault could apply.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     def arm(
         self,
@@ -124,44 +186,43 @@ class FaultBook:
         chance = 1.0 if probability is None else probability
         if isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 < chance <= 1:
             raise FaultError("probability must be more than 0 and at most 1")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise FaultError("seed must be a whole number")
         if times is None and probability is None:
             times = 1  # an unbounded fault must be asked for explicitly (probability=1)
-        with self._lock:
-            fault = Fault(
-                next(self._ids), kind, vendor, operation, times, float(chance), seed, checked,
-                rng=random.Random(seed),
-            )
-            self._faults.append(fault)
-            return fault
+
+        def add(doc: Any) -> tuple[dict[str, Any], Fault]:
+            doc = doc or NO_FAULTS
+            fault = Fault(doc["next_id"], kind, vendor, operation, times, float(chance), seed, checked)
+            return {"next_id": fault.id + 1, "faults": [*doc["faults"], fault.to_record()]}, fault
+
+        return self._store.update(FAULTS_DOC, add)
 
     def draw(self, vendor: str, operation: str | None) -> Fault | None:
         """The fault to apply to this request, if any (consumes one of its `times`)."""
-        if not self._faults:
+        doc = self._store.read(FAULTS_DOC)
+        if not doc or not doc["faults"]:
             return None
-        with self._lock:
-            for fault in self._faults:
-                if not fault.matches(vendor, operation):
-                    continue
-                if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
-                    continue
-                fault.applied += 1
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining == 0:
-                        self._faults.remove(fault)
-                return fault
-        return None
+        if not any(r["vendor"] in (None, vendor) and r["operation"] in (None, operation) for r in doc["faults"]):
+            return None
+        return self._store.update(FAULTS_DOC, _draw(vendor, operation))
 
     def list(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [f.to_dict() for f in self._faults]
+        """Every armed fault (the admin API's view), read afresh."""
+        self._store.sync()
+        doc = self._store.read(FAULTS_DOC) or NO_FAULTS
+        return [Fault.from_record(r).to_dict() for r in doc["faults"]]
 
     def remove(self, fault_id: int) -> bool:
-        with self._lock:
-            before = len(self._faults)
-            self._faults = [f for f in self._faults if f.id != fault_id]
-            return len(self._faults) != before
+        """Disarm one fault; False when no fault has that id."""
+
+        def drop(doc: Any) -> tuple[dict[str, Any], bool]:
+            doc = doc or NO_FAULTS
+            kept = [r for r in doc["faults"] if r["id"] != fault_id]
+            return {**doc, "faults": kept}, len(kept) != len(doc["faults"])
+
+        return self._store.update(FAULTS_DOC, drop)
 
     def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        """Disarm every fault (ids keep counting up)."""
+        self._store.update(FAULTS_DOC, lambda doc: ({**(doc or NO_FAULTS), "faults": []}, None))

@@ -13,13 +13,16 @@ import hmac
 import json
 import secrets
 import uuid
+from datetime import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from jwt.utils import base64url_decode
 
 from mockserver.clock import Clock
 from mockserver.errors import InvalidToken
@@ -38,11 +41,21 @@ def new_jti() -> str:
     return str(uuid.uuid4())
 
 
+# Header members that change how PyJWT builds or reads a token; signers using them take PyJWT's path.
+_SPECIAL_HEADERS = frozenset({"alg", "b64", "crit", "typ"})
+_TIME_CLAIMS = ("exp", "iat", "nbf")
+
+
 class JwtSigner:
     """Issues and verifies JWTs with one pinned algorithm and key.
 
     `secret` is used for HS256; for RS256 a PEM private key is used when given, else a 2048-bit key is
     generated once at start.
+
+    The hot path does what `jwt.encode`/`jwt.decode` do, byte for byte, without their per-call work
+    (header JSON, key preparation, option merging): the header segment is encoded once, the key object
+    is prepared once. Anything unusual (a short key PyJWT warns about, a token whose header is not this
+    signer's own) goes through PyJWT itself, so behaviour is PyJWT's in every case.
     """
 
     def __init__(
@@ -75,6 +88,51 @@ class JwtSigner:
             self._verifying_key = private.public_key()
         self.kid = kid or hashlib.sha256(self.public_material()).hexdigest()[:16]
         self._header = {**self.extra_headers, "kid": self.kid}
+        self._header_segment = self._prepare_fast_path()
+
+    def _prepare_fast_path(self) -> bytes | None:
+        """The encoded header segment of this signer's tokens, or None when PyJWT must do every call.
+
+        Checked once against PyJWT itself: if the two ever disagree (another PyJWT version), PyJWT wins.
+        """
+        header: dict[str, Any] = {"typ": "JWT", "alg": self.algorithm}
+        header.update(self._header)
+        if set(self.extra_headers) & (_SPECIAL_HEADERS - {"typ"}) or not header.get("typ"):
+            return None
+        algorithm = jwt.PyJWS().get_algorithm_by_name(self.algorithm)
+        try:
+            prepared = algorithm.prepare_key(self._signing_key)
+            check = getattr(algorithm, "check_key_length", None)
+            if check is not None and check(prepared):
+                return None  # PyJWT warns about this key on every call; keep that
+        except jwt.InvalidKeyError:
+            return None  # PyJWT refuses the key on every call; keep that
+        segment = _b64(json.dumps(header, separators=(",", ":"), sort_keys=True).encode()).encode("ascii")
+        probe = {"iss": "tokenmock", "iat": 0, "exp": 1}
+        reference = jwt.encode(probe, self._signing_key, algorithm=self.algorithm, headers=self._header)
+        if self._sign_fast(segment, probe) != reference:
+            return None
+        return segment
+
+    def _sign_fast(self, header_segment: bytes, claims: Mapping[str, Any]) -> str:
+        payload = base64.urlsafe_b64encode(json.dumps(claims, separators=(",", ":")).encode()).rstrip(b"=")
+        signing_input = header_segment + b"." + payload
+        signature = base64.urlsafe_b64encode(self._sign(signing_input)).rstrip(b"=")
+        return (signing_input + b"." + signature).decode("ascii")
+
+    def _sign(self, message: bytes) -> bytes:
+        if self.algorithm == "HS256":
+            return hmac.digest(self._signing_key, message, "sha256")
+        return bytes(self._signing_key.sign(message, padding.PKCS1v15(), hashes.SHA256()))
+
+    def _signature_valid(self, message: bytes, signature: bytes) -> bool:
+        if self.algorithm == "HS256":
+            return hmac.compare_digest(signature, hmac.digest(self._verifying_key, message, "sha256"))
+        try:
+            self._verifying_key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return False
+        return True
 
     def public_material(self) -> bytes:
         """The public key in PEM (RS256), or a digest of the secret (HS256): safe to publish."""
@@ -90,11 +148,41 @@ class JwtSigner:
         """Sign `claims` plus `iat` and `exp` (from the mock clock)."""
         now = int(self.clock.now())
         full = {**claims, "iat": now, "exp": now + int(lifetime)}
-        token = jwt.encode(full, self._signing_key, algorithm=self.algorithm, headers=self._header)
+        segment = self._header_segment
+        if segment is None or not _plain_claims(full):
+            token = jwt.encode(full, self._signing_key, algorithm=self.algorithm, headers=self._header)
+        else:
+            token = self._sign_fast(segment, full)
         return Issued(token, full)
+
+    def _verified_fast(self, token: str) -> dict[str, Any] | None:
+        """The claims of a token carrying this signer's own header and a good signature, decoded as
+        `jwt.decode` would; None when PyJWT must decide (another header, a bad signature, odd claims)."""
+        segment = self._header_segment
+        if segment is None:
+            return None
+        try:
+            data = token.encode("utf-8")
+            signing_input, dot, crypto = data.rpartition(b".")
+            header, _, payload = signing_input.partition(b".")
+            if not dot or header != segment or not self._signature_valid(signing_input, base64url_decode(crypto)):
+                return None
+            claims = json.loads(base64url_decode(payload))
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(claims, dict):
+            return None
+        # PyJWT's own claim checks that stay on with these options: `sub` and `jti` must be strings.
+        if not isinstance(claims.get("sub", ""), str) or not isinstance(claims.get("jti", ""), str):
+            return None
+        return claims
 
     def verify(self, token: str) -> dict[str, Any]:
         """Check signature, algorithm, key id and time window; return the claims or raise InvalidToken."""
+        fast = self._verified_fast(token)
+        if fast is not None:
+            check_window(fast, self.clock)
+            return fast
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -114,6 +202,13 @@ class JwtSigner:
             raise InvalidToken("the access token signature is invalid") from None
         check_window(claims, self.clock)
         return claims
+
+
+def _plain_claims(claims: Mapping[str, Any]) -> bool:
+    """Claims PyJWT encodes as plain JSON (no datetimes to convert, a string `iss` if any)."""
+    if not isinstance(claims.get("iss", ""), str):
+        return False
+    return not any(isinstance(claims.get(name), datetime) for name in _TIME_CLAIMS)
 
 
 def check_window(claims: Mapping[str, Any], clock: Clock) -> None:
@@ -150,7 +245,7 @@ class OpaqueSigner:
         self.prefix = prefix
 
     def _mac(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest())
+        return _b64(hmac.digest(self._key, body.encode("ascii"), "sha256"))
 
     def issue(self, claims: Mapping[str, Any], lifetime: int) -> Issued:
         """Seal `claims` plus `iat` and `exp`."""

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from jsonschema import Draft202012Validator
-
-from contracts.validation import compile_schema, describe, first_error, media_type_of, pointer
+from contracts.validation import FastSchema, compile_fast, describe, first_error, media_type_of, pointer
 from mockserver.errors import InvalidClient, InvalidRequest, InvalidToken, MockError, UnsupportedMediaType
 from mockserver.exchange import Call
 
@@ -45,7 +43,7 @@ class _Param:
     location: str
     name: str
     required: bool
-    validator: Draft202012Validator
+    validator: FastSchema
     kind: str
 
 
@@ -98,18 +96,18 @@ class RequestValidator:
         self.media_types = vendor.media_types(op)
         self.default_media_type = vendor.default_media_type(op)
         self.body_required = vendor.body_required(op)
-        self.body_validators: dict[str, Draft202012Validator] = {}
+        self.body_validators: dict[str, FastSchema] = {}
         for media_type in self.media_types:
             schema = op.body_schema(media_type)
             if schema is None and documented:
                 schema = op.body_schema(documented[0])
-            self.body_validators[media_type] = compile_schema(vendor.adjust_body_schema(op, dict(schema or {})))
+            self.body_validators[media_type] = compile_fast(vendor.adjust_body_schema(op, dict(schema or {})))
         self.params = [
             _Param(
                 p["in"],
                 p["name"],
                 bool(p.get("required")),
-                compile_schema(p.get("schema", {})),
+                compile_fast(p.get("schema", {})),
                 str((p.get("schema") or {}).get("type", "string")),
             )
             for p in (vendor.adjust_parameter(op, dict(raw)) for raw in op.parameters)

@@ -29,11 +29,38 @@ def main() -> None:
     envvar="TOKENMOCK_CONFIG",
     help="Settings file (TOML or YAML).",
 )
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads.")
-def serve(host: str, port: int, vendor: str | None, config_file: str | None, threads: int) -> None:
+@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per worker.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    envvar="TOKENMOCK_WORKERS",
+    help="Worker processes sharing one state.  [default: the number of cores]",
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="TOKENMOCK_STORE",
+    help="Where state lives: memory (one worker), sqlite[:///path/to/state.db], redis://HOST:PORT/DB."
+    "  [default: memory for one worker, else a SQLite file in a temporary directory]",
+)
+def serve(
+    host: str,
+    port: int,
+    vendor: str | None,
+    config_file: str | None,
+    threads: int,
+    workers: int | None,
+    store_url: str | None,
+) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
+    import os
+    import re
+    import shutil
+    import tempfile
+
     from mockserver import create_app
     from mockserver.config import ConfigError, load_settings
+    from mockserver.store import is_shared
     from tokenmock.server import configure_logging, is_loopback
     from tokenmock.server import serve as run
 
@@ -44,30 +71,47 @@ def serve(host: str, port: int, vendor: str | None, config_file: str | None, thr
         raise click.ClickException(str(exc)) from None
     if vendor:
         settings["vendor"] = vendor
+    workers = workers or os.cpu_count() or 1
+    store_url = store_url or settings.get("store") or ("sqlite" if workers > 1 else "memory")
+    if workers > 1 and not is_shared(store_url):
+        raise click.UsageError(f"{workers} workers need a shared store (sqlite or redis), not {store_url}")
+    scratch = None
+    if store_url == "sqlite":  # a fresh file for this run, removed when it ends
+        scratch = tempfile.mkdtemp(prefix="tokenmock-")
+        store_url = f"sqlite://{scratch}/state.db"
+    settings["store"] = store_url
     if not is_loopback(host):
         click.echo(
             f"warning: binding {host} exposes the mock (and its demo credentials) beyond this machine",
             err=True,
         )
     configure_logging(bool(settings.get("access_log", True)))
+    master = os.getpid()
     try:
-        app = create_app(settings)
-    except Exception as exc:  # a broken config or contract: say so, without a traceback
-        raise click.ClickException(f"cannot start: {exc}") from None
-    mock = app.extensions["tokenmock"]
-    shown = "[" + host + "]" if ":" in host else host
+        try:
+            app = create_app(settings)
+        except Exception as exc:  # a broken config or contract: say so, without a traceback
+            raise click.ClickException(f"cannot start: {exc}") from None
+        mock = app.extensions["tokenmock"]
+        mock.store.close()  # connections must not cross the fork into the workers
+        shown = "[" + host + "]" if ":" in host else host
 
-    def ready() -> None:
-        base = f"http://{shown}:{port}"
-        click.echo(
-            f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base}"
-            " (GET / lists vendors and demo credentials)",
-            err=True,
-        )
-        for name, prefix in mock.mounted.items():
-            click.echo(f"  {name:<11} {base}{prefix}", err=True)
+        def ready() -> None:
+            base = f"http://{shown}:{port}"
+            click.echo(
+                f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base}"
+                " (GET / lists vendors and demo credentials)",
+                err=True,
+            )
+            where = re.sub(r"//[^/@]*@", "//", store_url.partition("?")[0])  # no password in the log
+            click.echo(f"  {workers} worker(s) x {threads} threads, store {where}", err=True)
+            for name, prefix in mock.mounted.items():
+                click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
-    run(lambda: app, host=host, port=port, threads=threads, on_ready=ready)
+        run(lambda: app, host=host, port=port, workers=workers, threads=threads, on_ready=ready)
+    finally:
+        if scratch is not None and os.getpid() == master:  # workers leave through here too
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @main.command()

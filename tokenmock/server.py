@@ -22,11 +22,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class MockServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn running an app built once in the master (state lives in the one worker process).
+class MockServer(BaseApplication):
+    """gunicorn running an app built once in the master and forked into the workers.
 
-    gthread workers keep connections alive (sync workers close each one, which costs load generators
-    and clients a TCP handshake per request).
+    With one worker the state may live in the process (memory store); with more, it lives in a shared
+    store (SQLite or Redis) and the workers behave as one server. gthread workers keep connections
+    alive (sync workers close each one, which costs load generators and clients a TCP handshake per
+    request).
     """
 
     def __init__(self, app_factory: Callable[[], Flask], options: dict[str, Any]) -> None:
@@ -58,13 +60,14 @@ def serve(
     *,
     host: str,
     port: int,
+    workers: int = 1,
     threads: int = 8,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both)."""
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": 1,
+        "workers": workers,
         "worker_class": "gthread",
         "threads": threads,
         "keepalive": 5,

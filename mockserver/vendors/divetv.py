@@ -60,7 +60,7 @@ class DiveTV(Vendor):
     name = "divetv"
     realm = "oauth2-resource"  # Spring's resource-server realm
     defaults: ClassVar[dict[str, Any]] = {
-        "access_lifetime": 9000,  # "a validity of 9000 seconds"; expires_in is one less (DIVE-05)
+        "token_lifetime": 9000,  # "a validity of 9000 seconds"; expires_in is one less (DIVE-05)
         "refresh_lifetime": 180 * 86400,
         "secret": None,  # HS256 key; generated at start when None
         "audience": ["api-server", "oauth-server"],
@@ -100,8 +100,11 @@ class DiveTV(Vendor):
         return BasicCredentials("", value)
 
     def media_types(self, op: Operation) -> tuple[str, ...]:
-        """DIVE-01: strictly the JSON the header table names; leniently also the "Form data" of the prose."""
-        return op.request_media_types if self.lenient("DIVE-01") else (JSON,)
+        """DIVE-01: strictly the JSON the header table names; leniently also the "Form data" of the prose.
+        An operation without a body (the resource) takes none in either reading."""
+        if self.lenient("DIVE-01") or not op.request_media_types:
+            return op.request_media_types
+        return (JSON,)
 
     def adjust_parameter(self, op: Operation, parameter: dict[str, Any]) -> dict[str, Any]:
         """DIVE-03 lenient: grant_type may come in the body instead (checked in `_grant_type`)."""
@@ -242,7 +245,7 @@ class DiveTV(Vendor):
 
     def _tokens(self, granted: Mapping[str, Any], *, sid: str, keep_refresh: str | None = None) -> Reply:
         """An access JWT and a refresh JWT (`ati` = the access token's jti), in Dive's response body."""
-        lifetime = int(self.settings["access_lifetime"])
+        lifetime = int(self.settings["token_lifetime"])
         access = self.signer.issue({**granted, "jti": new_jti(), "sid": sid}, lifetime)
         refresh_token = keep_refresh or self._issue_refresh(granted, access, sid).token
         # DIVE-05: lenient reports the whole seconds left at response time, as Spring does (8999).

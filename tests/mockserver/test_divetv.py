@@ -180,7 +180,7 @@ def test_refresh_issues_a_new_pair_for_the_same_grant(http: FlaskClient, clock: 
 
 def test_lifetimes_are_configurable(make_app: Callable[..., Flask]) -> None:
     http = make_app(
-        vendor="divetv", vendors={"divetv": {"access_lifetime": 60, "refresh_lifetime": 120}}
+        vendor="divetv", vendors={"divetv": {"token_lifetime": 60, "refresh_lifetime": 120}}
     ).test_client()
     body = tokens(login(http))
     assert body["expires_in"] == 59

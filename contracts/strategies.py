@@ -1,0 +1,534 @@
+"""Hypothesis strategies for the responses of each vendor operation: valid, documented errors, hostile.
+
+    from contracts import strategies
+
+    strategies.success_payloads("clickview", "requestToken")   # any spec-valid 200 body a server would send
+    strategies.error_replies("clickview", "requestToken")      # any documented error (status, body, code)
+    strategies.hostile_replies("clickview", "requestToken")    # what a broken server or network sends
+
+`*_replies` draw `Reply`s: status, headers and body bytes as they go on the wire, and how they are
+delivered (complete, truncated, stalled, dripped, never, reset). Replay them to a client with a server
+such as the pytest plugin's `tokenmock_replay` fixture. Payloads are generated from the contract itself
+(every `$ref` inlined), so they follow it as it changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hypothesis import strategies as st
+
+from contracts.errors import Violation
+from contracts.loader import operation
+from contracts.validation import compile_schema, validate_response
+
+__all__ = [
+    "ERROR_CODE_POINTERS",
+    "Reply",
+    "error_replies",
+    "from_schema",
+    "hostile_replies",
+    "resolve_pointer",
+    "success_payloads",
+    "success_replies",
+    "token_pointers",
+]
+
+# Where each vendor's error payload carries its error code (JSON pointers into the documented shapes).
+ERROR_CODE_POINTERS = {
+    "junctiontv": "/message",  # {result, message, reason}: message is "UNAUTHORIZED", "NOT_FOUND"...
+    "clickview": "/error",  # RFC 6749 §5.2
+    "vision10": "/0/errorCode",  # a top-level array of problem objects
+    "divetv": "/error",  # RFC 6749 §5.2 (Spring Security OAuth2)
+    "aminotv": "/errors/0/code",  # JSON:API errors
+}
+
+# Seconds a real token lives, at most: a plausible `expires_in`. Beyond it a value is hostile.
+MAX_LIFETIME = 366 * 86400
+# Integer fields whose values a real server keeps in a plausible range (the contracts leave them open).
+LIFETIME_FIELDS = {"expires_in"}
+TIMESTAMP_FIELDS = {"login_timestamp", "exp", "iat"}
+# field -> the field it counts from: expires_at_timestamp lies after login_timestamp, or equals it (AMINO-03).
+RELATIVE_FIELDS = {"expires_at_timestamp": "login_timestamp"}
+
+# RFC 6749 §5.1 members: extra members never take these names (a client reads them wherever they are).
+RFC6749_MEMBERS = frozenset({"access_token", "token_type", "expires_in", "refresh_token", "scope"})
+
+_HEADER_TEXT = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
+_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+_JSON = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP response as a server sends it, and how it is delivered.
+
+    `delivery`: "complete"; "truncated" (Content-Length promises more than is sent, then the connection
+    closes); "stall" (headers and part of the body, then nothing until the client gives up); "drip" (the
+    body a byte at a time, slower than any sane timeout); "silent" (no answer at all); "reset" (the
+    connection closes without an answer); "garbage" (bytes that are not HTTP).
+    `payload` and `code` are set for success and documented-error replies: the decoded body and the
+    vendor's error code in it.
+    """
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    kind: str
+    delivery: str = "complete"
+    payload: Any = None
+    code: str | None = None
+
+    def header(self, name: str) -> str | None:
+        """A header's value (case-insensitive), or None."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def __repr__(self) -> str:
+        body = self.body if len(self.body) <= 120 else self.body[:120] + b"..."
+        return f"Reply({self.kind}, {self.status}, delivery={self.delivery}, headers={self.headers!r}, body={body!r})"
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The value at a JSON pointer; KeyError/IndexError/TypeError when there is none."""
+    node = document
+    for part in filter(None, pointer.split("/")):
+        node = node[int(part)] if isinstance(node, list) else node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+_LINKED_BODY = re.compile(r"\$response\.body#(/[^}\s]*)")
+
+
+def token_pointers(vendor: str, operation_id: str) -> tuple[str | None, str | None]:
+    """(access token, refresh token) locations in an operation's 200 body, read from its links."""
+    access = refresh = None
+    for link in ((operation(vendor, operation_id).responses.get("200") or {}).get("links") or {}).values():
+        for value in (link.get("parameters") or {}).values():
+            if (match := _LINKED_BODY.search(str(value))) and str(value).lower().startswith("bearer"):
+                access = access or match.group(1)
+        body = link.get("requestBody")
+        if isinstance(body, Mapping):
+            for name, value in body.items():
+                if name == "refresh_token" and (match := _LINKED_BODY.search(str(value))):
+                    refresh = refresh or match.group(1)
+    return access, refresh
+
+
+# Generating values from the contracts' schemas (the subset of JSON Schema they use).
+
+
+def _merge(a: Any, b: Any) -> Any:
+    """`allOf` of two schemas, for the shapes the contracts use (objects refined member by member)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        merged = dict(a)
+        for key, value in b.items():
+            if key == "required":
+                merged[key] = sorted(set(a.get(key, [])) | set(value))
+            elif key in merged:
+                merged[key] = _merge(merged[key], value)
+            else:
+                merged[key] = value
+        return merged
+    return b
+
+
+def _flatten(schema: Mapping[str, Any]) -> dict[str, Any]:
+    flat = {k: v for k, v in schema.items() if k != "allOf"}
+    for part in schema.get("allOf") or []:
+        flat = _merge(flat, _flatten(part))
+    return flat
+
+
+def from_schema(schema: Mapping[str, Any], *, plausible: bool = True, extras: bool = False) -> st.SearchStrategy[Any]:
+    """Values valid against a (`$ref`-inlined) schema.
+
+    `plausible` keeps lifetimes and timestamps in the range a real server uses; `extras` sometimes adds
+    members the schema does not name (allowed unless `additionalProperties: false`).
+    """
+    validator = compile_schema(dict(schema))
+    return _build(dict(schema), plausible, extras).filter(validator.is_valid)
+
+
+def _build(schema: dict[str, Any], plausible: bool, extras: bool, name: str = "") -> st.SearchStrategy[Any]:
+    schema = _flatten(schema)
+    if "const" in schema:
+        return st.just(schema["const"])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            base = {k: v for k, v in schema.items() if k != key}
+            return st.one_of([_build(_merge(base, branch), plausible, extras, name) for branch in schema[key]])
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return st.one_of([_build({**schema, "type": k}, plausible, extras, name) for k in kind])
+    if kind == "object" or (kind is None and "properties" in schema):
+        return _object(schema, plausible, extras)
+    if kind == "array":
+        items = schema.get("items") or {}
+        low = int(schema.get("minItems", 0))
+        high = int(schema.get("maxItems", low + 3))
+        return st.lists(_build(dict(items), plausible, extras, name), min_size=low, max_size=max(low, high))
+    if kind == "string":
+        return _string(schema)
+    if kind in ("integer", "number"):
+        return _number(schema, kind, plausible, name)
+    if kind == "boolean":
+        return st.booleans()
+    if kind == "null":
+        return st.none()
+    return _JSON
+
+
+def _object(schema: dict[str, Any], plausible: bool, extras: bool) -> st.SearchStrategy[Any]:
+    properties = schema.get("properties") or {}
+    required = [n for n in schema.get("required", []) if n in properties]
+    optional = [n for n in properties if n not in required]
+    fields = {n: _build(dict(properties[n]), plausible, extras, n) for n in properties}
+    additional = schema.get("additionalProperties", True)
+    allow_extra = extras and additional is not False
+
+    @st.composite
+    def draw_object(draw: st.DrawFn) -> dict[str, Any]:
+        chosen = required + [n for n in optional if draw(st.booleans())]
+        value = {n: draw(fields[n]) for n in chosen}
+        for relative, base in RELATIVE_FIELDS.items():
+            if plausible and isinstance(value.get(relative), int) and isinstance(value.get(base), int):
+                value[relative] = value[base] + draw(st.just(0) | st.integers(1, MAX_LIFETIME))
+        if allow_extra:
+            extra_value = _JSON if additional is True else _build(dict(additional), plausible, False)
+            names = st.text(string.ascii_letters + "_", min_size=1, max_size=12).filter(
+                lambda n: n not in properties and n not in RFC6749_MEMBERS
+            )
+            value.update(draw(st.dictionaries(names, extra_value, max_size=2)))
+        return value
+
+    return draw_object()
+
+
+def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
+    fmt = schema.get("format")
+    if fmt == "uuid":
+        return st.uuids().map(str)
+    if fmt == "uri":
+        return st.from_regex(r"\Ahttps://[a-z]{1,12}\.example/[a-z0-9/]{0,20}\Z")
+    if "pattern" in schema:
+        strategy = st.from_regex(schema["pattern"])
+        return strategy.filter(lambda s: len(s) >= low and (high is None or len(s) <= high))
+    return st.text(min_size=low, max_size=high if high is not None else max(low, 40))
+
+
+def _number(schema: dict[str, Any], kind: str, plausible: bool, name: str) -> st.SearchStrategy[Any]:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if "exclusiveMinimum" in schema:
+        low = schema["exclusiveMinimum"] + 1
+    if "exclusiveMaximum" in schema:
+        high = schema["exclusiveMaximum"] - 1
+    if plausible and name in LIFETIME_FIELDS:
+        low, high = max(low or 1, 1), min(high if high is not None else MAX_LIFETIME, MAX_LIFETIME)
+    elif plausible and name in TIMESTAMP_FIELDS | set(RELATIVE_FIELDS):
+        low, high = max(low or 1_500_000_000, 1_500_000_000), min(high or 2_500_000_000, 2_500_000_000)
+    if kind == "integer":
+        return st.integers(min_value=None if low is None else math.ceil(low), max_value=None if high is None else math.floor(high))
+    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
+
+
+# The replies.
+
+
+def _media(vendor: str, operation_id: str, status: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(media type, body schema, headers object) of a documented response."""
+    response = operation(vendor, operation_id).response(status) or {}
+    content = response.get("content") or {}
+    media_type = next(iter(content), "application/json")
+    return media_type, dict((content.get(media_type) or {}).get("schema") or {}), dict(response.get("headers") or {})
+
+
+def _headers(documented: Mapping[str, Any], media_type: str) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
+    """A Content-Type (with or without a charset) and the documented headers: required ones always,
+    optional ones sometimes, each value drawn from its schema."""
+
+    @st.composite
+    def draw_headers(draw: st.DrawFn) -> tuple[tuple[str, str], ...]:
+        content_type = draw(st.sampled_from([media_type, f"{media_type}; charset=utf-8"]))
+        found = [("Content-Type", content_type)]
+        for name, header in documented.items():
+            if header.get("required") or draw(st.booleans()):
+                schema = header.get("schema") or {"type": "string"}
+                pattern = schema.get("pattern")
+                values = st.from_regex(pattern, alphabet=_HEADER_TEXT) if pattern else st.text(_HEADER_TEXT)
+                # What survives the wire: printable ASCII, no surrounding whitespace (HTTP strips it).
+                found.append((name, draw(values.filter(_header_safe))))
+        return tuple(found)
+
+    return draw_headers()
+
+
+def _header_safe(value: str) -> bool:
+    return value == value.strip() and all(" " <= c <= "~" for c in value)
+
+
+def _documented(vendor: str, operation_id: str, status: int, payload: Any, headers: Any) -> bool:
+    try:
+        validate_response(vendor, operation_id, status, payload, dict(headers))
+    except Violation:
+        return False
+    return True
+
+
+def success_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[Any]:
+    """Any 200 body the contract allows, with plausible lifetimes and timestamps, sometimes with extra
+    members (RFC 6749 §5.1 lets a server add parameters)."""
+    _, schema, _ = _media(vendor, operation_id, 200)
+    return from_schema(schema, extras=True)
+
+
+def success_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
+    """200 replies the contract allows, headers included, as JSON (compact or indented)."""
+    media_type, _, documented = _media(vendor, operation_id, 200)
+
+    @st.composite
+    def draw_reply(draw: st.DrawFn) -> Reply:
+        payload = draw(success_payloads(vendor, operation_id))
+        headers = draw(_headers(documented, media_type))
+        body = json.dumps(payload, indent=draw(st.sampled_from([None, 2]))).encode()
+        return Reply(200, headers, body, "success", payload=payload)
+
+    return draw_reply().filter(lambda r: _documented(vendor, operation_id, 200, r.payload, r.headers))
+
+
+def error_statuses(vendor: str, operation_id: str) -> tuple[int, ...]:
+    """The documented error statuses of an operation."""
+    return tuple(s for s in operation(vendor, operation_id).statuses if s >= 400)
+
+
+def error_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
+    """Documented error replies: a documented status, its documented shape and headers; `code` is the
+    vendor's error code in the body."""
+    pointer = ERROR_CODE_POINTERS[vendor]
+
+    def for_status(status: int) -> st.SearchStrategy[Reply]:
+        media_type, schema, documented = _media(vendor, operation_id, status)
+
+        @st.composite
+        def draw_reply(draw: st.DrawFn) -> Reply:
+            payload = draw(from_schema(schema, extras=True))
+            headers = draw(_headers(documented, media_type))
+            code = resolve_pointer(payload, pointer)
+            return Reply(status, headers, json.dumps(payload).encode(), "documented_error", payload=payload, code=str(code))
+
+        return draw_reply().filter(lambda r: _documented(vendor, operation_id, status, r.payload, r.headers))
+
+    return st.one_of([for_status(s) for s in error_statuses(vendor, operation_id)])
+
+
+# Hostile replies: each breaks the contract, the protocol or the connection in one known way.
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+_HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
+_NOT_JSON_TYPES = ("text/html; charset=utf-8", "text/plain", "application/xml", "application/octet-stream")
+_ABSURD_NUMBERS = (-1, 0, -(2**31), 10**12, 2**64, 10**30)
+_WRONG_TYPED = st.one_of(
+    st.none(), st.booleans(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=1)
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every member path of a JSON value (not the root)."""
+    found: list[tuple[Any, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        found.append((*prefix, key))
+        found.extend(_paths(child, (*prefix, key)))
+    return found
+
+
+def _set(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    copy = json.loads(json.dumps(value))
+    node = copy
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = new
+    return copy
+
+
+def _delete(value: Any, path: tuple[Any, ...]) -> Any:
+    copy = json.loads(json.dumps(value))
+    node = copy
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return copy
+
+
+def _other_type(current: Any) -> st.SearchStrategy[Any]:
+    """A value of another JSON type than `current` (never a whole float standing in for an integer)."""
+    options: list[st.SearchStrategy[Any]] = [st.none(), st.lists(st.integers(), max_size=2), st.just({"value": 1})]
+    if not isinstance(current, str):
+        options.append(st.text(max_size=8))
+    if isinstance(current, str) or current is None or isinstance(current, list | dict):
+        options.append(st.integers())
+    if not isinstance(current, bool):
+        options.append(st.booleans())
+    if isinstance(current, int) and not isinstance(current, bool):
+        options.append(st.just(3600.5))  # a fraction where an integer belongs (a whole float would pass)
+    return st.one_of(options).filter(lambda v: type(v) is not type(current))
+
+
+def _broken_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[tuple[str, Any]]:
+    """(defect, payload) from a valid 200 payload: a member of the wrong type, a required member missing,
+    an absurd lifetime, the wrong top-level shape; any of them sometimes with extra members on top."""
+    _, schema, _ = _media(vendor, operation_id, 200)
+    required_paths = _required_paths(schema)
+
+    @st.composite
+    def draw(draw: st.DrawFn) -> tuple[str, Any]:
+        payload = draw(success_payloads(vendor, operation_id))
+        paths = [p for p in _paths(payload) if p in required_paths or _leaf_schema(schema, p) is not None]
+        defects = ["wrong_shape"]
+        if paths:
+            defects.append("wrong_type")
+        if [p for p in _paths(payload) if p in required_paths]:
+            defects.append("missing_field")
+        lifetimes = [p for p in _paths(payload) if p and p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS)]
+        if lifetimes:
+            defects.append("absurd_number")
+        defect = draw(st.sampled_from(defects))
+        if defect == "wrong_type":
+            path = draw(st.sampled_from(paths))
+            payload = _set(payload, path, draw(_other_type(resolve_pointer(payload, _pointer(path)))))
+        elif defect == "missing_field":
+            payload = _delete(payload, draw(st.sampled_from([p for p in _paths(payload) if p in required_paths])))
+        elif defect == "absurd_number":
+            path = draw(st.sampled_from(lifetimes))
+            base = 0
+            if path[-1] in RELATIVE_FIELDS:
+                sibling = (*path[:-1], RELATIVE_FIELDS[path[-1]])
+                base = resolve_pointer(payload, _pointer(sibling))
+            number = draw(st.sampled_from(_ABSURD_NUMBERS).filter(lambda n: n > 0 or path[-1] not in RELATIVE_FIELDS))
+            payload = _set(payload, path, base + number)
+        else:
+            payload = draw(st.sampled_from([[], [payload], "token", 42, None, True]))
+        if isinstance(payload, dict) and draw(st.booleans()):
+            payload = {**payload, **draw(st.dictionaries(st.text(string.ascii_lowercase, min_size=1, max_size=6), _JSON, max_size=2).map(lambda d: {k: v for k, v in d.items() if k not in payload}))}
+        return defect, payload
+
+    return draw()
+
+
+def _pointer(path: tuple[Any, ...]) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+def _required_paths(schema: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
+    """Paths of required members, through required objects and the first item of arrays."""
+    schema = _flatten(schema)
+    found: set[tuple[Any, ...]] = set()
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict) and schema.get("minItems", 0) > 0:
+        found |= _required_paths(schema["items"], (*prefix, 0))
+    for name in schema.get("required", []):
+        child = (schema.get("properties") or {}).get(name)
+        found.add((*prefix, name))
+        if isinstance(child, dict):
+            found |= _required_paths(child, (*prefix, name))
+    return found
+
+
+def _leaf_schema(schema: Mapping[str, Any], path: tuple[Any, ...]) -> Mapping[str, Any] | None:
+    """The schema of a named member at `path` (None for members the schema does not name)."""
+    node: Any = _flatten(schema)
+    for key in path:
+        if isinstance(key, int):
+            node = node.get("items")
+        else:
+            node = (node.get("properties") or {}).get(key)
+        if not isinstance(node, dict):
+            return None
+        node = _flatten(node)
+    return node
+
+
+def hostile_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
+    """Replies no client should accept as a token: broken bodies, wrong or missing content types, HTML
+    error pages, redirects, server errors, cut-off or stalled transfers, dead connections."""
+    media_type, _, documented = _media(vendor, operation_id, 200)
+    valid = success_replies(vendor, operation_id)
+
+    def as_reply(kind: str, status: int, headers: Any, body: bytes, delivery: str = "complete") -> Reply:
+        return Reply(status, tuple(headers), body, kind, delivery)
+
+    broken = st.builds(
+        lambda defect_payload, headers: as_reply(defect_payload[0], 200, headers, json.dumps(defect_payload[1]).encode()),
+        _broken_payloads(vendor, operation_id),
+        _headers(documented, media_type),
+    ).filter(lambda r: r.kind == "absurd_number" or not _documented(vendor, operation_id, 200, json.loads(r.body), r.headers))
+
+    def swap_content_type(reply: Reply, content_type: str | None) -> Reply:
+        headers = tuple((k, v) for k, v in reply.headers if k.lower() != "content-type")
+        if content_type is not None:
+            headers = (("Content-Type", content_type), *headers)
+        kind = "wrong_content_type" if content_type else "missing_content_type"
+        return replace(reply, headers=headers, kind=kind, payload=None)
+
+    wrong_type = st.builds(swap_content_type, valid, st.sampled_from(_NOT_JSON_TYPES))
+    missing_type = st.builds(swap_content_type, broken, st.none())
+    json_headers = st.just((("Content-Type", media_type),))
+
+    def truncate(reply: Reply, cut: float) -> Reply:
+        return replace(reply, body=reply.body[: int(len(reply.body) * cut)], kind="invalid_json", payload=None)
+
+    invalid_json = st.one_of(
+        st.builds(truncate, valid, st.floats(0.05, 0.95)),
+        st.builds(
+            lambda headers, body: as_reply("invalid_json", 200, headers, body),
+            json_headers,
+            st.sampled_from([b"{", b"{'access_token': 'x'}", b"access_token=abc&expires_in=3600", b"\xff\xfe{}", b"[" * 100_000, b"NaN"]),
+        ),
+    )
+    empty = st.builds(
+        lambda headers: as_reply("empty_body", 200, headers, b""), st.sampled_from([(("Content-Type", media_type),), ()])
+    )
+    html = st.builds(
+        lambda status, content_type: as_reply("html_error_page", status, [("Content-Type", content_type)], _HTML),
+        st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504]),
+        st.sampled_from(["text/html; charset=utf-8", media_type]),
+    )
+    redirect = st.builds(
+        lambda status, location: as_reply("redirect", status, [("Location", location), ("Content-Length", "0")], b""),
+        st.sampled_from(_REDIRECTS),
+        st.sampled_from(["/login", "https://sso.example/authorize", "http://127.0.0.1:9/token"]),
+    )
+    undocumented = st.builds(
+        lambda status, reply: replace(reply, status=status, kind="undocumented_status", payload=None),
+        st.sampled_from([201, 202, 204, 402, 409, 418, 422, 429, 500, 503]).filter(
+            lambda s: s not in operation(vendor, operation_id).statuses
+        ),
+        valid,
+    )
+    oversize = st.builds(
+        lambda headers: as_reply("oversize_body", 200, headers, b'{"access_token": "' + b"x" * (2 << 20) + b'"}'),
+        json_headers,
+    )
+    transfer = st.builds(
+        lambda reply, delivery: replace(reply, kind=f"{delivery}_transfer", delivery=delivery, payload=None),
+        valid,
+        st.sampled_from(["truncated", "stall", "drip", "silent", "reset", "garbage"]),
+    )
+    return st.one_of(broken, wrong_type, missing_type, invalid_json, empty, html, redirect, undocumented, oversize, transfer)
+
+
+def replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
+    """Any reply: valid, documented error or hostile (for a client that must never crash)."""
+    return st.one_of(success_replies(vendor, operation_id), error_replies(vendor, operation_id), hostile_replies(vendor, operation_id))
+

@@ -1,0 +1,249 @@
+"""The store for the worker processes of one host: one SQLite file in WAL mode.
+
+Readers never block (WAL). Writers take an exclusive `flock` on a small companion file before their
+transaction, so they queue in the kernel and wake at once instead of polling SQLite's busy handler.
+The same file holds the generation number (8 bytes, memory-mapped): bumped after every change to a
+shared document, read by each request for the price of a memory load, so a worker re-reads the
+documents only when another one changed them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import mmap
+import os
+import sqlite3
+import struct
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from mockserver.journal import selected
+from mockserver.store import Change, R, RefreshUse, Store
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS refresh (
+    token_id TEXT PRIMARY KEY, family TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refresh_expiry ON refresh (expires_at);
+CREATE TABLE IF NOT EXISTS revoked (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, vendor TEXT, operation TEXT, entry TEXT NOT NULL
+);
+"""
+_GEN = struct.Struct("<Q")
+# Journal rows past the newest `size` are deleted every this many inserts (reads never see them).
+_TRIM_EVERY = 64
+
+
+class _Process:
+    """What one process holds: the generation file (its own descriptor, so `flock` excludes the other
+    processes) and a lock that serialises this process's writers."""
+
+    def __init__(self, gen_path: str) -> None:
+        self.pid = os.getpid()
+        self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self.fd).st_size < _GEN.size:
+            os.ftruncate(self.fd, _GEN.size)
+        self.generation = mmap.mmap(self.fd, _GEN.size)
+        self.lock = threading.Lock()
+        self.local = threading.local()
+
+
+class SQLiteStore(Store):
+    """Every piece of mutable state in one SQLite database, shared by the processes that open it."""
+
+    def __init__(self, path: str | os.PathLike[str], *, journal_size: int = 1000, max_refresh: int = 200_000) -> None:
+        self.path = str(path)
+        self._journal_size = max(1, int(journal_size))
+        self._max_refresh = max_refresh
+        self._prune_every = 1024  # inserts between two looks at the table's size
+        self._process: _Process | None = None
+        self._docs: dict[str, Any] = {}
+        self._seen = -1
+        self._inserts = 0
+        with self._locked():
+            self._db().executescript(SCHEMA)
+        self.sync()
+        self.journal = SQLiteJournal(self)
+
+    # Connections and locks, opened afresh in each process (gunicorn forks after building the app).
+
+    def _proc(self) -> _Process:
+        process = self._process
+        if process is None or process.pid != os.getpid():
+            process = self._process = _Process(self.path + "-gen")
+        return process
+
+    def _db(self) -> sqlite3.Connection:
+        local = self._proc().local
+        db: sqlite3.Connection | None = getattr(local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a power cut may lose the last commits
+            local.db = db
+        return db
+
+    @contextmanager
+    def _locked(self) -> Iterator[_Process]:
+        """The writers' lock: this process's threads, then the other processes (kernel queue)."""
+        process = self._proc()
+        with process.lock:
+            fcntl.flock(process.fd, fcntl.LOCK_EX)
+            try:
+                yield process
+            finally:
+                fcntl.flock(process.fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _write(self, *, bump: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised across processes; `bump` announces a document change."""
+        db = self._db()
+        with self._locked() as process:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            if bump:  # after the commit: whoever sees the new number finds the new documents
+                _GEN.pack_into(process.generation, 0, _GEN.unpack_from(process.generation)[0] + 1)
+
+    # Refresh tokens and revocation.
+
+    def remember_refresh(self, token_id: str, family: str, expires_at: float) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO refresh (token_id, family, expires_at) VALUES (?, ?, ?)",
+                (token_id, family, expires_at),
+            )
+            self._inserts += 1
+            if self._inserts % self._prune_every == 0:
+                (count,) = db.execute("SELECT count(*) FROM refresh").fetchone()
+                if count >= self._max_refresh:  # bound the file as the memory store bounds its dicts
+                    db.execute(
+                        "DELETE FROM refresh WHERE token_id IN "
+                        "(SELECT token_id FROM refresh ORDER BY expires_at LIMIT ?)",
+                        (max(1, count // 10),),
+                    )
+
+    def use_refresh(self, token_id: str) -> RefreshUse:
+        with self._write() as db:
+            row = db.execute("SELECT family, used FROM refresh WHERE token_id = ?", (token_id,)).fetchone()
+            if row is None:
+                return RefreshUse.UNKNOWN
+            family, used = row
+            if used:
+                db.execute("INSERT OR IGNORE INTO revoked (id) VALUES (?)", (family,))
+                return RefreshUse.REUSED
+            if db.execute("SELECT 1 FROM revoked WHERE id IN (?, ?)", (token_id, family)).fetchone():
+                return RefreshUse.REVOKED
+            db.execute("UPDATE refresh SET used = 1 WHERE token_id = ?", (token_id,))
+            return RefreshUse.FRESH
+
+    def revoke(self, token_id: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO revoked (id) VALUES (?)", (token_id,))
+
+    def is_revoked(self, *token_ids: str) -> bool:
+        ids = [t for t in token_ids if t]
+        if not ids:
+            return False
+        query = f"SELECT 1 FROM revoked WHERE id IN ({','.join('?' * len(ids))}) LIMIT 1"  # noqa: S608 - only marks
+        return self._db().execute(query, ids).fetchone() is not None
+
+    def forget_tokens(self) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM refresh")
+            db.execute("DELETE FROM revoked")
+
+    # Documents, cached per process and re-read when the generation moves.
+
+    def sync(self) -> None:
+        generation = _GEN.unpack_from(self._proc().generation)[0]
+        if generation != self._seen:
+            rows = self._db().execute("SELECT name, value FROM docs").fetchall()
+            self._docs = {name: json.loads(value) for name, value in rows}
+            self._seen = generation
+
+    def read(self, name: str) -> Any:
+        return self._docs.get(name)
+
+    def update(self, name: str, change: Change[R]) -> R:
+        with self._write(bump=True) as db:
+            row = db.execute("SELECT value FROM docs WHERE name = ?", (name,)).fetchone()
+            value, result = change(json.loads(row[0]) if row else None)
+            db.execute("INSERT OR REPLACE INTO docs (name, value) VALUES (?, ?)", (name, json.dumps(value)))
+        self._docs = {**self._docs, name: value}  # this process sees its own change at once
+        return result
+
+    # Keys.
+
+    def shared_key(self, name: str, make: Callable[[], str]) -> str:
+        found = self._db().execute("SELECT value FROM keys WHERE name = ?", (name,)).fetchone()
+        if found is not None:
+            return str(found[0])
+        made = make()  # outside the lock: an RSA key takes a while
+        with self._write() as db:
+            db.execute("INSERT OR IGNORE INTO keys (name, value) VALUES (?, ?)", (name, made))
+            (value,) = db.execute("SELECT value FROM keys WHERE name = ?", (name,)).fetchone()
+        return str(value)
+
+    def close(self) -> None:
+        """Close this thread's connection and the generation file; they reopen when next needed.
+
+        `tokenmock serve` calls it in the master before forking workers: SQLite connections must not
+        cross a fork.
+        """
+        process, self._process = self._process, None
+        if process is not None and process.pid == os.getpid():
+            db = getattr(process.local, "db", None)
+            if db is not None:
+                db.close()
+            process.generation.close()
+            os.close(process.fd)
+
+
+class SQLiteJournal:
+    """The request journal as rows of the shared database (ids from SQLite, so one sequence)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append one (already masked) record."""
+        text = json.dumps(entry, separators=(",", ":"), default=str)
+        store = self._store
+        with store._write() as db:
+            cursor = db.execute(
+                "INSERT INTO journal (vendor, operation, entry) VALUES (?, ?, ?)",
+                (entry.get("vendor"), entry.get("operation"), text),
+            )
+            entry["id"] = cursor.lastrowid
+            if entry["id"] % _TRIM_EVERY == 0:
+                db.execute("DELETE FROM journal WHERE id <= ?", (entry["id"] - store._journal_size,))
+
+    def _newest(self) -> list[tuple[int, str]]:
+        rows = self._store._db().execute(
+            "SELECT id, entry FROM journal ORDER BY id DESC LIMIT ?", (self._store._journal_size,)
+        )
+        return list(rows)
+
+    def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
+        """The last `journal_size` records, oldest first, optionally filtered."""
+        found = [{**json.loads(text), "id": row_id} for row_id, text in reversed(self._newest())]
+        return [e for e in found if selected(e, vendor, operation)]
+
+    def clear(self) -> None:
+        """Forget every record (ids keep counting up)."""
+        with self._store._write() as db:
+            db.execute("DELETE FROM journal")
+
+    def __len__(self) -> int:
+        return len(self._newest())

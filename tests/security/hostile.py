@@ -1,0 +1,79 @@
+"""What the fuzz suites share: every route of the mock, the check that a refusal is well-formed, case counts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import contracts
+
+# Cases tried per suite, reported at the end of the run (tests/security/conftest.py).
+CASES: Counter[str] = Counter()
+
+# A value for each path parameter that names something the demo data has.
+PATH_VALUES = {"profile_id": "84eb61a9-75d4-42c7-8c15-84c3d7776227", "channel_id": "demo-channel"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One contract operation as mounted on the all-vendor mock."""
+
+    vendor: str
+    operation_id: str
+    method: str
+    template: str  # the contract's path, with {parameters}
+
+    @property
+    def path(self) -> str:
+        """The mounted path with demo values in its parameters."""
+        return self.with_params(PATH_VALUES)
+
+    def with_params(self, values: Mapping[str, str]) -> str:
+        path = self.template
+        for name, value in values.items():
+            path = path.replace("{" + name + "}", value)
+        return f"/{self.vendor}{path}"
+
+    @property
+    def params(self) -> list[str]:
+        return [name for name in PATH_VALUES if "{" + name + "}" in self.template]
+
+    @property
+    def takes_body(self) -> bool:
+        return bool(contracts.operation(self.vendor, self.operation_id).request_media_types)
+
+    def __str__(self) -> str:
+        return f"{self.vendor}.{self.operation_id}"
+
+
+ROUTES = [
+    Route(vendor, op.operation_id, op.method, op.path) for vendor in contracts.vendors() for op in contracts.operations(vendor)
+]
+
+
+def shape_operation(route: Route, status: int) -> str:
+    """The operation whose contract documents this refusal.
+
+    An oversize body is refused before routing reads it, also on operations that take no body; their
+    contracts do not list 413 yet (test_contracts_document_413_everywhere), so such a 413 is checked
+    against the vendor's own 413 on another operation: same vendor, same error shape.
+    """
+    if status in contracts.operation(route.vendor, route.operation_id).statuses or status != 413:
+        return route.operation_id
+    return next(op.operation_id for op in contracts.operations(route.vendor) if 413 in op.statuses)
+
+
+def assert_refusal(
+    route: Route, status: int, body: bytes, headers: Mapping[str, str], *, oversize: bool = False
+) -> None:
+    """A 4xx (413 when oversize) in the vendor's documented error shape: JSON, never HTML, contract-valid."""
+    assert 400 <= status < 500, f"{route}: {status} {body[:200]!r}"
+    if oversize:
+        assert status == 413, f"{route}: oversize body answered {status}"
+    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    assert "json" in content_type, f"{route}: {status} answered as {content_type!r}"
+    assert not body.lstrip().startswith(b"<"), f"{route}: {body[:200]!r}"
+    json.loads(body)
+    contracts.validate_response(route.vendor, shape_operation(route, status), status, body, dict(headers))
