@@ -1,13 +1,17 @@
-"""Serve the mock (or the bare ceiling) on an explicit gunicorn configuration, for the stack comparison.
+"""Serve the mock (or the bare ceiling) on an explicit server configuration, for the stack comparison.
 
 `python benchmarks/stack.py --port P --worker-class gthread --workers 2 --threads 8 [--app bare]
-[--store sqlite:///tmp/x.db] [--keepalive 5]`. The mock is built as `tokenmock serve` builds it (settings
-from the defaults, the config file and the environment; logging configured the same way).
+[--store sqlite:///tmp/x.db] [--keepalive 5]`: gunicorn, as `tokenmock serve` runs it but with the
+given worker class and counts. `--worker-class granian` runs granian instead (a Rust HTTP server;
+installed by run.py under benchmarks/.peers/py, not a dependency of tokenmock), each worker building
+the app through `granian_app.build`. The mock is built as `tokenmock serve` builds it (settings from
+the defaults, the config file and the environment; logging configured the same way).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +34,16 @@ def main() -> None:
     parser.add_argument("--app", choices=("mock", "bare"), default="mock")
     parser.add_argument("--store", help="state store URL for the mock (a shared one when --workers > 1)")
     args = parser.parse_args()
+
+    if args.worker_class == "granian":
+        env = {**os.environ, "BENCH_APP": args.app, "PYTHONPATH": os.pathsep.join(
+            [str(root / ".peers" / "py"), str(root), str(root.parent), os.environ.get("PYTHONPATH", "")])}
+        if args.store:
+            env["TOKENMOCK__STORE"] = args.store
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory", "--host", args.host,
+                   "--port", str(args.port), "--workers", str(args.workers), "--blocking-threads",
+                   str(args.threads), "--no-ws", "--log-level", "warning", "granian_app:build"]
+        os.execve(sys.executable, command, env)  # granian becomes this process: run.py stops it by PID
 
     if args.app == "bare":
         app: Any = bare_app

@@ -111,6 +111,8 @@ class _AminoTVBase(TokenClient):
 class AminoTVClient(_AminoTVBase):
     """Tokens for a user's default profile: login, then refresh, then login again when refused."""
 
+    secret_attributes = ("_password",)
+
     def __init__(self, username: str, password: str, **options: Any) -> None:
         super().__init__(**options)
         self.username = username
@@ -159,6 +161,9 @@ class AminoTVProfileClient(_AminoTVBase):
     @property
     def identity(self) -> str:
         return f"{self.user.username}|profile:{self.profile_id}"
+
+    def _secret_values(self) -> list[str]:
+        return [*super()._secret_values(), *self.user._secret_values()]
 
     def _login(self) -> Token:
         used = self.user.token()

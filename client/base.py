@@ -29,6 +29,8 @@ from client.transport import Reply, RetryPolicy, Transport
 
 # Ten years: an expires_in beyond this is a server bug, not a token lifetime.
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+# Shorter values are not scrubbed from messages: replacing every "ab" would garble them and hide nothing.
+MIN_SCRUBBED = 4
 
 
 class TokenClient:
@@ -38,6 +40,8 @@ class TokenClient:
     default_base_url: ClassVar[str | None] = None
     # Vendor error codes that mean "your credentials were refused" (the rest are RequestRejected).
     credential_codes: ClassVar[frozenset[str]] = frozenset({"invalid_client", "invalid_grant"})
+    # Attributes holding the long-lived secrets, scrubbed from any message a server echoes them into.
+    secret_attributes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -194,10 +198,24 @@ class TokenClient:
         if status >= 500 or status == 429:
             raise TransportError(f"the server answered {status}", vendor=self.vendor, status=status)
         code, message = self._error_of(payload)
+        message = self._scrub(message)
         kind: type[TokenError] = (
             AuthenticationError if status == 401 or (code in self.credential_codes) else RequestRejected
         )
         raise kind(message, vendor=self.vendor, status=status, code=code, payload=payload)
+
+    def _secret_values(self) -> list[str]:
+        """Every secret this client holds: its credentials and the tokens it has."""
+        values = [getattr(self, name, None) for name in self.secret_attributes]
+        if self._token is not None:
+            values += [self._token.access_token, self._token.refresh_token]
+        return [v for v in values if isinstance(v, str) and len(v) >= MIN_SCRUBBED]
+
+    def _scrub(self, message: str) -> str:
+        """`message` without the client's secrets: a server may echo what it was sent into its error text."""
+        for secret in sorted(self._secret_values(), key=len, reverse=True):
+            message = message.replace(secret, "[redacted]")
+        return message
 
     def expires_at(self, expires_in: Any, operation_id: str, payload: Any) -> float | None:
         """Absolute expiry from `expires_in`; absurd values are a contract violation."""

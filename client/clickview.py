@@ -23,6 +23,7 @@ class ClickViewClient(TokenClient):
     vendor = "clickview"
     default_base_url = "https://auth.clickviewapp.com"
     credential_codes = frozenset({"invalid_client"})
+    secret_attributes = ("_client_secret",)
 
     def __init__(
         self, client_id: str, client_secret: str, scope: str = "smartembed.viewkey", **options: Any

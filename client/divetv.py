@@ -29,6 +29,7 @@ class DiveTVClient(TokenClient):
 
     vendor = "divetv"
     default_base_url = "https://rest.dive.tv"
+    secret_attributes = ("_client_key", "_password_md5")
 
     def __init__(self, client_key: str, username: str, password: str, **options: Any) -> None:
         """`password` is the plain password; the MD5 digest the document asks for is applied here."""

@@ -31,6 +31,7 @@ class JunctionTVClient(TokenClient):
     vendor = "junctiontv"
     default_base_url = "https://cloud.junctiontv.net"
     credential_codes = frozenset({"UNAUTHORIZED"})
+    secret_attributes = ("_client_secret",)
 
     def __init__(self, client_id: str, client_secret: str, **options: Any) -> None:
         """`options`: `base_url`, `session`, `timeout`, `leeway`, `store`, `retry` (see `TokenClient`)."""
@@ -41,6 +42,10 @@ class JunctionTVClient(TokenClient):
     @property
     def identity(self) -> str:
         return self.client_id
+
+    def _secret_values(self) -> list[str]:
+        # The Basic credentials as sent, should a server echo the Authorization header.
+        return [*super()._secret_values(), basic_header(self.client_id, self._client_secret).split(" ", 1)[1]]
 
     def _login(self) -> Token:
         # The header table requires the form Content-Type although no field is named (JTV-03): an

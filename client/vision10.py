@@ -18,6 +18,7 @@ class Vision10Client(TokenClient):
     vendor = "vision10"
     default_base_url = None
     credential_codes = frozenset({"240101"})
+    secret_attributes = ("_client_secret",)
 
     def __init__(self, client_id: str, client_secret: str, scope: str = "all", **options: Any) -> None:
         super().__init__(**options)

@@ -18,7 +18,7 @@ import json
 import math
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from contracts.validation import compile_schema, validate_response
 
 __all__ = [
     "ERROR_CODE_POINTERS",
+    "HOSTILE_KINDS",
     "Reply",
     "error_replies",
     "from_schema",
@@ -57,6 +58,10 @@ TIMESTAMP_FIELDS = {"login_timestamp", "exp", "iat"}
 # field -> the field it counts from: expires_at_timestamp lies after login_timestamp, or equals it (AMINO-03).
 RELATIVE_FIELDS = {"expires_at_timestamp": "login_timestamp"}
 
+# Token strings a real server issues: RFC 6749 Appendix A.12/A.17 (1*VSCHAR), without the space that
+# a Bearer header could not carry (RFC 6750 §2.1).
+TOKEN_FIELDS = frozenset({"access_token", "refresh_token"})
+_TOKEN_TEXT = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
 # RFC 6749 §5.1 members: extra members never take these names (a client reads them wherever they are).
 RFC6749_MEMBERS = frozenset({"access_token", "token_type", "expires_in", "refresh_token", "scope"})
 
@@ -180,7 +185,7 @@ def _build(schema: dict[str, Any], plausible: bool, extras: bool, name: str = ""
         high = int(schema.get("maxItems", low + 3))
         return st.lists(_build(dict(items), plausible, extras, name), min_size=low, max_size=max(low, high))
     if kind == "string":
-        return _string(schema)
+        return _string(schema, plausible and name in TOKEN_FIELDS)
     if kind in ("integer", "number"):
         return _number(schema, kind, plausible, name)
     if kind == "boolean":
@@ -216,7 +221,7 @@ def _object(schema: dict[str, Any], plausible: bool, extras: bool) -> st.SearchS
     return draw_object()
 
 
-def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
+def _string(schema: dict[str, Any], token: bool = False) -> st.SearchStrategy[str]:
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
     fmt = schema.get("format")
     if fmt == "uuid":
@@ -226,7 +231,10 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
     if "pattern" in schema:
         strategy = st.from_regex(schema["pattern"])
         return strategy.filter(lambda s: len(s) >= low and (high is None or len(s) <= high))
-    return st.text(min_size=low, max_size=high if high is not None else max(low, 40))
+    longest = high if high is not None else max(low, 40)
+    if token:
+        return st.text(_TOKEN_TEXT, min_size=max(low, 1), max_size=longest)
+    return st.text(min_size=low, max_size=longest)
 
 
 def _number(schema: dict[str, Any], kind: str, plausible: bool, name: str) -> st.SearchStrategy[Any]:
@@ -338,6 +346,8 @@ def error_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
 _REDIRECTS = (301, 302, 303, 307, 308)
 _HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
 _NOT_JSON_TYPES = ("text/html; charset=utf-8", "text/plain", "application/xml", "application/octet-stream")
+_UNDOCUMENTED = (201, 202, 204, 402, 409, 418, 422, 429, 500, 503)
+_NOT_JSON = (b"{", b"{'access_token': 'x'}", b"access_token=abc&expires_in=3600", b"\xff\xfe{}", b"[" * 100_000, b"NaN")
 _ABSURD_NUMBERS = (-1, 0, -(2**31), 10**12, 2**64, 10**30)
 _WRONG_TYPED = st.one_of(
     st.none(), st.booleans(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=1)
@@ -401,7 +411,8 @@ def _broken_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[tuple[
             defects.append("wrong_type")
         if [p for p in _paths(payload) if p in required_paths]:
             defects.append("missing_field")
-        lifetimes = [p for p in _paths(payload) if p and p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS)]
+        # The lifetime a client reads (the first token resource of an envelope, not a second one).
+        lifetimes = [p for p in required_paths if p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS) and _has(payload, p)]
         if lifetimes:
             defects.append("absurd_number")
         defect = draw(st.sampled_from(defects))
@@ -425,6 +436,18 @@ def _broken_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[tuple[
         return defect, payload
 
     return draw()
+
+
+def _path(pointer: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p.replace("~1", "/").replace("~0", "~") for p in filter(None, pointer.split("/")))
+
+
+def _has(value: Any, path: tuple[Any, ...]) -> bool:
+    try:
+        resolve_pointer(value, _pointer(path))
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
 
 
 def _pointer(path: tuple[Any, ...]) -> str:
@@ -459,20 +482,32 @@ def _leaf_schema(schema: Mapping[str, Any], path: tuple[Any, ...]) -> Mapping[st
     return node
 
 
-def hostile_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
-    """Replies no client should accept as a token: broken bodies, wrong or missing content types, HTML
-    error pages, redirects, server errors, cut-off or stalled transfers, dead connections."""
+HOSTILE_KINDS = (
+    "broken_payload",  # valid JSON, wrong contents: wrong_type, missing_field, absurd_number, wrong_shape
+    "wrong_content_type",
+    "missing_content_type",
+    "unusable_token",  # an access token no header can carry (RFC 6749 Appendix A.12: 1*VSCHAR)
+    "invalid_json",
+    "empty_body",
+    "html_error_page",
+    "redirect",
+    "undocumented_status",
+    "oversize_body",
+    "broken_transfer",  # truncated, stalled, dripped, silent, reset, garbage
+)
+
+
+def hostile_replies(vendor: str, operation_id: str, kinds: Iterable[str] = HOSTILE_KINDS) -> st.SearchStrategy[Reply]:
+    """Replies no client should accept as a token: broken bodies, wrong or missing content types,
+    unusable tokens, HTML error pages, redirects, server errors, cut-off or stalled transfers, dead
+    connections. `kinds` picks among HOSTILE_KINDS; each reply's `kind` says exactly what it is."""
     media_type, _, documented = _media(vendor, operation_id, 200)
     valid = success_replies(vendor, operation_id)
+    json_headers = st.just((("Content-Type", media_type),))
+    access_pointer, _ = token_pointers(vendor, operation_id)
 
     def as_reply(kind: str, status: int, headers: Any, body: bytes, delivery: str = "complete") -> Reply:
         return Reply(status, tuple(headers), body, kind, delivery)
-
-    broken = st.builds(
-        lambda defect_payload, headers: as_reply(defect_payload[0], 200, headers, json.dumps(defect_payload[1]).encode()),
-        _broken_payloads(vendor, operation_id),
-        _headers(documented, media_type),
-    ).filter(lambda r: r.kind == "absurd_number" or not _documented(vendor, operation_id, 200, json.loads(r.body), r.headers))
 
     def swap_content_type(reply: Reply, content_type: str | None) -> Reply:
         headers = tuple((k, v) for k, v in reply.headers if k.lower() != "content-type")
@@ -481,51 +516,65 @@ def hostile_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
         kind = "wrong_content_type" if content_type else "missing_content_type"
         return replace(reply, headers=headers, kind=kind, payload=None)
 
-    wrong_type = st.builds(swap_content_type, valid, st.sampled_from(_NOT_JSON_TYPES))
-    missing_type = st.builds(swap_content_type, broken, st.none())
-    json_headers = st.just((("Content-Type", media_type),))
+    def unusable(reply: Reply, token: str) -> Reply:
+        payload = _set(reply.payload, _path(access_pointer or "/access_token"), token)
+        return replace(reply, body=json.dumps(payload).encode(), kind="unusable_token", payload=None)
 
     def truncate(reply: Reply, cut: float) -> Reply:
         return replace(reply, body=reply.body[: int(len(reply.body) * cut)], kind="invalid_json", payload=None)
 
-    invalid_json = st.one_of(
-        st.builds(truncate, valid, st.floats(0.05, 0.95)),
-        st.builds(
-            lambda headers, body: as_reply("invalid_json", 200, headers, body),
+    made: dict[str, Callable[[], st.SearchStrategy[Reply]]] = {
+        "broken_payload": lambda: st.builds(
+            lambda defect, headers: as_reply(defect[0], 200, headers, json.dumps(defect[1]).encode()),
+            _broken_payloads(vendor, operation_id),
+            _headers(documented, media_type),
+        ).filter(
+            lambda r: r.kind == "absurd_number" or not _documented(vendor, operation_id, 200, json.loads(r.body), r.headers)
+        ),
+        "wrong_content_type": lambda: st.builds(swap_content_type, valid, st.sampled_from(_NOT_JSON_TYPES)),
+        "missing_content_type": lambda: st.builds(swap_content_type, valid, st.none()),
+        "unusable_token": lambda: st.builds(
+            unusable, valid, st.sampled_from(["tok\u0100en", "tok\nen", "tok en", "\u00e9t\u00e9", ""])
+        ),
+        "invalid_json": lambda: st.one_of(
+            st.builds(truncate, valid, st.floats(0.05, 0.95)),
+            st.builds(lambda headers, body: as_reply("invalid_json", 200, headers, body), json_headers, st.sampled_from(_NOT_JSON)),
+        ),
+        "empty_body": lambda: st.builds(
+            lambda headers: as_reply("empty_body", 200, headers, b""), st.sampled_from([(("Content-Type", media_type),), ()])
+        ),
+        "html_error_page": lambda: st.builds(
+            lambda status, content_type: as_reply("html_error_page", status, [("Content-Type", content_type)], _HTML),
+            st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504]),
+            st.sampled_from(["text/html; charset=utf-8", media_type]),
+        ),
+        "redirect": lambda: st.builds(
+            lambda status, location: as_reply("redirect", status, [("Location", location)], b""),
+            st.sampled_from(_REDIRECTS),
+            st.sampled_from(["/login", "https://sso.example/authorize", "http://127.0.0.1:9/token"]),
+        ),
+        "undocumented_status": lambda: st.builds(
+            lambda status, reply: replace(reply, status=status, kind="undocumented_status", payload=None),
+            st.sampled_from([s for s in _UNDOCUMENTED if s not in operation(vendor, operation_id).statuses]),
+            valid,
+        ),
+        "oversize_body": lambda: st.builds(
+            lambda headers: as_reply("oversize_body", 200, headers, b'{"access_token": "' + b"x" * (2 << 20) + b'"}'),
             json_headers,
-            st.sampled_from([b"{", b"{'access_token': 'x'}", b"access_token=abc&expires_in=3600", b"\xff\xfe{}", b"[" * 100_000, b"NaN"]),
         ),
-    )
-    empty = st.builds(
-        lambda headers: as_reply("empty_body", 200, headers, b""), st.sampled_from([(("Content-Type", media_type),), ()])
-    )
-    html = st.builds(
-        lambda status, content_type: as_reply("html_error_page", status, [("Content-Type", content_type)], _HTML),
-        st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504]),
-        st.sampled_from(["text/html; charset=utf-8", media_type]),
-    )
-    redirect = st.builds(
-        lambda status, location: as_reply("redirect", status, [("Location", location), ("Content-Length", "0")], b""),
-        st.sampled_from(_REDIRECTS),
-        st.sampled_from(["/login", "https://sso.example/authorize", "http://127.0.0.1:9/token"]),
-    )
-    undocumented = st.builds(
-        lambda status, reply: replace(reply, status=status, kind="undocumented_status", payload=None),
-        st.sampled_from([201, 202, 204, 402, 409, 418, 422, 429, 500, 503]).filter(
-            lambda s: s not in operation(vendor, operation_id).statuses
+        "broken_transfer": lambda: st.builds(
+            lambda reply, delivery: replace(reply, kind=f"{delivery}_transfer", delivery=delivery, payload=None),
+            valid,
+            st.sampled_from(["truncated", "stall", "drip", "silent", "reset", "garbage"]),
         ),
-        valid,
-    )
-    oversize = st.builds(
-        lambda headers: as_reply("oversize_body", 200, headers, b'{"access_token": "' + b"x" * (2 << 20) + b'"}'),
-        json_headers,
-    )
-    transfer = st.builds(
-        lambda reply, delivery: replace(reply, kind=f"{delivery}_transfer", delivery=delivery, payload=None),
-        valid,
-        st.sampled_from(["truncated", "stall", "drip", "silent", "reset", "garbage"]),
-    )
-    return st.one_of(broken, wrong_type, missing_type, invalid_json, empty, html, redirect, undocumented, oversize, transfer)
+    }
+    chosen = list(kinds)
+    unknown = set(chosen) - set(made)
+    if unknown:
+        raise ValueError(f"unknown hostile kinds {sorted(unknown)}; choose from {', '.join(HOSTILE_KINDS)}")
+    if "unusable_token" in chosen and access_pointer is None:
+        chosen.remove("unusable_token")  # the operation issues no token
+    return st.one_of([made[kind]() for kind in chosen])
 
 
 def replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,15 +22,25 @@ SENSITIVE_FIELDS = frozenset(
         "cookie",
         "session",
         "admin_token",
+        "client_key",
+        "api_key",
+        "apikey",
+        "passwd",
+        "pwd",
+        "pin",
     }
 )
 SENSITIVE_HEADERS = frozenset({"cookie", "set-cookie", "x-admin-token", "proxy-authorization"})
+# Parts of names that mark a secret: client_secret, X-Refresh-Token, x-api-key, credentials, ...
+SENSITIVE_WORDS = ("secret", "password", "token", "key", "credential", "session", "auth")
+# A JWT (or any JWS) wherever it turns up, whatever the field is called: header.payload.signature.
+_JWS = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 
 def is_sensitive(name: str) -> bool:
-    """Whether a field name holds a secret (exact names, or anything with secret/password/token in it)."""
+    """Whether a field name holds a secret (exact names, or anything with a word like secret or key in it)."""
     lowered = name.lower()
-    return lowered in SENSITIVE_FIELDS or any(word in lowered for word in ("secret", "password", "token"))
+    return lowered in SENSITIVE_FIELDS or any(word in lowered for word in SENSITIVE_WORDS)
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -43,14 +54,16 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
         elif lowered in SENSITIVE_HEADERS or is_sensitive(lowered):
             masked[name] = MASK
         else:
-            masked[name] = value
+            masked[name] = _JWS.sub(MASK, value)
     return masked
 
 
 def mask_data(data: Any) -> Any:
-    """A body or query mapping with sensitive fields replaced, recursively; other values unchanged."""
+    """A body or query mapping with sensitive fields and token-shaped values replaced, recursively."""
     if isinstance(data, Mapping):
         return {k: (MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v)) for k, v in data.items()}
     if isinstance(data, list):
         return [mask_data(v) for v in data]
+    if isinstance(data, str):
+        return _JWS.sub(MASK, data)
     return data

@@ -167,6 +167,8 @@ class AminoTV(Vendor):
             raise _bad_refresh("The refresh token is malformed or not issued here.") from None
         if claims.get("type") != "refresh":
             raise _bad_refresh("An access token is not a refresh token.")
+        if not self.audience_matches(claims):
+            raise _bad_refresh("The refresh token is meant for another audience.")
         jti, sid = str(claims.get("jti", "")), str(claims.get("sid", ""))
         if self.store.is_revoked(jti, sid, token):
             raise _bad_refresh("The refresh token was revoked.")
@@ -249,6 +251,8 @@ class AminoTV(Vendor):
             raise InvalidToken("A refresh token is not an access token.")
         if kind != "access" and not (kind is None and self.lenient("AMINO-09")):
             raise InvalidToken("The token is not an access token.")
+        if not self.audience_matches(claims):
+            raise InvalidToken("The access token is meant for another audience.")
         if self.store.is_revoked(str(claims.get("jti", "")), str(claims.get("sid", "")), call.bearer):
             raise InvalidToken("The access token was revoked.")
         user = self._user(claims.get("sub"))

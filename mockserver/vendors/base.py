@@ -143,6 +143,20 @@ class Vendor:
                 found = record
         return found
 
+    def audience_matches(self, claims: Mapping[str, Any]) -> bool:
+        """RFC 7519 §4.1.3: a token names its audience, and a vendor refuses one that does not name it.
+
+        The vendor's `audience` setting (a string or a list) is what it answers to; a vendor without one
+        issues tokens without `aud`, so a token that carries one was meant for somebody else.
+        """
+        expected = self.settings.get("audience")
+        expected = {expected} if isinstance(expected, str) else set(map(str, expected or ()))
+        if "aud" not in claims:
+            return not expected
+        granted = claims["aud"]
+        granted = [granted] if isinstance(granted, str) else granted
+        return isinstance(granted, list) and bool(expected & {str(a) for a in granted})
+
     def bearer_challenge(self, error: MockError) -> dict[str, str]:
         """RFC 6750 §3 `WWW-Authenticate` for a refused bearer token (no error attribute if none was sent)."""
         if isinstance(error, InvalidToken) and error.missing:

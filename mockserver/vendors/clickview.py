@@ -140,6 +140,8 @@ class ClickView(Vendor):
             if scheme != "Bearer" or not token or token != token.strip():
                 raise InvalidToken("the Authorization header must read 'Bearer <token>' (exact case)")
         claims = self.signer.verify(call.bearer)
+        if not self.audience_matches(claims):
+            raise InvalidToken("the access token is meant for another audience")
         if self.store.is_revoked(str(claims.get("jti", "")), call.bearer):
             raise InvalidToken("the access token was revoked")
         granted = claims.get("scope")

@@ -133,6 +133,8 @@ class DiveTV(Vendor):
         claims = self.signer.verify(token)
         if "ati" in claims:  # Spring tells its two JWT kinds apart by the `ati` claim
             raise InvalidToken("Encoded token is a refresh token")
+        if not self.audience_matches(claims):
+            raise InvalidToken("Invalid token does not contain resource id (api-server)")
         if self.store.is_revoked(str(claims.get("jti", "")), str(claims.get("sid", "")), token):
             raise InvalidToken("Token was revoked")
         return Reply(200, {name: claims[name] for name in RESOURCE_CLAIMS if name in claims})
@@ -229,6 +231,8 @@ class DiveTV(Vendor):
             raise InvalidGrant("Invalid refresh token") from None
         if "ati" not in claims:
             raise InvalidGrant("Encoded token is not a refresh token")
+        if not self.audience_matches(claims):
+            raise InvalidGrant("Invalid refresh token (audience)")
         return claims
 
     def _user(self, username: str, password_md5: str) -> Mapping[str, Any] | None:

@@ -129,6 +129,8 @@ class JunctionTV(Vendor):
         token = self.bearer_token(call)
         assert token is not None  # the validator refused requests without one
         claims = self.signer.verify(token)
+        if not self.audience_matches(claims):
+            raise InvalidToken("the access token is meant for another audience")
         if self.store.is_revoked(str(claims.get("jti", "")), token):
             raise InvalidToken("the access token was revoked")
         remaining = max(0, int(claims["exp"] - self.clock.now()))

@@ -135,6 +135,8 @@ class Vision10(Vendor):
         """Accept a valid, unrevoked Vision10 access token and echo what it grants."""
         assert call.bearer is not None  # the validator refused requests without one
         claims = self.signer.verify(call.bearer)
+        if not self.audience_matches(claims):
+            raise InvalidToken("the access token is meant for another audience")
         if self.store.is_revoked(str(claims.get("jti", "")), call.bearer):
             raise InvalidToken("the access token was revoked")
         return Reply(

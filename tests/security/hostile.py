@@ -77,3 +77,19 @@ def assert_refusal(
     assert not body.lstrip().startswith(b"<"), f"{route}: {body[:200]!r}"
     json.loads(body)
     contracts.validate_response(route.vendor, shape_operation(route, status), status, body, dict(headers))
+
+
+def assert_vendor_refusal(vendor: str, status: int, body: bytes, headers: Mapping[str, str]) -> None:
+    """A 4xx in the vendor's shape, for a request that may match none of its operations (a mangled path):
+    some operation of the vendor documents that status with that body."""
+    assert 400 <= status < 500, f"{vendor}: {status} {body[:200]!r}"
+    content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    assert "json" in content_type, f"{vendor}: {status} answered as {content_type!r}: {body[:200]!r}"
+    problems = []
+    for op in contracts.operations(vendor):
+        try:
+            contracts.validate_response(vendor, op.operation_id, status, body, dict(headers))
+            return
+        except contracts.Violation as violation:
+            problems.append(str(violation))
+    raise AssertionError(f"{vendor}: {status} {body[:200]!r} fits no operation: {problems}")

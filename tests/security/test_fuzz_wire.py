@@ -14,7 +14,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import requests
@@ -121,7 +120,7 @@ TO_THE_APP: dict[str, tuple[bytes, int]] = {
     "bad base64 in Basic": (head(TOKEN, FORM, "Authorization: Basic ***", "Content-Length: 0"), 400),
     "Basic of invalid UTF-8": (head(TOKEN, FORM, "Authorization: Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Content-Length: 0"), 400),
     "form of invalid UTF-8": (head(TOKEN, FORM, "Content-Length: 6") + b"a=\xff\xfe\xfd", 400),
-    "JSON nested 50000 deep": (head(TOKEN, "Content-Type: application/json", "Content-Length: 100000") + b"[" * 50000 + b"]" * 50000, 400),
+    "JSON nested 30000 deep": (head(TOKEN, "Content-Type: application/json", "Content-Length: 60000") + b"[" * 30000 + b"]" * 30000, 400),
     "latin-1 header": (head(TOKEN, FORM, "X-Name: t\xf6k", "Content-Length: 0"), 400),
     "chunked, well formed": (head(TOKEN, FORM, "Transfer-Encoding: chunked") + b"3\r\na=b\r\n0\r\n\r\n", 400),
 }
@@ -249,10 +248,11 @@ def test_many_connections_that_send_nothing_are_harmless(server: Served) -> None
         idle.close()
 
 
-def test_a_client_that_hangs_up_mid_body_leaves_no_trace(server: Served, tmp_path: Path) -> None:
+def test_a_client_that_hangs_up_mid_body_leaves_no_trace(server: Served) -> None:
+    before = len(server.log())
     for _ in range(20):
         with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
             sock.sendall(head(TOKEN, FORM, "Content-Length: 1000") + b"grant_type=cli")
         CASES["wire table"] += 1
     assert_still_serving(server)
-    assert "Traceback" not in server.log()
+    assert "Traceback" not in server.log()[before:]

@@ -189,13 +189,39 @@ def test_a_documented_error_raises_its_kind_and_code(target: Target, tokenmock_r
 def test_a_hostile_response_is_a_contract_violation_or_a_transport_error(
     target: Target, tokenmock_replay: ReplayServer, data: Any
 ) -> None:
-    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id), label="reply")
-    routes = data.draw(target.prerequisites(), label="routes")
-    value, elapsed = outcome(target, tokenmock_replay, reply, routes)
+    kinds = [k for k in strategies.HOSTILE_KINDS if k not in KNOWN_CLIENT_DEFECTS]
+    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, kinds), label="reply")
+    check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
+
+
+def check_refused(target: Target, server: ReplayServer, reply: Reply, routes: Mapping[str, Reply]) -> None:
+    value, elapsed = outcome(target, server, reply, routes)
     assert isinstance(value, ContractViolation | TransportError), f"{target} gave {value!r} for {reply!r}"
     assert value.vendor == target.vendor
     # Each request is bounded by the timeout; the profile target makes up to three in a row.
     assert elapsed < 3 * ATTEMPTS * TIMEOUT + 1.0, f"{target} took {elapsed:.2f}s on {reply.kind}"
+
+
+# Hostile replies the reference client accepts today. Each is held out of the property above and shown
+# by a strict xfail below, which starts failing (XPASS) the day the client is fixed.
+KNOWN_CLIENT_DEFECTS = {
+    # client.base.parse lets contracts.validate_response assume the first documented media type when a
+    # response has no Content-Type, so a 200 without one is taken as a token (RFC 6749 §5.1: JSON).
+    "missing_content_type": "a token response without Content-Type is accepted",
+    # client.base._token_from accepts any string; a token with a space, a newline or a non-Latin-1
+    # character is returned, and sending it later raises UnicodeEncodeError or forges a header.
+    "unusable_token": "an access token that is not 1*VSCHAR (RFC 6749 A.12) is accepted",
+}
+
+
+@pytest.mark.parametrize("kind", KNOWN_CLIENT_DEFECTS)
+@pytest.mark.parametrize("target", TARGETS, ids=IDS)
+@pytest.mark.xfail(strict=True, reason="known client defect, see KNOWN_CLIENT_DEFECTS")
+@PROPERTY
+@given(data=st.data())
+def test_known_client_defects(target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any) -> None:
+    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, [kind]), label="reply")
+    check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
 
 
 def test_every_client_operation_is_a_target() -> None:
