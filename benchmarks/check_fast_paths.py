@@ -181,6 +181,61 @@ def check_routes() -> int:
     return failures
 
 
+def check_forms(rounds: int = 100_000) -> int:
+    """`mockserver.validation.parse_form`'s split against `urllib.parse.parse_qsl` on random form text."""
+    from urllib.parse import parse_qsl
+
+    from mockserver.validation import MAX_FORM_FIELDS, _split_form
+
+    rng = random.Random(11)
+    failures = 0
+    for _ in range(rounds):
+        text = "".join(rng.choice("ab=&;x \t\u00e9#?") for _ in range(rng.randint(0, 14)))
+        outcomes = []
+        for split in (_split_form, lambda t: parse_qsl(t, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)):
+            try:
+                outcomes.append(split(text))
+            except ValueError:
+                outcomes.append("too many fields")
+        if outcomes[0] != outcomes[1]:
+            failures += 1
+            print(f"DIFF form {text!r}: {outcomes}")
+    print(f"forms: {rounds} random bodies, {failures} differ")
+    return failures
+
+
+def check_bodies() -> int:
+    """`mockserver.app.read_body` against werkzeug's `get_data` on every shape of body a server can hand over."""
+    import io
+
+    from mockserver.app import _werkzeug_body, read_body
+
+    failures = cases = 0
+    for terminated in (False, True):
+        for length in (None, "", "0", "5", "12", "13", "20", "x", "+5", "-1"):
+            for data in (b"", b"hello", b"hello world!", b"hello world!!"):
+                for chunked in (False, True):
+                    environ: dict[str, Any] = {}
+                    if length is not None:
+                        environ["CONTENT_LENGTH"] = length
+                    if terminated:
+                        environ["wsgi.input_terminated"] = True
+                    if chunked:
+                        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+                    outcomes = []
+                    for read in (read_body, _werkzeug_body):
+                        try:
+                            outcomes.append(read({**environ, "wsgi.input": io.BytesIO(data)}, 12))
+                        except Exception as exc:  # the exception type is the outcome
+                            outcomes.append(type(exc).__name__)
+                    cases += 1
+                    if outcomes[0] != outcomes[1]:
+                        failures += 1
+                        print(f"DIFF body {environ} {data!r}: {outcomes[0]!r} vs werkzeug {outcomes[1]!r}")
+    print(f"bodies: {cases} cases, {failures} differ")
+    return failures
+
+
 def _last_entry(app: Any) -> dict[str, Any]:
     entries = app.extensions["tokenmock"].journal.entries()
     if not entries:
@@ -201,7 +256,7 @@ def _comparable(body: bytes) -> Any:
 
 
 def main() -> int:
-    failures = check_schemas() + check_signers() + check_routes()
+    failures = check_schemas() + check_signers() + check_forms() + check_bodies() + check_routes()
     print("OK: the fast paths agree with the reference paths" if not failures else f"{failures} difference(s)")
     return 1 if failures else 0
 

@@ -14,6 +14,7 @@ such as the pytest plugin's `tokenmock_replay` fixture. Payloads are generated f
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -31,9 +32,11 @@ from contracts.validation import compile_schema, validate_response
 __all__ = [
     "ERROR_CODE_POINTERS",
     "HOSTILE_KINDS",
+    "SLOW_KINDS",
     "Reply",
     "error_replies",
     "from_schema",
+    "hostile_kinds",
     "hostile_replies",
     "resolve_pointer",
     "success_payloads",
@@ -78,10 +81,11 @@ _JSON = st.recursive(
 class Reply:
     """An HTTP response as a server sends it, and how it is delivered.
 
-    `delivery`: "complete"; "truncated" (Content-Length promises more than is sent, then the connection
-    closes); "stall" (headers and part of the body, then nothing until the client gives up); "drip" (the
-    body a byte at a time, slower than any sane timeout); "silent" (no answer at all); "reset" (the
-    connection closes without an answer); "garbage" (bytes that are not HTTP).
+    `kind` is "success", "documented_error" or one of HOSTILE_KINDS. `delivery`: "complete";
+    "truncated" (Content-Length promises more than is sent, then the connection closes); "stall"
+    (headers and half the body, then nothing until the client gives up); "drip" (a byte at a time, for
+    ever); "silent" (no answer at all); "reset" (the connection closes without an answer); "garbage"
+    (bytes that are not HTTP).
     `payload` and `code` are set for success and documented-error replies: the decoded body and the
     vendor's error code in it.
     """
@@ -295,6 +299,7 @@ def _documented(vendor: str, operation_id: str, status: int, payload: Any, heade
     return True
 
 
+@functools.cache
 def success_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[Any]:
     """Any 200 body the contract allows, with plausible lifetimes and timestamps, sometimes with extra
     members (RFC 6749 §5.1 lets a server add parameters)."""
@@ -302,6 +307,7 @@ def success_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[Any]:
     return from_schema(schema, extras=True)
 
 
+@functools.cache
 def success_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
     """200 replies the contract allows, headers included, as JSON (compact or indented)."""
     media_type, _, documented = _media(vendor, operation_id, 200)
@@ -321,6 +327,7 @@ def error_statuses(vendor: str, operation_id: str) -> tuple[int, ...]:
     return tuple(s for s in operation(vendor, operation_id).statuses if s >= 400)
 
 
+@functools.cache
 def error_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
     """Documented error replies: a documented status, its documented shape and headers; `code` is the
     vendor's error code in the body."""
@@ -343,15 +350,49 @@ def error_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
 
 # Hostile replies: each breaks the contract, the protocol or the connection in one known way.
 
+HOSTILE_KINDS = (
+    # a 200 whose JSON breaks the contract
+    "wrong_type",  # a documented member of another JSON type
+    "missing_field",  # a required member left out
+    "absurd_number",  # a lifetime that is negative, zero or centuries long
+    "wrong_shape",  # an array, a string, a number, null or true instead of the documented object
+    "unusable_token",  # an access token no header can carry (RFC 6749 Appendix A.12: 1*VSCHAR)
+    # a body that is not the documented JSON
+    "wrong_content_type",
+    "missing_content_type",
+    "invalid_json",  # cut short, single quotes, a form, bad UTF-8, nesting beyond any parser, NaN
+    "empty_body",
+    "html_error_page",
+    "oversize_body",  # 2 MiB
+    # a status the contract does not document
+    "redirect",
+    "undocumented_status",
+    # the transfer itself fails
+    "truncated_body",  # Content-Length promises more than arrives
+    "stalled_body",  # half the body, then nothing
+    "dripping_body",  # a byte every 50 ms, for ever
+    "no_answer",  # the request is read, nothing is sent
+    "connection_reset",
+    "not_http",
+)
+# Kinds that take the client's whole timeout to show (drawing many of them only costs time).
+SLOW_KINDS = frozenset({"stalled_body", "dripping_body", "no_answer"})
+_DELIVERIES = {
+    "truncated_body": "truncated",
+    "stalled_body": "stall",
+    "dripping_body": "drip",
+    "no_answer": "silent",
+    "connection_reset": "reset",
+    "not_http": "garbage",
+}
+_PAYLOAD_DEFECTS = ("wrong_type", "missing_field", "absurd_number", "wrong_shape")
 _REDIRECTS = (301, 302, 303, 307, 308)
+_UNDOCUMENTED = (201, 202, 204, 402, 409, 418, 422, 429, 500, 503)
 _HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
 _NOT_JSON_TYPES = ("text/html; charset=utf-8", "text/plain", "application/xml", "application/octet-stream")
-_UNDOCUMENTED = (201, 202, 204, 402, 409, 418, 422, 429, 500, 503)
 _NOT_JSON = (b"{", b"{'access_token': 'x'}", b"access_token=abc&expires_in=3600", b"\xff\xfe{}", b"[" * 100_000, b"NaN")
 _ABSURD_NUMBERS = (-1, 0, -(2**31), 10**12, 2**64, 10**30)
-_WRONG_TYPED = st.one_of(
-    st.none(), st.booleans(), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=1)
-)
+_UNUSABLE_TOKENS = ("tok\u0100en", "tok\nen", "tok en", "\u00e9t\u00e9", "")
 
 
 def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -364,22 +405,51 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def _set(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+def _pointer(path: tuple[Any, ...]) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+
+
+def _path(pointer: str) -> tuple[Any, ...]:
+    parts = filter(None, pointer.split("/"))
+    return tuple(int(p) if p.isdigit() else p.replace("~1", "/").replace("~0", "~") for p in parts)
+
+
+def _edited(value: Any, path: tuple[Any, ...], new: Any = None, *, delete: bool = False) -> Any:
+    """A copy of a JSON value with the member at `path` replaced (or deleted)."""
     copy = json.loads(json.dumps(value))
     node = copy
     for key in path[:-1]:
         node = node[key]
-    node[path[-1]] = new
+    if delete:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = new
     return copy
 
 
-def _delete(value: Any, path: tuple[Any, ...]) -> Any:
-    copy = json.loads(json.dumps(value))
-    node = copy
-    for key in path[:-1]:
-        node = node[key]
-    del node[path[-1]]
-    return copy
+def _required_paths(schema: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
+    """Paths of required members, through required objects and the first item of non-empty arrays."""
+    schema = _flatten(schema)
+    found: set[tuple[Any, ...]] = set()
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict) and schema.get("minItems", 0) > 0:
+        found |= _required_paths(schema["items"], (*prefix, 0))
+    for name in schema.get("required", []):
+        child = (schema.get("properties") or {}).get(name)
+        found.add((*prefix, name))
+        if isinstance(child, dict):
+            found |= _required_paths(child, (*prefix, name))
+    return found
+
+
+def _named(schema: Mapping[str, Any], path: tuple[Any, ...]) -> bool:
+    """Whether the schema names the member at `path` (extra members it does not name take any type)."""
+    node: Any = _flatten(schema)
+    for key in path:
+        node = node.get("items") if isinstance(key, int) else (node.get("properties") or {}).get(key)
+        if not isinstance(node, dict):
+            return False
+        node = _flatten(node)
+    return True
 
 
 def _other_type(current: Any) -> st.SearchStrategy[Any]:
@@ -396,185 +466,126 @@ def _other_type(current: Any) -> st.SearchStrategy[Any]:
     return st.one_of(options).filter(lambda v: type(v) is not type(current))
 
 
-def _broken_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[tuple[str, Any]]:
-    """(defect, payload) from a valid 200 payload: a member of the wrong type, a required member missing,
-    an absurd lifetime, the wrong top-level shape; any of them sometimes with extra members on top."""
+def _broken_payloads(vendor: str, operation_id: str, defect: str) -> st.SearchStrategy[Any]:
+    """A valid 200 payload with one defect (sometimes with extra members on top, which are allowed)."""
     _, schema, _ = _media(vendor, operation_id, 200)
-    required_paths = _required_paths(schema)
+    required = _required_paths(schema)
+    # The lifetime a client reads (the first resource of an envelope, not a second one).
+    lifetimes = [p for p in required if p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS)]
 
     @st.composite
-    def draw(draw: st.DrawFn) -> tuple[str, Any]:
+    def draw_payload(draw: st.DrawFn) -> Any:
         payload = draw(success_payloads(vendor, operation_id))
-        paths = [p for p in _paths(payload) if p in required_paths or _leaf_schema(schema, p) is not None]
-        defects = ["wrong_shape"]
-        if paths:
-            defects.append("wrong_type")
-        if [p for p in _paths(payload) if p in required_paths]:
-            defects.append("missing_field")
-        # The lifetime a client reads (the first token resource of an envelope, not a second one).
-        lifetimes = [p for p in required_paths if p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS) and _has(payload, p)]
-        if lifetimes:
-            defects.append("absurd_number")
-        defect = draw(st.sampled_from(defects))
+        present = _paths(payload)
         if defect == "wrong_type":
-            path = draw(st.sampled_from(paths))
-            payload = _set(payload, path, draw(_other_type(resolve_pointer(payload, _pointer(path)))))
+            path = draw(st.sampled_from([p for p in present if _named(schema, p)]))
+            payload = _edited(payload, path, draw(_other_type(resolve_pointer(payload, _pointer(path)))))
         elif defect == "missing_field":
-            payload = _delete(payload, draw(st.sampled_from([p for p in _paths(payload) if p in required_paths])))
+            payload = _edited(payload, draw(st.sampled_from([p for p in present if p in required])), delete=True)
         elif defect == "absurd_number":
             path = draw(st.sampled_from(lifetimes))
-            base = 0
-            if path[-1] in RELATIVE_FIELDS:
-                sibling = (*path[:-1], RELATIVE_FIELDS[path[-1]])
-                base = resolve_pointer(payload, _pointer(sibling))
-            number = draw(st.sampled_from(_ABSURD_NUMBERS).filter(lambda n: n > 0 or path[-1] not in RELATIVE_FIELDS))
-            payload = _set(payload, path, base + number)
+            base_name = RELATIVE_FIELDS.get(path[-1])
+            base = resolve_pointer(payload, _pointer((*path[:-1], base_name))) if base_name else 0
+            # A relative timestamp at or before its base means "no stated lifetime" (AMINO-03), not absurd.
+            numbers = [n for n in _ABSURD_NUMBERS if n > 0 or base_name is None]
+            payload = _edited(payload, path, base + draw(st.sampled_from(numbers)))
         else:
             payload = draw(st.sampled_from([[], [payload], "token", 42, None, True]))
         if isinstance(payload, dict) and draw(st.booleans()):
-            payload = {**payload, **draw(st.dictionaries(st.text(string.ascii_lowercase, min_size=1, max_size=6), _JSON, max_size=2).map(lambda d: {k: v for k, v in d.items() if k not in payload}))}
-        return defect, payload
+            extra = st.dictionaries(st.text(string.ascii_lowercase, min_size=1, max_size=6), _JSON, max_size=2)
+            payload = {**draw(extra), **payload}
+        return payload
 
-    return draw()
-
-
-def _path(pointer: str) -> tuple[Any, ...]:
-    return tuple(int(p) if p.isdigit() else p.replace("~1", "/").replace("~0", "~") for p in filter(None, pointer.split("/")))
+    return draw_payload()
 
 
-def _has(value: Any, path: tuple[Any, ...]) -> bool:
-    try:
-        resolve_pointer(value, _pointer(path))
-    except (KeyError, IndexError, TypeError):
-        return False
-    return True
+def hostile_kinds(vendor: str, operation_id: str) -> tuple[str, ...]:
+    """The HOSTILE_KINDS that apply to an operation (where no token is issued, none is unusable...)."""
+    _, schema, _ = _media(vendor, operation_id, 200)
+    required = _required_paths(schema)
+    lifetimes = any(p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS) for p in required)
+    access, _ = token_pointers(vendor, operation_id)
+    missing = {
+        "wrong_type": not required,
+        "missing_field": not required,
+        "absurd_number": not lifetimes,
+        "unusable_token": access is None,
+    }
+    return tuple(k for k in HOSTILE_KINDS if not missing.get(k, False))
 
 
-def _pointer(path: tuple[Any, ...]) -> str:
-    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
+def hostile_replies(vendor: str, operation_id: str, kinds: Iterable[str] | None = None) -> st.SearchStrategy[Reply]:
+    """Replies no client should take for a token, of the given HOSTILE_KINDS (default: all that apply).
+
+    Each reply's `kind` says which; with `delivery` other than "complete" the transfer itself fails.
+    """
+    return _hostile(vendor, operation_id, tuple(kinds) if kinds is not None else hostile_kinds(vendor, operation_id))
 
 
-def _required_paths(schema: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
-    """Paths of required members, through required objects and the first item of arrays."""
-    schema = _flatten(schema)
-    found: set[tuple[Any, ...]] = set()
-    if schema.get("type") == "array" and isinstance(schema.get("items"), dict) and schema.get("minItems", 0) > 0:
-        found |= _required_paths(schema["items"], (*prefix, 0))
-    for name in schema.get("required", []):
-        child = (schema.get("properties") or {}).get(name)
-        found.add((*prefix, name))
-        if isinstance(child, dict):
-            found |= _required_paths(child, (*prefix, name))
-    return found
-
-
-def _leaf_schema(schema: Mapping[str, Any], path: tuple[Any, ...]) -> Mapping[str, Any] | None:
-    """The schema of a named member at `path` (None for members the schema does not name)."""
-    node: Any = _flatten(schema)
-    for key in path:
-        if isinstance(key, int):
-            node = node.get("items")
-        else:
-            node = (node.get("properties") or {}).get(key)
-        if not isinstance(node, dict):
-            return None
-        node = _flatten(node)
-    return node
-
-
-HOSTILE_KINDS = (
-    "broken_payload",  # valid JSON, wrong contents: wrong_type, missing_field, absurd_number, wrong_shape
-    "wrong_content_type",
-    "missing_content_type",
-    "unusable_token",  # an access token no header can carry (RFC 6749 Appendix A.12: 1*VSCHAR)
-    "invalid_json",
-    "empty_body",
-    "html_error_page",
-    "redirect",
-    "undocumented_status",
-    "oversize_body",
-    "broken_transfer",  # truncated, stalled, dripped, silent, reset, garbage
-)
-
-
-def hostile_replies(vendor: str, operation_id: str, kinds: Iterable[str] = HOSTILE_KINDS) -> st.SearchStrategy[Reply]:
-    """Replies no client should accept as a token: broken bodies, wrong or missing content types,
-    unusable tokens, HTML error pages, redirects, server errors, cut-off or stalled transfers, dead
-    connections. `kinds` picks among HOSTILE_KINDS; each reply's `kind` says exactly what it is."""
+@functools.cache
+def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.SearchStrategy[Reply]:
+    applicable = hostile_kinds(vendor, operation_id)
+    if unknown := set(chosen) - set(applicable):
+        raise ValueError(f"{vendor}.{operation_id}: no hostile kinds {sorted(unknown)}; choose from {applicable}")
     media_type, _, documented = _media(vendor, operation_id, 200)
     valid = success_replies(vendor, operation_id)
-    json_headers = st.just((("Content-Type", media_type),))
+    json_headers = (("Content-Type", media_type),)
     access_pointer, _ = token_pointers(vendor, operation_id)
 
-    def as_reply(kind: str, status: int, headers: Any, body: bytes, delivery: str = "complete") -> Reply:
-        return Reply(status, tuple(headers), body, kind, delivery)
+    def reply(kind: str, status: int, headers: Iterable[tuple[str, str]], body: bytes) -> Reply:
+        return Reply(status, tuple(headers), body, kind)
 
-    def swap_content_type(reply: Reply, content_type: str | None) -> Reply:
-        headers = tuple((k, v) for k, v in reply.headers if k.lower() != "content-type")
-        if content_type is not None:
-            headers = (("Content-Type", content_type), *headers)
-        kind = "wrong_content_type" if content_type else "missing_content_type"
-        return replace(reply, headers=headers, kind=kind, payload=None)
+    def from_valid(kind: str, edit: Callable[[Reply, Any], Reply], values: st.SearchStrategy[Any]) -> st.SearchStrategy[Reply]:
+        return st.builds(lambda r, v: replace(edit(r, v), kind=kind, payload=None), valid, values)
 
-    def unusable(reply: Reply, token: str) -> Reply:
-        payload = _set(reply.payload, _path(access_pointer or "/access_token"), token)
-        return replace(reply, body=json.dumps(payload).encode(), kind="unusable_token", payload=None)
+    def content_type(r: Reply, value: str | None) -> Reply:
+        headers = tuple((k, v) for k, v in r.headers if k.lower() != "content-type")
+        return replace(r, headers=((("Content-Type", value),) if value else ()) + headers)
 
-    def truncate(reply: Reply, cut: float) -> Reply:
-        return replace(reply, body=reply.body[: int(len(reply.body) * cut)], kind="invalid_json", payload=None)
+    def token(r: Reply, value: str) -> Reply:
+        return replace(r, body=json.dumps(_edited(r.payload, _path(access_pointer or "/access_token"), value)).encode())
 
-    made: dict[str, Callable[[], st.SearchStrategy[Reply]]] = {
-        "broken_payload": lambda: st.builds(
-            lambda defect, headers: as_reply(defect[0], 200, headers, json.dumps(defect[1]).encode()),
-            _broken_payloads(vendor, operation_id),
+    def broken(defect: str) -> st.SearchStrategy[Reply]:
+        replies = st.builds(
+            lambda payload, headers: reply(defect, 200, headers, json.dumps(payload).encode()),
+            _broken_payloads(vendor, operation_id, defect),
             _headers(documented, media_type),
-        ).filter(
-            lambda r: r.kind == "absurd_number" or not _documented(vendor, operation_id, 200, json.loads(r.body), r.headers)
-        ),
-        "wrong_content_type": lambda: st.builds(swap_content_type, valid, st.sampled_from(_NOT_JSON_TYPES)),
-        "missing_content_type": lambda: st.builds(swap_content_type, valid, st.none()),
-        "unusable_token": lambda: st.builds(
-            unusable, valid, st.sampled_from(["tok\u0100en", "tok\nen", "tok en", "\u00e9t\u00e9", ""])
-        ),
-        "invalid_json": lambda: st.one_of(
-            st.builds(truncate, valid, st.floats(0.05, 0.95)),
-            st.builds(lambda headers, body: as_reply("invalid_json", 200, headers, body), json_headers, st.sampled_from(_NOT_JSON)),
-        ),
-        "empty_body": lambda: st.builds(
-            lambda headers: as_reply("empty_body", 200, headers, b""), st.sampled_from([(("Content-Type", media_type),), ()])
-        ),
-        "html_error_page": lambda: st.builds(
-            lambda status, content_type: as_reply("html_error_page", status, [("Content-Type", content_type)], _HTML),
-            st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504]),
-            st.sampled_from(["text/html; charset=utf-8", media_type]),
-        ),
-        "redirect": lambda: st.builds(
-            lambda status, location: as_reply("redirect", status, [("Location", location)], b""),
-            st.sampled_from(_REDIRECTS),
-            st.sampled_from(["/login", "https://sso.example/authorize", "http://127.0.0.1:9/token"]),
-        ),
-        "undocumented_status": lambda: st.builds(
-            lambda status, reply: replace(reply, status=status, kind="undocumented_status", payload=None),
-            st.sampled_from([s for s in _UNDOCUMENTED if s not in operation(vendor, operation_id).statuses]),
-            valid,
-        ),
-        "oversize_body": lambda: st.builds(
-            lambda headers: as_reply("oversize_body", 200, headers, b'{"access_token": "' + b"x" * (2 << 20) + b'"}'),
-            json_headers,
-        ),
-        "broken_transfer": lambda: st.builds(
-            lambda reply, delivery: replace(reply, kind=f"{delivery}_transfer", delivery=delivery, payload=None),
-            valid,
-            st.sampled_from(["truncated", "stall", "drip", "silent", "reset", "garbage"]),
-        ),
-    }
-    chosen = list(kinds)
-    unknown = set(chosen) - set(made)
-    if unknown:
-        raise ValueError(f"unknown hostile kinds {sorted(unknown)}; choose from {', '.join(HOSTILE_KINDS)}")
-    if "unusable_token" in chosen and access_pointer is None:
-        chosen.remove("unusable_token")  # the operation issues no token
-    return st.one_of([made[kind]() for kind in chosen])
+        )
+        if defect == "absurd_number":  # the contract may allow it (no minimum); the client must not
+            return replies
+        return replies.filter(lambda r: not _documented(vendor, operation_id, 200, json.loads(r.body), r.headers))
+
+    def make(kind: str) -> st.SearchStrategy[Reply]:
+        if kind in _PAYLOAD_DEFECTS:
+            return broken(kind)
+        if kind in _DELIVERIES:
+            return from_valid(kind, lambda r, d: replace(r, delivery=d), st.just(_DELIVERIES[kind]))
+        if kind == "unusable_token":
+            return from_valid(kind, token, st.sampled_from(_UNUSABLE_TOKENS))
+        if kind == "wrong_content_type":
+            return from_valid(kind, content_type, st.sampled_from(_NOT_JSON_TYPES))
+        if kind == "missing_content_type":
+            return from_valid(kind, content_type, st.none())
+        if kind == "invalid_json":
+            cut = from_valid(kind, lambda r, f: replace(r, body=r.body[: int(len(r.body) * f)]), st.floats(0.05, 0.95))
+            return cut | st.sampled_from(_NOT_JSON).map(lambda body: reply(kind, 200, json_headers, body))
+        if kind == "empty_body":
+            return st.sampled_from([json_headers, ()]).map(lambda headers: reply(kind, 200, headers, b""))
+        if kind == "html_error_page":
+            statuses = st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504])
+            types = st.sampled_from(["text/html; charset=utf-8", media_type])
+            return st.builds(lambda s, t: reply(kind, s, [("Content-Type", t)], _HTML), statuses, types)
+        if kind == "redirect":
+            locations = st.sampled_from(["/login", "https://sso.example/authorize", "http://127.0.0.1:9/token"])
+            return st.builds(lambda s, loc: reply(kind, s, [("Location", loc)], b""), st.sampled_from(_REDIRECTS), locations)
+        if kind == "undocumented_status":
+            statuses = [s for s in _UNDOCUMENTED if s not in operation(vendor, operation_id).statuses]
+            return from_valid(kind, lambda r, s: replace(r, status=s), st.sampled_from(statuses))
+        if kind == "oversize_body":
+            return st.just(reply(kind, 200, json_headers, b'{"access_token": "' + b"x" * (2 << 20) + b'"}'))
+        raise AssertionError(kind)
+
+    return st.one_of([make(kind) for kind in chosen])
 
 
 def replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request, signals
-from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
@@ -164,6 +164,44 @@ _WERKZEUG_HEADERS = frozenset({"location", "content-location", "content-length"}
 _FLASK_SIGNALS = (signals.request_started, signals.request_finished, signals.got_request_exception)
 
 
+def read_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
+    """The request body exactly as `werkzeug.Request.get_data()` reads it with `max_content_length=limit`.
+
+    The common cases are read directly (werkzeug's stream wrappers cost more than the rest of request
+    parsing); anything unusual (chunked bodies, odd Content-Length values, no limit) goes through
+    werkzeug itself. `benchmarks/check_fast_paths.py` compares the two on every combination.
+    """
+    length = environ.get("CONTENT_LENGTH")
+    if limit is None or "HTTP_TRANSFER_ENCODING" in environ or (length and not (length.isascii() and length.isdigit())):
+        return _werkzeug_body(environ, limit)
+    stream = environ["wsgi.input"]
+    size = int(length) if length else None
+    if size is not None and size > limit:
+        raise RequestEntityTooLarge()
+    if "wsgi.input_terminated" in environ:
+        wanted, exact = limit, False  # the server ends the stream; werkzeug reads it to the end, within the limit
+    elif size is None:
+        return _werkzeug_body(environ, limit)
+    else:
+        wanted, exact = size, True
+    chunks: list[bytes] = []
+    while wanted > 0:
+        chunk = stream.read(wanted)
+        if not chunk:
+            if exact:
+                raise ClientDisconnected()
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
+
+
+def _werkzeug_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
+    req = Request(environ)
+    req.max_content_length = limit
+    return req.get_data(cache=False)
+
+
 class LeanRoutes:
     """WSGI middleware answering contract operations at fixed paths without Flask's dispatch.
 
@@ -194,26 +232,27 @@ class LeanRoutes:
         )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        route = self.routes.get((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
+        method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+        route = self.routes.get((method, path))
         if route is None or self._flask_has_more_to_do():
             return self.flask(environ, start_response)
         vendor_name, operation_id = route
-        req = Request(environ)
-        req.max_content_length = self.app.config["MAX_CONTENT_LENGTH"]
+        headers = EnvironHeaders(environ)
         try:
             try:
-                body = req.get_data(cache=False)
+                body = read_body(environ, self.app.config["MAX_CONTENT_LENGTH"])
             except HTTPException as error:  # 413, or a client that sent less than it announced
-                reply = refusal_reply(self.mock, error, req.method, req.path, req.headers)
+                reply = refusal_reply(self.mock, error, method, path, headers)
             else:
-                headers = req.headers
+                simple = not environ.get("QUERY_STRING") and "HTTP_COOKIE" not in environ
+                req = None if simple else Request(environ)
                 raw = RawRequest(
-                    method=req.method,
-                    path=req.path,
+                    method=method,
+                    path=path,
                     path_params={},
-                    query=list(req.args.items(multi=True)) if environ.get("QUERY_STRING") else [],
+                    query=list(req.args.items(multi=True)) if req is not None else [],
                     headers=headers,  # type: ignore[arg-type]
-                    cookies=req.cookies if "HTTP_COOKIE" in environ else _NO_COOKIES,
+                    cookies=req.cookies if req is not None else _NO_COOKIES,
                     body=body,
                     content_type=headers.get("Content-Type"),
                 )
@@ -224,8 +263,8 @@ class LeanRoutes:
                 propagate = self.app.testing or self.app.debug
             if propagate:
                 raise
-            self.app.logger.error(f"Exception on {req.path} [{req.method}]", exc_info=exc)
-            reply = refusal_reply(self.mock, HTTPException(), req.method, req.path, req.headers)
+            self.app.logger.error(f"Exception on {path} [{method}]", exc_info=exc)
+            reply = refusal_reply(self.mock, HTTPException(), method, path, headers)
         return self._send(reply, environ, start_response)
 
     @staticmethod

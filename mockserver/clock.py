@@ -79,10 +79,10 @@ class Clock:
         A clock already moved (a test's frozen clock) imposes its state on the store; a clock at real
         time adopts the store's, so a worker or host joining a running farm does not reset its time.
         """
-        if self._state != REAL_TIME:
-            local = dict(self._state)
-            store.update(CLOCK_DOC, lambda _shared: (local, None))
-        self._store = store
+        current = dict(self._read())  # a clock moving from one store to another keeps its time
+        if current != REAL_TIME:
+            store.update(CLOCK_DOC, lambda _shared: (current, None))
+        self._state, self._store = current, store
 
     def _read(self) -> dict[str, Any]:
         store = self._store

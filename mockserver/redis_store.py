@@ -2,8 +2,8 @@
 
 Each operation on token state is one Lua script, so it is atomic and costs one round trip. The shared
 documents (clock, faults, runtime clients) sit in one hash with a generation counter beside it; each
-request asks Redis whether the generation moved (one short script) and fetches the documents only
-when it did. `?prefix=NAME` in the URL keeps several mocks apart in one database.
+request asks Redis whether the generation moved (one GET) and fetches the documents only when it
+did. `?prefix=NAME` in the URL keeps several mocks apart in one database.
 """
 
 from __future__ import annotations
@@ -44,12 +44,6 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], '1|' .. family)
 return 'fresh'
 """
-# KEYS: generation, documents hash. ARGV: the generation the caller holds.
-_SYNC = """
-local generation = redis.call('GET', KEYS[1]) or '0'
-if generation == ARGV[1] then return {generation} end
-return {generation, redis.call('HGETALL', KEYS[2])}
-"""
 # KEYS: journal list, id counter. ARGV: entry JSON, size.
 _RECORD = """
 local id = redis.call('INCR', KEYS[2])
@@ -82,10 +76,9 @@ class RedisStore(Store):
         self._max_refresh = max_refresh
         self._remember = self.redis.register_script(_REMEMBER)
         self._use = self.redis.register_script(_USE)
-        self._sync = self.redis.register_script(_SYNC)
         self._record = self.redis.register_script(_RECORD)
         self._docs: dict[str, Any] = {}
-        self._seen = ""
+        self._seen: str | None = "never"
         try:
             self.sync()
         except redis.RedisError as exc:
@@ -115,11 +108,14 @@ class RedisStore(Store):
     # Documents, cached per process and re-read when the generation moves.
 
     def sync(self) -> None:
-        answer = self._sync(keys=[self._key["generation"], self._key["docs"]], args=[self._seen])
-        if len(answer) > 1:
-            flat = answer[1]
-            self._docs = {flat[i]: json.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
-            self._seen = answer[0]
+        if self.redis.get(self._key["generation"]) == self._seen:  # the usual case: one short GET
+            return
+        with self.redis.pipeline(transaction=True) as pipe:  # the documents and their generation, together
+            pipe.get(self._key["generation"])
+            pipe.hgetall(self._key["docs"])
+            generation, docs = pipe.execute()
+        self._docs = {name: json.loads(value) for name, value in docs.items()}
+        self._seen = generation
 
     def read(self, name: str) -> Any:
         return self._docs.get(name)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mockserver.journal import selected
+from mockserver.journal import GroupWriter, selected
 from mockserver.store import Change, R, RefreshUse, Store
 
 SCHEMA = """
@@ -215,19 +215,20 @@ class SQLiteJournal:
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
+        self._writer = GroupWriter(self._insert)
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one (already masked) record."""
-        text = json.dumps(entry, separators=(",", ":"), default=str)
+        """Append one (already masked) record; returns once it is committed."""
+        self._writer.submit(entry)
+
+    def _insert(self, batch: list[dict[str, Any]]) -> None:
+        rows = [(e.get("vendor"), e.get("operation"), json.dumps(e, separators=(",", ":"), default=str)) for e in batch]
         store = self._store
         with store._write() as db:
-            cursor = db.execute(
-                "INSERT INTO journal (vendor, operation, entry) VALUES (?, ?, ?)",
-                (entry.get("vendor"), entry.get("operation"), text),
-            )
-            entry["id"] = cursor.lastrowid
-            if entry["id"] % _TRIM_EVERY == 0:
-                db.execute("DELETE FROM journal WHERE id <= ?", (entry["id"] - store._journal_size,))
+            db.executemany("INSERT INTO journal (vendor, operation, entry) VALUES (?, ?, ?)", rows)
+            (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+            if last // _TRIM_EVERY != (last - len(rows)) // _TRIM_EVERY:
+                db.execute("DELETE FROM journal WHERE id <= ?", (last - store._journal_size,))
 
     def _newest(self) -> list[tuple[int, str]]:
         rows = self._store._db().execute(

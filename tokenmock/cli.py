@@ -76,8 +76,9 @@ def serve(
     if workers > 1 and not is_shared(store_url):
         raise click.UsageError(f"{workers} workers need a shared store (sqlite or redis), not {store_url}")
     scratch = None
-    if store_url == "sqlite":  # a fresh file for this run, removed when it ends
-        scratch = tempfile.mkdtemp(prefix="tokenmock-")
+    if store_url == "sqlite":  # a fresh file for this run (in memory-backed /dev/shm where there is one)
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108 - a private mkdtemp inside
+        scratch = tempfile.mkdtemp(prefix="tokenmock-", dir=shm)
         store_url = f"sqlite://{scratch}/state.db"
     settings["store"] = store_url
     if not is_loopback(host):

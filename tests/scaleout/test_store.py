@@ -208,6 +208,17 @@ def test_a_moved_clock_is_imposed_on_the_store_and_shared(pair: tuple[Store, Sto
     assert theirs.state()["offset"] == 0.0
 
 
+def test_a_clock_bound_to_a_second_store_keeps_its_time(
+    kind: str, store_url: Callable[[str], str], open_stores: Callable[[str], Store]
+) -> None:
+    clock = Clock()
+    clock.freeze(EPOCH)
+    clock.bind(open_stores(store_url(kind)))
+    clock.advance(60)
+    clock.bind(open_stores(store_url(kind)))  # a second app built with the same clock
+    assert clock.now() == EPOCH + 60
+
+
 def test_clock_operations_on_each_store(store: Store) -> None:
     clock = Clock(source=lambda: 1000.0)
     clock.bind(store)

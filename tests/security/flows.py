@@ -98,13 +98,30 @@ def login(vendor: str, http: Http, creds: Credentials = DEMO, prefix: str | None
     base = f"/{vendor}" if prefix is None else prefix
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     if vendor == "junctiontv":
-        return http("POST", f"{base}/ums/2.0/oauth/", headers={**form, "Authorization": basic(f"{creds.client_id}:{creds.client_secret}")}, data=b"")
+        return http(
+            "POST",
+            f"{base}/ums/2.0/oauth/",
+            headers={**form, "Authorization": basic(f"{creds.client_id}:{creds.client_secret}")},
+            data=b"",
+        )
     if vendor == "clickview":
-        fields = {"grant_type": "client_credentials", "client_id": creds.client_id, "client_secret": creds.client_secret, "scope": "smartembed.viewkey"}
+        fields = {
+            "grant_type": "client_credentials",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+            "scope": "smartembed.viewkey",
+        }
         return http("POST", f"{base}/connect/token", headers=form, data=_form(fields))
     if vendor == "vision10":
-        fields = {"grant_type": "client_credentials", "scope": "all", "client_id": creds.client_id, "client_secret": creds.client_secret}
-        return http("POST", f"{base}/v1/api/oauth/token", headers={"Content-Type": "application/json"}, data=json.dumps(fields))
+        fields = {
+            "grant_type": "client_credentials",
+            "scope": "all",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+        }
+        return http(
+            "POST", f"{base}/v1/api/oauth/token", headers={"Content-Type": "application/json"}, data=json.dumps(fields)
+        )
     if vendor == "divetv":
         return http(
             "POST",
@@ -119,7 +136,9 @@ def login(vendor: str, http: Http, creds: Credentials = DEMO, prefix: str | None
     raise ValueError(vendor)
 
 
-def refresh(vendor: str, http: Http, refresh_token: str, creds: Credentials = DEMO, prefix: str | None = None) -> Answer:
+def refresh(
+    vendor: str, http: Http, refresh_token: str, creds: Credentials = DEMO, prefix: str | None = None
+) -> Answer:
     """The vendor's refresh request."""
     base = f"/{vendor}" if prefix is None else prefix
     if vendor == "divetv":

@@ -16,16 +16,15 @@ from urllib.parse import quote, urlencode
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
-import contracts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import contracts
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.conftest import EPOCH
-from tests.security.flows import VENDORS, flask_http, login
 from tests.security import pending
+from tests.security.flows import VENDORS, flask_http, login
 from tests.security.hostile import CASES, ROUTES, Route, assert_refusal, assert_vendor_refusal
 
 MAX_BODY = 4096  # small, so oversize cases stay cheap
@@ -101,7 +100,10 @@ content_lengths = st.one_of(
 def hostile_requests(draw: Any, route: Route) -> dict[str, Any]:
     """The keyword arguments of one hostile `FlaskClient.open` call at `route`."""
     # Any text but "/", which would make "//" (a mangled path: test_mangled_paths_get_the_vendor_shape...).
-    values = {name: quote(draw(st.text(st.characters(exclude_characters="/"), max_size=40)), safe="") or "x" for name in route.params}
+    values = {
+        name: quote(draw(st.text(st.characters(exclude_characters="/"), max_size=40)), safe="") or "x"
+        for name in route.params
+    }
     headers: dict[str, str] = {}
     if (content_type := draw(st.one_of(st.none(), st.sampled_from(CONTENT_TYPES), header_text))) is not None:
         headers["Content-Type"] = content_type
@@ -127,7 +129,9 @@ def hostile_requests(draw: Any, route: Route) -> dict[str, Any]:
 def _app(config: dict[str, Any]) -> Flask:
     clock = Clock()
     clock.freeze(EPOCH)
-    return create_app({"validate_responses": True, "access_log": False, "max_body_bytes": MAX_BODY, "clock": clock, **config})
+    return create_app(
+        {"validate_responses": True, "access_log": False, "max_body_bytes": MAX_BODY, "clock": clock, **config}
+    )
 
 
 @pytest.fixture(scope="module", params=sorted(CONFIGS))
@@ -163,7 +167,9 @@ def test_hostile_requests_get_documented_refusals(app: Flask, route: Route) -> N
         if mangled:  # a drawn path parameter may stop matching the route (an encoded slash, "..")
             assert_vendor_refusal(route.vendor, response.status_code, response.get_data(), response.headers)
         else:
-            assert_refusal(route, response.status_code, response.get_data(), response.headers, oversize=_oversize(route, request))
+            assert_refusal(
+                route, response.status_code, response.get_data(), response.headers, oversize=_oversize(route, request)
+            )
 
     attempt()
     _assert_still_serving(client)
@@ -174,20 +180,48 @@ EXTREMES: dict[str, dict[str, Any]] = {
     "body 16 MiB": {"data": b"x" * (16 << 20)},
     "body one byte over": {"data": b"{" + b" " * MAX_BODY + b"}", "headers": {"Content-Type": "application/json"}},
     "Content-Length 2^70": {"environ_overrides": {"CONTENT_LENGTH": str(2**70)}},
-    "JSON nested 100000 deep": {"data": b"[" * 100_000 + b"]" * 100_000, "headers": {"Content-Type": "application/json"}},
-    "JSON:API nested 3000 deep": {"data": b'{"a":' * 3000 + b"0" + b"}" * 3000, "headers": {"Content-Type": "application/vnd.api+json"}},
-    "JSON with a 4000-digit number": {"data": b'{"username": ' + b"9" * 4000 + b"}", "headers": {"Content-Type": "application/json"}},
-    "JSON NaN and Infinity": {"data": b'{"username": NaN, "password": Infinity}', "headers": {"Content-Type": "application/json"}},
-    "JSON duplicate keys": {"data": b'{"grant_type":"client_credentials","grant_type":["x"]}', "headers": {"Content-Type": "application/json"}},
+    "JSON nested 100000 deep": {
+        "data": b"[" * 100_000 + b"]" * 100_000,
+        "headers": {"Content-Type": "application/json"},
+    },
+    "JSON:API nested 3000 deep": {
+        "data": b'{"a":' * 3000 + b"0" + b"}" * 3000,
+        "headers": {"Content-Type": "application/vnd.api+json"},
+    },
+    "JSON with a 4000-digit number": {
+        "data": b'{"username": ' + b"9" * 4000 + b"}",
+        "headers": {"Content-Type": "application/json"},
+    },
+    "JSON NaN and Infinity": {
+        "data": b'{"username": NaN, "password": Infinity}',
+        "headers": {"Content-Type": "application/json"},
+    },
+    "JSON duplicate keys": {
+        "data": b'{"grant_type":"client_credentials","grant_type":["x"]}',
+        "headers": {"Content-Type": "application/json"},
+    },
     "JSON in UTF-16": {"data": '{"username":"a"}'.encode("utf-16"), "headers": {"Content-Type": "application/json"}},
-    "form with 5000 fields": {"data": "&".join(f"f{i}=v" for i in range(5000)), "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
-    "form of invalid UTF-8": {"data": b"client_id=\xff\xfe&client_secret=\xc3\x28", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
-    "form with NUL bytes": {"data": b"grant_type=client_credentials\x00&client_id=%00", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+    "form with 5000 fields": {
+        "data": "&".join(f"f{i}=v" for i in range(5000)),
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    },
+    "form of invalid UTF-8": {
+        "data": b"client_id=\xff\xfe&client_secret=\xc3\x28",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    },
+    "form with NUL bytes": {
+        "data": b"grant_type=client_credentials\x00&client_id=%00",
+        "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+    },
     "10000 query parameters": {"query_string": "&".join(f"q{i}=1" for i in range(10_000))},
     "query of invalid UTF-8": {"query_string": "grant_type=%ff%fe&access_token=%c3%28"},
     "Basic header 1 MiB": {"headers": {"Authorization": "Basic " + "QUFB" * (1 << 18)}},
-    "Basic of invalid UTF-8": {"headers": {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xc3\x28").decode()}},
-    "Basic with NUL bytes": {"headers": {"Authorization": "Basic " + base64.b64encode(b"demo-client\x00:demo-secret\x00").decode()}},
+    "Basic of invalid UTF-8": {
+        "headers": {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xc3\x28").decode()}
+    },
+    "Basic with NUL bytes": {
+        "headers": {"Authorization": "Basic " + base64.b64encode(b"demo-client\x00:demo-secret\x00").decode()}
+    },
     "Basic bad base64": {"headers": {"Authorization": "Basic ***not-base64***"}},
     "Basic without colon": {"headers": {"Authorization": "Basic " + base64.b64encode(b"demo-client").decode()}},
     "Bearer 1 MiB": {"headers": {"Authorization": "Bearer " + "a" * (1 << 20)}},
@@ -218,16 +252,21 @@ def test_extreme_requests_get_documented_refusals(app: Flask, route: Route, case
 def test_path_parameters_of_any_length(app: Flask, route: Route, value: str) -> None:
     """A profile or channel id of 100 KiB, NUL bytes, invalid UTF-8: 4xx, never a crash."""
     CASES["in-process table"] += 1
-    response = app.test_client(use_cookies=False).open(route.with_params(dict.fromkeys(route.params, value)), method=route.method)
+    response = app.test_client(use_cookies=False).open(
+        route.with_params(dict.fromkeys(route.params, value)), method=route.method
+    )
     assert_refusal(route, response.status_code, response.get_data(), response.headers)
 
 
 @pending.APP_READ_ERRORS
-@pytest.mark.parametrize("path", ["/clickview//connect/token", "/aminotv/channels//relationships/streams"])
-def test_mangled_paths_get_the_vendor_shape_not_a_redirect(app: Flask, path: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/clickview//connect/token"), ("GET", "/aminotv//channels/demo-channel/relationships/streams")],
+)
+def test_mangled_paths_get_the_vendor_shape_not_a_redirect(app: Flask, method: str, path: str) -> None:
     """werkzeug answers "//" with a 308 and an HTML page; a vendor path that matches nothing is the vendor's 404."""
     CASES["in-process table"] += 1
-    response = app.test_client(use_cookies=False).post(path)
+    response = app.test_client(use_cookies=False).open(path, method=method)
     assert_vendor_refusal(path.split("/")[1], response.status_code, response.get_data(), response.headers)
 
 
@@ -235,7 +274,9 @@ def test_mangled_paths_get_the_vendor_shape_not_a_redirect(app: Flask, path: str
     "route",
     [
         # Passes today where the contract happens to document the 404 that a short body gets.
-        pytest.param(r, marks=() if 404 in contracts.operation(r.vendor, r.operation_id).statuses else pending.APP_READ_ERRORS)
+        pytest.param(
+            r, marks=() if 404 in contracts.operation(r.vendor, r.operation_id).statuses else pending.APP_READ_ERRORS
+        )
         for r in ROUTES
     ],
     ids=str,

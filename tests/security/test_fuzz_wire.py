@@ -94,7 +94,10 @@ BELOW_HTTP: dict[str, tuple[bytes, int]] = {
     "negative Content-Length": (head(TOKEN, FORM, "Content-Length: -5"), 400),
     "Content-Length not a number": (head(TOKEN, FORM, "Content-Length: 12abc"), 400),
     "two Content-Lengths": (head(TOKEN, FORM, "Content-Length: 3", "Content-Length: 5") + b"abc", 400),
-    "Content-Length and chunked": (head(TOKEN, FORM, "Content-Length: 3", "Transfer-Encoding: chunked") + b"0\r\n\r\n", 400),
+    "Content-Length and chunked": (
+        head(TOKEN, FORM, "Content-Length: 3", "Transfer-Encoding: chunked") + b"0\r\n\r\n",
+        400,
+    ),
     "Transfer-Encoding gzip": (head(TOKEN, FORM, "Transfer-Encoding: gzip"), 400),
     "NUL in the path": (b"POST /clickview/connect\x00/token HTTP/1.1\r\nHost: x\r\n\r\n", 400),
     "NUL in a header": (head(TOKEN, "X-Probe: a\x00b"), 400),
@@ -107,7 +110,10 @@ BELOW_HTTP: dict[str, tuple[bytes, int]] = {
     "HTTP/0.9 request": (b"GET /\r\n\r\n", 400),
     "empty request line": (b"\r\n\r\n", 400),
     "request line 16 KiB": (b"GET /clickview/api/v1/example?" + b"a=1&" * 4096 + b" HTTP/1.1\r\n\r\n", 414),
-    "thousands of query parameters": (b"GET /divetv/v1/resource?" + b"&".join(b"p%d=1" % i for i in range(2000)) + b" HTTP/1.1\r\n\r\n", 414),
+    "thousands of query parameters": (
+        b"GET /divetv/v1/resource?" + b"&".join(b"p%d=1" % i for i in range(2000)) + b" HTTP/1.1\r\n\r\n",
+        414,
+    ),
     "Basic header 64 KiB": (head(TOKEN, "Authorization: Basic " + "QUFB" * 16384), 431),
     "Bearer header 9 KiB": (head(TOKEN, "Authorization: Bearer " + "a" * 9000), 431),
     "200 headers": (head(TOKEN, *(f"X-{i}: 1" for i in range(200))), 431),
@@ -118,9 +124,15 @@ TO_THE_APP: dict[str, tuple[bytes, int]] = {
     "Content-Length 2^70": (head(TOKEN, FORM, f"Content-Length: {2**70}") + b"abc", 413),
     "body over the limit": (head(TOKEN, FORM, "Content-Length: 70000") + b"a" * 70000, 413),
     "bad base64 in Basic": (head(TOKEN, FORM, "Authorization: Basic ***", "Content-Length: 0"), 400),
-    "Basic of invalid UTF-8": (head(TOKEN, FORM, "Authorization: Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Content-Length: 0"), 400),
+    "Basic of invalid UTF-8": (
+        head(TOKEN, FORM, "Authorization: Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Content-Length: 0"),
+        400,
+    ),
     "form of invalid UTF-8": (head(TOKEN, FORM, "Content-Length: 6") + b"a=\xff\xfe\xfd", 400),
-    "JSON nested 30000 deep": (head(TOKEN, "Content-Type: application/json", "Content-Length: 60000") + b"[" * 30000 + b"]" * 30000, 400),
+    "JSON nested 30000 deep": (
+        head(TOKEN, "Content-Type: application/json", "Content-Length: 60000") + b"[" * 30000 + b"]" * 30000,
+        400,
+    ),
     "latin-1 header": (head(TOKEN, FORM, "X-Name: t\xf6k", "Content-Length: 0"), 400),
     "chunked, well formed": (head(TOKEN, FORM, "Transfer-Encoding: chunked") + b"3\r\na=b\r\n0\r\n\r\n", 400),
 }
@@ -154,7 +166,9 @@ def test_a_broken_chunk_is_the_clients_error(server: Served) -> None:
 
 
 @pending.WORKER_JSON_ERRORS
-@pytest.mark.parametrize("case", ["two Content-Lengths", "request line 16 KiB", "Basic header 64 KiB", "NUL in a header"])
+@pytest.mark.parametrize(
+    "case", ["two Content-Lengths", "request line 16 KiB", "Basic header 64 KiB", "NUL in a header"]
+)
 def test_malformed_http_is_refused_in_json(server: Served, case: str) -> None:
     raw = exchange(server.port, BELOW_HTTP[case][0])
     assert raw.status is not None and "json" in raw.headers.get("Content-Type", ""), raw.body[:200]
@@ -174,7 +188,21 @@ def wire_requests(draw: st.DrawFn) -> tuple[Route, bytes]:
         st.lists(
             st.one_of(
                 wire_lines,
-                st.builds(lambda n, v: n + b": " + v, st.sampled_from([b"Content-Length", b"Transfer-Encoding", b"Authorization", b"Content-Type", b"Host", b"Expect", b"Cookie"]), wire_lines),
+                st.builds(
+                    lambda n, v: n + b": " + v,
+                    st.sampled_from(
+                        [
+                            b"Content-Length",
+                            b"Transfer-Encoding",
+                            b"Authorization",
+                            b"Content-Type",
+                            b"Host",
+                            b"Expect",
+                            b"Cookie",
+                        ]
+                    ),
+                    wire_lines,
+                ),
             ),
             max_size=6,
         )
@@ -183,7 +211,9 @@ def wire_requests(draw: st.DrawFn) -> tuple[Route, bytes]:
     return route, line + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(case=wire_requests())
 def test_arbitrary_bytes_never_break_the_server(server: Served, case: tuple[Route, bytes]) -> None:
     route, data = case

@@ -163,12 +163,16 @@ def _without_exp(token: Genuine) -> str:
 # Attack name -> forgery from a genuine token (None: does not apply to this vendor's tokens).
 FORGERIES: dict[str, Callable[[Genuine], str | None]] = {
     "alg none": lambda t: None if t.opaque else jws({**t.header, "alg": "none"}, t.claims, None),
-    "alg none, signature kept": lambda t: None if t.opaque else (
-        f"{b64(dumps({**t.header, 'alg': 'none'}))}.{t.token.split('.')[1]}.{t.token.split('.')[2]}"
+    "alg none, signature kept": lambda t: (
+        None
+        if t.opaque
+        else (f"{b64(dumps({**t.header, 'alg': 'none'}))}.{t.token.split('.')[1]}.{t.token.split('.')[2]}")
     ),
     "algorithm confusion": _confusion,
     "wrong kid": lambda t: None if t.opaque else t.signed(t.claims, header={**t.header, "kid": "attacker-kid"}),
-    "no kid": lambda t: None if t.opaque else t.signed(t.claims, header={k: v for k, v in t.header.items() if k != "kid"}),
+    "no kid": lambda t: (
+        None if t.opaque else t.signed(t.claims, header={k: v for k, v in t.header.items() if k != "kid"})
+    ),
     "signed with another key": lambda t: t.signed(t.claims, key=t.attacker_key()),
     "signature stripped": lambda t: t.token.rsplit(".", 1)[0] + ".",
     "expired": lambda t: t.signed({**t.claims, "iat": int(t.now) - 7200, "exp": int(t.now) - 1}),
@@ -227,7 +231,10 @@ RESOURCE_CASES = [
     for vendor in VENDORS
     for resource in RESOURCES[vendor]
     for attack in FORGERIES
-    if not (vendor == "junctiontv" and attack in ("alg none", "alg none, signature kept", "algorithm confusion", "wrong kid", "no kid"))
+    if not (
+        vendor == "junctiontv"
+        and attack in ("alg none", "alg none, signature kept", "algorithm confusion", "wrong kid", "no kid")
+    )
 ]
 
 
@@ -280,7 +287,9 @@ def test_another_vendors_token_is_refused(http: Http, holder: str, issuer: str, 
 
 
 @pytest.mark.parametrize(
-    ("vendor", "resource"), [(v, r) for v in REFRESHING for r in RESOURCES[v]], ids=lambda x: x if isinstance(x, str) else x[0]
+    ("vendor", "resource"),
+    [(v, r) for v in REFRESHING for r in RESOURCES[v]],
+    ids=lambda x: x if isinstance(x, str) else x[0],
 )
 def test_a_refresh_token_is_not_an_access_token(http: Http, vendor: str, resource: tuple[str, str, str]) -> None:
     refresh_token = genuine(vendor, http, kind="refresh")
@@ -288,9 +297,7 @@ def test_a_refresh_token_is_not_an_access_token(http: Http, vendor: str, resourc
 
 
 # At the refresh endpoints: the same forgeries of a genuine refresh token, plus tokens of the wrong kind.
-REFRESH_FORGERIES = {
-    name: forge for name, forge in FORGERIES.items() if name not in ("expires now",)
-}
+REFRESH_FORGERIES = {name: forge for name, forge in FORGERIES.items() if name not in ("expires now",)}
 
 
 @pytest.mark.parametrize("attack", sorted(REFRESH_FORGERIES))

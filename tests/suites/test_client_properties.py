@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import client
@@ -183,27 +183,8 @@ def test_a_documented_error_raises_its_kind_and_code(target: Target, tokenmock_r
     assert (value.vendor, value.status, value.code) == (target.vendor, reply.status, reply.code or None)
 
 
-@pytest.mark.parametrize("target", TARGETS, ids=IDS)
-@PROPERTY
-@given(data=st.data())
-def test_a_hostile_response_is_a_contract_violation_or_a_transport_error(
-    target: Target, tokenmock_replay: ReplayServer, data: Any
-) -> None:
-    kinds = [k for k in strategies.HOSTILE_KINDS if k not in KNOWN_CLIENT_DEFECTS]
-    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, kinds), label="reply")
-    check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
-
-
-def check_refused(target: Target, server: ReplayServer, reply: Reply, routes: Mapping[str, Reply]) -> None:
-    value, elapsed = outcome(target, server, reply, routes)
-    assert isinstance(value, ContractViolation | TransportError), f"{target} gave {value!r} for {reply!r}"
-    assert value.vendor == target.vendor
-    # Each request is bounded by the timeout; the profile target makes up to three in a row.
-    assert elapsed < 3 * ATTEMPTS * TIMEOUT + 1.0, f"{target} took {elapsed:.2f}s on {reply.kind}"
-
-
-# Hostile replies the reference client accepts today. Each is held out of the property above and shown
-# by a strict xfail below, which starts failing (XPASS) the day the client is fixed.
+# Hostile replies the reference client accepts today. Each is held out of the properties below and
+# shown by a strict xfail, which starts failing (XPASS) the day the client is fixed.
 KNOWN_CLIENT_DEFECTS = {
     # client.base.parse lets contracts.validate_response assume the first documented media type when a
     # response has no Content-Type, so a 200 without one is taken as a token (RFC 6749 §5.1: JSON).
@@ -214,10 +195,49 @@ KNOWN_CLIENT_DEFECTS = {
 }
 
 
+def hostile_cases(*, slow: bool) -> list[Any]:
+    """(target, kind) for every hostile kind that applies to each target's operation."""
+    return [
+        pytest.param(target, kind, id=f"{target}-{kind}")
+        for target in TARGETS
+        for kind in strategies.hostile_kinds(target.vendor, target.operation_id)
+        if kind not in KNOWN_CLIENT_DEFECTS and (kind in strategies.SLOW_KINDS) == slow
+    ]
+
+
+def check_refused(target: Target, server: ReplayServer, reply: Reply, routes: Mapping[str, Reply]) -> None:
+    value, elapsed = outcome(target, server, reply, routes)
+    assert isinstance(value, ContractViolation | TransportError), f"{target} gave {value!r} for {reply!r}"
+    assert value.vendor == target.vendor
+    # Each request is bounded by the timeout; the profile target makes up to three in a row.
+    assert elapsed < 3 * ATTEMPTS * TIMEOUT + 1.0, f"{target} took {elapsed:.2f}s on {reply.kind}"
+
+
+# One test per (target, kind), so every kind is exercised; a quarter of the profile's examples each.
+@pytest.mark.parametrize(("target", "kind"), hostile_cases(slow=False))
+@settings(parent=PROPERTY, max_examples=max(10, settings.default.max_examples // 4))
+@given(data=st.data())
+def test_a_hostile_response_is_a_contract_violation_or_a_transport_error(
+    target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any
+) -> None:
+    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, [kind]), label="reply")
+    check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
+
+
+@pytest.mark.parametrize(("target", "kind"), hostile_cases(slow=True))
+@settings(parent=PROPERTY, max_examples=3)  # each example waits out the client's whole timeout
+@given(data=st.data())
+def test_a_server_that_stops_talking_costs_one_timeout(
+    target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any
+) -> None:
+    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, [kind]), label="reply")
+    check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
+
+
 @pytest.mark.parametrize("kind", KNOWN_CLIENT_DEFECTS)
 @pytest.mark.parametrize("target", TARGETS, ids=IDS)
 @pytest.mark.xfail(strict=True, reason="known client defect, see KNOWN_CLIENT_DEFECTS")
-@PROPERTY
+@settings(parent=PROPERTY, phases=[Phase.generate])  # one counterexample shows it; shrinking costs time
 @given(data=st.data())
 def test_known_client_defects(target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any) -> None:
     reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, [kind]), label="reply")
