@@ -19,10 +19,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import jwt  # noqa: E402
+import jwt
 
-import contracts  # noqa: E402
-from contracts.validation import compile_fast  # noqa: E402
+import contracts
+from contracts.validation import compile_fast
 
 EPOCH = 1_767_225_600.0
 
@@ -96,14 +96,20 @@ def check_signers() -> int:
     clock.freeze(EPOCH)
     options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False}
     failures = 0
-    for algorithm, kwargs in (("HS256", {"headers": {"typ": "at+jwt"}}), ("RS256", {}), ("HS256", {"secret": "k" * 40})):
-        signer = JwtSigner(clock=clock, algorithm=algorithm, **kwargs)  # type: ignore[arg-type]
+    variants: list[tuple[str, dict[str, Any]]] = [
+        ("HS256", {"headers": {"typ": "at+jwt"}}),
+        ("RS256", {}),
+        ("HS256", {"secret": "k" * 40}),
+    ]
+    for algorithm, kwargs in variants:
+        signer = JwtSigner(clock=clock, algorithm=algorithm, **kwargs)
         if signer._header_segment is None:
             print(f"signers: {algorithm} {kwargs} does not take the fast path")
             failures += 1
         for claims in ({"iss": "i", "scope": ["a", "b"], "jti": "j"}, {"sub": "ü-ñ", "n": 1.5, "nested": {"a": None}}):
             issued = signer.issue(claims, 60)
-            reference = jwt.encode(dict(issued.claims), signer._signing_key, algorithm=algorithm, headers=signer._header)
+            key = signer._signing_key
+            reference = jwt.encode(dict(issued.claims), key, algorithm=algorithm, headers=signer._header)
             decoded = jwt.decode(reference, signer._verifying_key, algorithms=[algorithm], options=options)  # type: ignore[arg-type]
             if issued.token != reference or signer.verify(issued.token) != decoded:
                 print(f"DIFF signer {algorithm}: {claims}")
@@ -123,15 +129,17 @@ def check_routes() -> int:
         clock.freeze(EPOCH)
         app = create_app({"access_log": False, "validate_responses": True, "clock": clock})
         if not lean:
-            app.wsgi_app = app.wsgi_app.flask  # type: ignore[attr-defined]
+            app.wsgi_app = app.wsgi_app.flask  # type: ignore[attr-defined,method-assign]
         return app
 
     form = "application/x-www-form-urlencoded"
     cv = "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=smartembed.viewkey"
-    v10 = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client", "client_secret": "demo-secret"}
+    v10 = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client",
+           "client_secret": "demo-secret"}
     requests: list[dict[str, Any]] = [
         {"method": "POST", "path": "/clickview/connect/token", "data": cv, "content_type": form},
-        {"method": "POST", "path": "/clickview/connect/token", "data": cv.replace("demo-secret", "x"), "content_type": form},
+        {"method": "POST", "path": "/clickview/connect/token", "data": cv.replace("demo-secret", "x"),
+         "content_type": form},
         {"method": "POST", "path": "/clickview/connect/token", "data": cv + "&scope=x", "content_type": form},
         {"method": "POST", "path": "/clickview/connect/token", "data": "%ff", "content_type": form},
         {"method": "POST", "path": "/clickview/connect/token", "data": "x" * 70000, "content_type": form},
@@ -153,7 +161,8 @@ def check_routes() -> int:
         {"method": "POST", "path": "/junctiontv/ums/2.0/oauth", "content_type": form},
         {"method": "GET", "path": "/junctiontv/ums/2.0/resource", "headers": {"Cookie": "a=b"}},
         {"method": "POST", "path": "/divetv/v1/token?grant_type=device_credentials",
-         "json": {"username": "demo-user", "password": "x"}, "headers": {"Authorization": "Basic ZGVtby1jbGllbnQta2V5"}},
+         "json": {"username": "demo-user", "password": "x"},
+         "headers": {"Authorization": "Basic ZGVtby1jbGllbnQta2V5"}},
         {"method": "POST", "path": "/divetv/v1/token", "json": {}},
         {"method": "POST", "path": "/aminotv/auth/login", "data": '{"username":"demo@example.com","password":"x"}',
          "content_type": "application/vnd.api+json"},
@@ -191,7 +200,7 @@ def check_forms(rounds: int = 100_000) -> int:
     failures = 0
     for _ in range(rounds):
         text = "".join(rng.choice("ab=&;x \t\u00e9#?") for _ in range(rng.randint(0, 14)))
-        outcomes = []
+        outcomes: list[Any] = []
         for split in (_split_form, lambda t: parse_qsl(t, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)):
             try:
                 outcomes.append(split(text))
@@ -222,7 +231,7 @@ def check_bodies() -> int:
                         environ["wsgi.input_terminated"] = True
                     if chunked:
                         environ["HTTP_TRANSFER_ENCODING"] = "chunked"
-                    outcomes = []
+                    outcomes: list[Any] = []
                     for read in (read_body, _werkzeug_body):
                         try:
                             outcomes.append(read({**environ, "wsgi.input": io.BytesIO(data)}, 12))

@@ -18,6 +18,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -41,7 +42,7 @@ FORM = "application/x-www-form-urlencoded"
 CV_FORM = "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=smartembed.viewkey"
 V10_JSON = '{"grant_type":"client_credentials","scope":"all","client_id":"demo-client","client_secret":"demo-secret"}'
 DIVE_JSON = json.dumps(
-    {"username": "demo-user", "password": hashlib.md5(b"demo-password").hexdigest()},  # noqa: S324 - Dive's scheme
+    {"username": "demo-user", "password": hashlib.md5(b"demo-password").hexdigest()},
     separators=(",", ":"),
 )
 AMINO_JSON = '{"username":"demo@example.com","password":"demo-password"}'
@@ -91,7 +92,8 @@ local count = 0
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    "\\nRESULT {{\\"requests\\":%d,\\"duration_us\\":%d,\\"p50_us\\":%d,\\"p99_us\\":%d,\\"errors\\":%d,\\"non2xx\\":%d}}\\n",
+    "\\nRESULT {{\\"requests\\":%d,\\"duration_us\\":%d,\\"p50_us\\":%d,\\"p99_us\\":%d,"
+    .. "\\"errors\\":%d,\\"non2xx\\":%d}}\\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.connect + e.read + e.write + e.timeout, e.status))
 end
@@ -193,6 +195,17 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size of a process tree in MB: pages shared by forked workers counted once."""
+    total = 0
+    for each in (pid, *_children(pid)):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{each}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return total / 1024
+
+
 @dataclass
 class Server:
     """A server process this script started, with its address and start-up time."""
@@ -206,6 +219,9 @@ class Server:
 
     def rss(self) -> float:
         return rss_mb(self.process.pid)
+
+    def pss(self) -> float:
+        return pss_mb(self.process.pid)
 
     def stop(self) -> None:
         """SIGTERM the process we started (gunicorn stops its own workers), SIGKILL what is left."""
@@ -222,7 +238,10 @@ class Server:
                     os.kill(pid, signal.SIGKILL)
 
 
-def _ready(port: int, probe: tuple[str, str, str, dict[str, str]]) -> bool:
+Probe = tuple[str, str, str, dict[str, str]]
+
+
+def _ready(port: int, probe: Probe) -> bool:
     method, path, body, headers = probe
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -235,7 +254,7 @@ def _ready(port: int, probe: tuple[str, str, str, dict[str, str]]) -> bool:
 
 
 @contextlib.contextmanager
-def started(name: str, command: list[str], port: int, *, probe: tuple[str, str, str, dict[str, str]] = ("GET", "/", "", {}),
+def started(name: str, command: list[str], port: int, *, probe: Probe = ("GET", "/", "", {}),
             cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[Server]:
     """Start a server, wait until it answers (that wait is its start-up time), stop it afterwards."""
     RESULTS.mkdir(exist_ok=True)
@@ -288,61 +307,103 @@ def fetch_token(base: str) -> str:
 # ---------------------------------------------------------------------------------------- measuring
 
 
-def measure(server: Server, target: Target, args: argparse.Namespace, token: str | None = None) -> dict[str, Any]:
-    """Warm up, then `rounds` runs; the median of each number, plus the server's RSS afterwards."""
-    if args.warmup:
-        warm = run_wrk(server.base, target, args, duration=args.warmup, token=token)
-        server.served += warm["requests"]
-    runs = []
-    for _ in range(args.rounds):
-        runs.append(run_wrk(server.base, target, args, duration=args.duration, token=token))
-        server.served += runs[-1]["requests"]
-    row = {
-        "server": server.name,
-        "target": target.name,
-        "rps": statistics.median(r["rps"] for r in runs),
-        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
-        "p99_ms": statistics.median(r["p99_ms"] for r in runs),
-        "errors": sum(r["errors"] for r in runs),
-        "non2xx": sum(r["non2xx"] for r in runs),
-        "rss_mb": server.rss(),
-        "served": server.served,
-        "rounds": [round(r["rps"]) for r in runs],
-    }
-    flag = f"  !! {row['non2xx']} non-2xx, {row['errors']} socket errors" if row["non2xx"] or row["errors"] else ""
-    print(f"  {server.name:<40} {target.name:<26} {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:6.2f} ms  "
-          f"p99 {row['p99_ms']:7.2f} ms  RSS {row['rss_mb']:7.1f} MB  {row['rounds']}{flag}", flush=True)
-    return row
+@dataclass
+class Job:
+    """A target on a server, measured over interleaved rounds."""
+
+    server: Server
+    target: Target
+    token: str | None = None
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-def bench_mock(args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def measure(jobs: list[Job], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Warm each job up, then `rounds` rounds over all jobs in turn (so a burst of load elsewhere on the
+    machine hits every server alike); the median of each number, and memory once all is done."""
+    for job in jobs:
+        if args.warmup:
+            job.server.served += run_wrk(job.server.base, job.target, args, duration=args.warmup,
+                                         token=job.token)["requests"]
+    for round_no in range(args.rounds):
+        for job in jobs:
+            job.runs.append(run_wrk(job.server.base, job.target, args, duration=args.duration, token=job.token))
+            job.server.served += job.runs[-1]["requests"]
+            if args.rounds > 1 and round_no == 0 and job is jobs[0]:
+                print(f"  (round 1 of {args.rounds} running...)", flush=True)
+    rows = []
+    for job in jobs:
+        runs = job.runs
+        row = {
+            "server": job.server.name,
+            "target": job.target.name,
+            "rps": statistics.median(r["rps"] for r in runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "errors": sum(r["errors"] for r in runs),
+            "non2xx": sum(r["non2xx"] for r in runs),
+            "rss_mb": job.server.rss(),
+            "pss_mb": job.server.pss(),
+            "served": job.server.served,
+            "rounds": [round(r["rps"]) for r in runs],
+            "startup_s": job.server.startup_s,
+        }
+        problems = ""
+        if row["non2xx"] or row["errors"]:
+            problems = f"  !! {row['non2xx']} non-2xx, {row['errors']} socket errors"
+        print(f"  {job.server.name:<42} {job.target.name:<26} {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:6.2f} ms"
+              f"  p99 {row['p99_ms']:7.2f} ms  RSS {row['rss_mb']:6.1f} MB  PSS {row['pss_mb']:6.1f} MB"
+              f"  {row['rounds']}{problems}", flush=True)
+        rows.append(row)
+    return rows
+
+
+def start_mock(stack: contextlib.ExitStack, args: argparse.Namespace) -> Server:
     port = free_port()
-    print(f"tokenmock serve ({' '.join(mock_command(port, args)[3:])})", flush=True)
-    with started("tokenmock", mock_command(port, args), port, env=pyenv()) as server:
-        extra = {"startup_s": server.startup_s, "ready_line": _ready_line(server.log)}
-        print(f"  start-up: first answer {server.startup_s:.2f}s after spawn; {extra['ready_line']}", flush=True)
-        token = fetch_token(server.base)
-        for target in MOCK_TARGETS:
-            if args.only and not any(word in target.name for word in args.only):
-                continue
-            rows.append(measure(server, target, args, token if target.method == "GET" else None))
-        if args.soak:
-            started_at = time.perf_counter()
-            soak = run_wrk(server.base, SOAK_TARGET, args, duration=args.soak_limit, limit=args.soak)
-            server.served += soak["requests"]
-            extra["soak"] = {
-                "requests": soak["requests"],
-                "served_total": server.served,
-                "seconds": time.perf_counter() - started_at,
-                "rss_mb": server.rss(),
-                "rps": soak["rps"],
-                "p99_ms": soak["p99_ms"],
-                "non2xx": soak["non2xx"],
-            }
-            print(f"  soak: {soak['requests']:,} ClickView token requests ({server.served:,} served in all), "
-                  f"RSS {extra['soak']['rss_mb']:.1f} MB", flush=True)
-    return rows, extra
+    print(f"starting tokenmock serve ({' '.join(mock_command(port, args)[3:])})", flush=True)
+    server = stack.enter_context(started("tokenmock", mock_command(port, args), port, env=pyenv()))
+    print(f"  start-up: first answer {server.startup_s:.2f}s after spawn; {_ready_line(server.log)}", flush=True)
+    return server
+
+
+def serving_mode(log: Path, args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """(workers, threads) the mock runs with: as asked, else as `tokenmock serve` reports them."""
+    found = re.search(r"(\d+) worker\(s\) x (\d+) threads", log.read_text(errors="replace"))
+    workers = args.workers or (int(found.group(1)) if found else None)
+    threads = args.serve_threads or (int(found.group(2)) if found else None)
+    return workers, threads
+
+
+def start_ceiling(stack: contextlib.ExitStack, args: argparse.Namespace, mock: Server) -> Server:
+    """The bare WSGI callable through `tokenmock.server.serve`, with the mock's workers and threads."""
+    port = free_port()
+    workers, threads = serving_mode(mock.log, args)
+    command = [python(), str(HERE / "bare.py"), "--port", str(port)]
+    if workers:
+        command += ["--workers", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
+    label = "bare WSGI, same server" + (f" ({workers} x {threads})" if workers and threads else "")
+    return stack.enter_context(started(label, command, port, env=pyenv()))
+
+
+def soak(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    """`--soak` ClickView token requests (bounded by `--soak-limit` seconds), then the server's memory."""
+    began = time.perf_counter()
+    result = run_wrk(server.base, SOAK_TARGET, args, duration=args.soak_limit, limit=args.soak)
+    server.served += result["requests"]
+    summary = {
+        "requests": result["requests"],
+        "served_total": server.served,
+        "seconds": time.perf_counter() - began,
+        "rss_mb": server.rss(),
+        "pss_mb": server.pss(),
+        "rps": result["rps"],
+        "p99_ms": result["p99_ms"],
+        "non2xx": result["non2xx"],
+    }
+    print(f"  soak: {result['requests']:,} ClickView token requests ({server.served:,} served in all), "
+          f"RSS {summary['rss_mb']:.1f} MB, PSS {summary['pss_mb']:.1f} MB", flush=True)
+    return summary
 
 
 def _ready_line(log: Path) -> str:
@@ -352,15 +413,54 @@ def _ready_line(log: Path) -> str:
     return "(no ready line)"
 
 
-def bench_ceiling(args: argparse.Namespace) -> dict[str, Any]:
-    port = free_port()
-    command = [python(), str(HERE / "bare.py"), "--port", str(port)]
-    if args.workers:
-        command += ["--workers", str(args.workers)]
-    if args.serve_threads:
-        command += ["--threads", str(args.serve_threads)]
-    with started("bare WSGI, same server", command, port, env=pyenv()) as server:
-        return measure(server, CEILING_TARGET, args)
+def bench_cpu(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """CPU time per request inside the WSGI app (no server, no network): the number load on the machine
+    disturbs least. Default settings but the access log off; tokens from one app instance."""
+    code = r"""
+import io, json, sys, time
+from werkzeug.test import EnvironBuilder
+from mockserver import create_app
+targets = json.loads(sys.argv[1])
+app = create_app({"access_log": False})
+def environ_of(t, token):
+    headers = dict(t["headers"])
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    path, _, query = t["path"].partition("?")
+    b = EnvironBuilder(path=path, query_string=query, method=t["method"], data=t["body"].encode(), headers=headers)
+    env = b.get_environ()
+    return env, env["wsgi.input"].read()
+def call(env, body):
+    e = dict(env); e["wsgi.input"] = io.BytesIO(body); out = []
+    b"".join(app(e, lambda status, headers, exc=None: out.append(status)))
+    return out[0]
+form = "application/x-www-form-urlencoded"
+cv = "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=smartembed.viewkey"
+env, body = environ_of({"path": "/clickview/connect/token", "method": "POST", "body": cv,
+                        "headers": {"Content-Type": form}}, None)
+e = dict(env); e["wsgi.input"] = io.BytesIO(body)
+token = json.loads(b"".join(app(e, lambda *a: None)))["access_token"]
+for t in targets:
+    env, body = environ_of(t, token if t["method"] == "GET" else None)
+    status = call(env, body)
+    n = 300 if "RS256" in t["name"] else 3000
+    for _ in range(n // 10):
+        call(env, body)
+    began = time.process_time()
+    for _ in range(n):
+        call(env, body)
+    print(json.dumps({"target": t["name"], "cpu_us": (time.process_time() - began) / n * 1e6, "status": status}))
+"""
+    targets = [{"name": t.name, "method": t.method, "path": t.path, "body": t.body, "headers": t.headers}
+               for t in MOCK_TARGETS]
+    done = subprocess.run([python(), "-c", code, json.dumps(targets)], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, **pyenv()}, timeout=300, check=False)
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    for row in rows:
+        print(f"  in-process CPU {row['target']:<26} {row['cpu_us']:7.1f} us/request  ({row['status']})", flush=True)
+    if not rows:
+        print(f"  in-process measurement failed: {done.stderr[-800:]}", flush=True)
+    return rows
 
 
 # -------------------------------------------------------------------------------------------- peers
@@ -383,37 +483,46 @@ def _version(modules: Path, package: str) -> str:
     return str(json.loads((modules / package / "package.json").read_text())["version"])
 
 
-def bench_peers(args: argparse.Namespace) -> list[dict[str, Any]]:
+def _start_peer(stack: contextlib.ExitStack, jobs: list[Job], name: str, command: list[str], port: int,
+                probe: Probe, target: Target) -> None:
+    """Start one peer and queue its target; a peer that cannot start (no java, say) is left out."""
+    try:
+        jobs.append(Job(stack.enter_context(started(name, command, port, probe=probe)), target))
+    except (OSError, RuntimeError) as exc:
+        print(f"  {name} left out: {exc}", flush=True)
+
+
+def start_peers(stack: contextlib.ExitStack) -> list[Job]:
+    """WireMock (static stub), Prism (the ClickView contract's example), oauth2-mock-server (RS256 per token)."""
     modules = ensure_peers()
-    rows: list[dict[str, Any]] = []
+    jobs: list[Job] = []
     token_target = Target("static token (ClickView request)", "POST", "/connect/token", CV_FORM, {"Content-Type": FORM})
 
     jar = next((modules / "wiremock").rglob("wiremock-standalone-*.jar"))
-    with tempfile.TemporaryDirectory() as root:
-        (Path(root) / "mappings").mkdir()
-        stub = {
-            "request": {"method": "POST", "url": "/connect/token"},
-            "response": {
-                "status": 200,
-                "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"},
-                "body": '{"access_token":"static-token","token_type":"Bearer","expires_in":3600,'
-                        '"scope":"smartembed.viewkey"}',
-            },
-        }
-        (Path(root) / "mappings" / "token.json").write_text(json.dumps(stub))
-        port = free_port()
-        name = f"WireMock {_version(modules, 'wiremock')} static stub"
-        command = ["java", "-jar", str(jar), "--port", str(port), "--bind-address", "127.0.0.1",
-                   "--root-dir", root, "--disable-banner"]
-        with started(name, command, port, probe=("GET", "/__admin/mappings", "", {})) as server:
-            rows.append({**measure(server, token_target, args), "startup_s": server.startup_s})
+    root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tokenmock-wiremock-")))
+    (root / "mappings").mkdir()
+    stub = {
+        "request": {"method": "POST", "url": "/connect/token"},
+        "response": {
+            "status": 200,
+            "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", "Pragma": "no-cache"},
+            "body": '{"access_token":"static-token","token_type":"Bearer","expires_in":3600,'
+                    '"scope":"smartembed.viewkey"}',
+        },
+    }
+    (root / "mappings" / "token.json").write_text(json.dumps(stub))
+    port = free_port()
+    name = f"WireMock {_version(modules, 'wiremock')} static stub"
+    command = ["java", "-jar", str(jar), "--port", str(port), "--bind-address", "127.0.0.1",
+               "--root-dir", str(root), "--disable-banner"]
+    _start_peer(stack, jobs, name, command, port, ("GET", "/__admin/mappings", "", {}), token_target)
 
     port = free_port()
     name = f"Prism {_version(modules, '@stoplight/prism-cli')} static example"
     command = [str(modules / ".bin" / "prism"), "mock", "-h", "127.0.0.1", "-p", str(port),
                str(ROOT / "openapi" / "clickview.yaml")]
-    with started(name, command, port, probe=("POST", "/connect/token", CV_FORM, {"Content-Type": FORM})) as server:
-        rows.append({**measure(server, token_target, args), "startup_s": server.startup_s})
+    probe = ("POST", "/connect/token", CV_FORM, {"Content-Type": FORM})
+    _start_peer(stack, jobs, name, command, port, probe, token_target)
 
     port = free_port()
     name = f"oauth2-mock-server {_version(modules, 'oauth2-mock-server')} RS256"
@@ -421,36 +530,60 @@ def bench_peers(args: argparse.Namespace) -> list[dict[str, Any]]:
     rs256 = Target("RS256 JWT per request", "POST", "/token",
                    "grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=all",
                    {"Content-Type": FORM})
-    with started(name, command, port, probe=("GET", "/.well-known/openid-configuration", "", {})) as server:
-        rows.append({**measure(server, rs256, args), "startup_s": server.startup_s})
-    return rows
+    _start_peer(stack, jobs, name, command, port, ("GET", "/.well-known/openid-configuration", "", {}), rs256)
+    for job in jobs:
+        print(f"  {job.server.name}: first answer {job.server.startup_s:.2f}s after spawn", flush=True)
+    return jobs
 
 
 # ------------------------------------------------------------------------------------------- stacks
 
-STACKS = (
-    # (label, worker class, workers, threads, store: None = memory, "sqlite" = a shared SQLite file)
-    ("gunicorn sync, 2 workers (no keep-alive)", "sync", 2, 1, "sqlite"),
-    ("gunicorn gthread, 1 worker x 8 threads", "gthread", 1, 8, None),
-    ("gunicorn gthread, 2 workers x 8 threads", "gthread", 2, 8, "sqlite"),
-    ("gunicorn gthread, 3 workers x 8 threads", "gthread", 3, 8, "sqlite"),
+STACKS: tuple[tuple[str, str, int, int, str | None, dict[str, str]], ...] = (
+    # (label, worker class, workers, threads, store: None = memory | "sqlite" = a shared SQLite file, env)
+    ("gunicorn sync, 2 workers, SQLite store (no keep-alive)", "sync", 2, 1, "sqlite", {}),
+    ("gunicorn gthread, 1 worker x 8 threads, memory store", "gthread", 1, 8, None, {}),
+    ("gunicorn gthread, 2 workers x 8 threads, SQLite store", "gthread", 2, 8, "sqlite", {}),
+    ("granian, 2 workers x 1 thread, SQLite store", "granian", 2, 1, "sqlite", {}),
+    ("granian, 1 worker x 4 threads, memory store", "granian", 1, 4, None, {}),
+    ("granian, 1 worker x 1 thread, memory store", "granian", 1, 1, None, {}),
+    ("granian, 1 worker x 1 thread, memory store, access log off", "granian", 1, 1, None,
+     {"TOKENMOCK__ACCESS_LOG": "false"}),
 )
+GRANIAN = PEERS / "py"
+
+
+def ensure_granian() -> bool:
+    """granian (a Rust HTTP server, for the comparison only) under benchmarks/.peers/py, installed with pip."""
+    if not (GRANIAN / "granian").exists():
+        print(f"installing granian into {GRANIAN} (pip install --target)", flush=True)
+        done = subprocess.run([python(), "-m", "pip", "install", "-q", "--target", str(GRANIAN), "granian"],
+                              check=False, timeout=600)
+        if done.returncode != 0:
+            print("  granian could not be installed: its rows are left out", flush=True)
+            return False
+    return True
 
 
 def bench_stacks(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each serving stack with the mock and with the bare ceiling, both up at once and measured in turn."""
     rows: list[dict[str, Any]] = []
-    for label, worker_class, workers, threads, store in STACKS:
-        for app in ("mock", "bare"):
-            port = free_port()
-            command = [python(), str(HERE / "stack.py"), "--port", str(port), "--worker-class", worker_class,
-                       "--workers", str(workers), "--threads", str(threads), "--app", app]
-            with contextlib.ExitStack() as stack:
+    granian = ensure_granian()
+    for label, worker_class, workers, threads, store, env in STACKS:
+        if worker_class == "granian" and not granian:
+            continue
+        with contextlib.ExitStack() as stack:
+            jobs = []
+            for app in ("mock", "bare"):
+                port = free_port()
+                command = [python(), str(HERE / "stack.py"), "--port", str(port), "--worker-class", worker_class,
+                           "--workers", str(workers), "--threads", str(threads), "--app", app]
                 if app == "mock" and store == "sqlite":
                     scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="tokenmock-bench-"))
                     command += ["--store", f"sqlite://{scratch}/state.db"]
-                target = SOAK_TARGET if app == "mock" else CEILING_TARGET
-                server = stack.enter_context(started(f"{label} [{app}]", command, port, env=pyenv()))
-                rows.append({**measure(server, target, args), "stack": label, "app": app})
+                server = stack.enter_context(started(f"{label} [{app}]", command, port, env={**pyenv(), **env}))
+                jobs.append(Job(server, SOAK_TARGET if app == "mock" else CEILING_TARGET))
+            for row, app in zip(measure(jobs, args), ("mock", "bare"), strict=True):
+                rows.append({**row, "stack": label, "app": app})
     return rows
 
 
@@ -466,10 +599,14 @@ def report(results: dict[str, Any]) -> str:
     lines = [f"Run {results['when']} on {results['machine']}; wrk -t{results['wrk_threads']} "
              f"-c{results['connections']}, {results['duration']} s x {results['rounds']} round(s) per target "
              "(medians), load generator on the same cores.", ""]
-    lines += ["| server | target | req/s | p50 ms | p99 ms | RSS MB (requests served) |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += ["| server | target | req/s | p50 ms | p99 ms | RSS / PSS MB after the runs (requests served) |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for row in results["mock"] + [results["ceiling"]] + results.get("peers", []):
         lines.append(f"| {row['server']} | {row['target']} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | "
-                     f"{row['p99_ms']:.2f} | {row['rss_mb']:.0f} ({row['served']:,}) |")
+                     f"{row['p99_ms']:.2f} | {row['rss_mb']:.0f} / {row['pss_mb']:.0f} ({row['served']:,}) |")
+    if results.get("cpu"):
+        lines += ["", "| in-process CPU per request (WSGI app, no server) | us |", "| --- | --- |"]
+        lines += [f"| {row['target']} | {row['cpu_us']:.0f} |" for row in results["cpu"]]
     ceiling = results["ceiling"]["rps"]
     lines += ["", "| ratio | value |", "| --- | --- |"]
     for row in results["mock"]:
@@ -478,13 +615,14 @@ def report(results: dict[str, Any]) -> str:
     if goals:
         lines += ["", "| goal | measured | met |", "| --- | --- | --- |", *goals]
     if results.get("stacks"):
-        lines += ["", "| serving stack | mock: ClickView token req/s | p99 ms | bare WSGI req/s | mock / bare |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += ["", "| serving stack | mock: ClickView token req/s | p99 ms | RSS / PSS MB (requests) "
+                  "| bare WSGI req/s | mock / bare |", "| --- | --- | --- | --- | --- | --- |"]
         for label, *_ in STACKS:
             mock = next((r for r in results["stacks"] if r["stack"] == label and r["app"] == "mock"), None)
             bare = next((r for r in results["stacks"] if r["stack"] == label and r["app"] == "bare"), None)
             if mock and bare:
-                lines.append(f"| {label} | {mock['rps']:,.0f} | {mock['p99_ms']:.2f} | {bare['rps']:,.0f} | "
+                lines.append(f"| {label} | {mock['rps']:,.0f} | {mock['p99_ms']:.2f} | {mock['rss_mb']:.0f} / "
+                             f"{mock['pss_mb']:.0f} ({mock['served']:,}) | {bare['rps']:,.0f} | "
                              f"{mock['rps'] / bare['rps']:.2f} |")
     return "\n".join(lines) + "\n"
 
@@ -506,8 +644,8 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
     soak = results.get("soak")
     if soak:
         ok = soak["rss_mb"] <= 150
-        lines.append(f"| RSS <= 150 MB after 150k requests | {soak['rss_mb']:.0f} MB after "
-                     f"{soak['served_total']:,} | {'yes' if ok else 'no'} |")
+        lines.append(f"| RSS <= 150 MB after 150k requests | RSS {soak['rss_mb']:.0f} MB (PSS {soak['pss_mb']:.0f}) "
+                     f"after {soak['served_total']:,} | {'yes' if ok else 'no'} |")
     if vision10 and oauth2:
         ok = vision10["rps"] >= oauth2["rps"]
         lines.append(f"| Vision10 (RS256) req/s >= oauth2-mock-server | {vision10['rps']:,.0f} vs "
@@ -545,14 +683,25 @@ def main() -> int:
         "duration": args.duration,
         "rounds": args.rounds,
     }
-    results["mock"], extra = bench_mock(args)
-    results.update(extra)
-    results["ceiling"] = bench_ceiling(args)
-    if args.peers:
-        results["peers"] = bench_peers(args)
+    with contextlib.ExitStack() as stack:
+        mock = start_mock(stack, args)
+        results["startup_s"], results["ready_line"] = mock.startup_s, _ready_line(mock.log)
+        token = fetch_token(mock.base)
+        jobs = [Job(mock, t, token if t.method == "GET" else None) for t in MOCK_TARGETS
+                if not args.only or any(word in t.name for word in args.only)]
+        ceiling = Job(start_ceiling(stack, args, mock), CEILING_TARGET)
+        peers = start_peers(stack) if args.peers else []
+        rows = measure([*jobs, ceiling, *peers], args)
+        results["mock"] = rows[: len(jobs)]
+        results["ceiling"] = rows[len(jobs)]
+        results["peers"] = rows[len(jobs) + 1 :]
+        if args.soak:
+            results["soak"] = soak(mock, args)
+    results["cpu"] = bench_cpu(args)
     if args.stacks:
         results["stacks"] = bench_stacks(args)
     results["seconds"] = time.time() - began
+    results["machine"] += f", {os.getloadavg()[0]:.2f} at the end"
 
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

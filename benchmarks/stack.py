@@ -56,9 +56,9 @@ def main() -> None:
             settings["store"] = args.store
         configure_logging(bool(settings.get("access_log", True)))
         app = create_app(settings)
-        store = getattr(app.extensions["tokenmock"], "store", None)
-        if hasattr(store, "close"):
-            store.close()  # connections must not cross the fork into the workers
+        close = getattr(getattr(app.extensions["tokenmock"], "store", None), "close", None)
+        if close is not None:
+            close()  # connections must not cross the fork into the workers
     options = {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,

@@ -596,6 +596,8 @@ def _collect_scenario(report: Report, event: events.ScenarioFinished) -> None:
                 curl=check.failure_info.code_sample,
                 phase=phase,
             )
-            if all((f.operation, f.check, f.title) != (finding.operation, finding.check, finding.title)
-                   for f in report.findings):
+            if all(
+                (f.operation, f.check, f.title) != (finding.operation, finding.check, finding.title)
+                for f in report.findings
+            ):
                 report.findings.append(finding)

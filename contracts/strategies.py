@@ -252,7 +252,9 @@ def _number(schema: dict[str, Any], kind: str, plausible: bool, name: str) -> st
     elif plausible and name in TIMESTAMP_FIELDS | set(RELATIVE_FIELDS):
         low, high = max(low or 1_500_000_000, 1_500_000_000), min(high or 2_500_000_000, 2_500_000_000)
     if kind == "integer":
-        return st.integers(min_value=None if low is None else math.ceil(low), max_value=None if high is None else math.floor(high))
+        return st.integers(
+            min_value=None if low is None else math.ceil(low), max_value=None if high is None else math.floor(high)
+        )
     return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
 
 
@@ -341,7 +343,9 @@ def error_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
             payload = draw(from_schema(schema, extras=True))
             headers = draw(_headers(documented, media_type))
             code = resolve_pointer(payload, pointer)
-            return Reply(status, headers, json.dumps(payload).encode(), "documented_error", payload=payload, code=str(code))
+            return Reply(
+                status, headers, json.dumps(payload).encode(), "documented_error", payload=payload, code=str(code)
+            )
 
         return draw_reply().filter(lambda r: _documented(vendor, operation_id, status, r.payload, r.headers))
 
@@ -535,7 +539,9 @@ def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.Sear
     def reply(kind: str, status: int, headers: Iterable[tuple[str, str]], body: bytes) -> Reply:
         return Reply(status, tuple(headers), body, kind)
 
-    def from_valid(kind: str, edit: Callable[[Reply, Any], Reply], values: st.SearchStrategy[Any]) -> st.SearchStrategy[Reply]:
+    def from_valid(
+        kind: str, edit: Callable[[Reply, Any], Reply], values: st.SearchStrategy[Any]
+    ) -> st.SearchStrategy[Reply]:
         return st.builds(lambda r, v: replace(edit(r, v), kind=kind, payload=None), valid, values)
 
     def content_type(r: Reply, value: str | None) -> Reply:
@@ -572,12 +578,14 @@ def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.Sear
         if kind == "empty_body":
             return st.sampled_from([json_headers, ()]).map(lambda headers: reply(kind, 200, headers, b""))
         if kind == "html_error_page":
-            statuses = st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504])
+            pages = st.sampled_from([200, 400, 401, 403, 404, 500, 502, 503, 504])
             types = st.sampled_from(["text/html; charset=utf-8", media_type])
-            return st.builds(lambda s, t: reply(kind, s, [("Content-Type", t)], _HTML), statuses, types)
+            return st.builds(lambda s, t: reply(kind, s, [("Content-Type", t)], _HTML), pages, types)
         if kind == "redirect":
             locations = st.sampled_from(["/login", "https://sso.example/authorize", "http://127.0.0.1:9/token"])
-            return st.builds(lambda s, loc: reply(kind, s, [("Location", loc)], b""), st.sampled_from(_REDIRECTS), locations)
+            return st.builds(
+                lambda s, loc: reply(kind, s, [("Location", loc)], b""), st.sampled_from(_REDIRECTS), locations
+            )
         if kind == "undocumented_status":
             statuses = [s for s in _UNDOCUMENTED if s not in operation(vendor, operation_id).statuses]
             return from_valid(kind, lambda r, s: replace(r, status=s), st.sampled_from(statuses))
@@ -590,5 +598,8 @@ def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.Sear
 
 def replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
     """Any reply: valid, documented error or hostile (for a client that must never crash)."""
-    return st.one_of(success_replies(vendor, operation_id), error_replies(vendor, operation_id), hostile_replies(vendor, operation_id))
-
+    return st.one_of(
+        success_replies(vendor, operation_id),
+        error_replies(vendor, operation_id),
+        hostile_replies(vendor, operation_id),
+    )

@@ -127,10 +127,7 @@ def _properties(value: Any, schema: Mapping[str, Any], validator: Draft202012Val
     def properties(instance: Any) -> bool:
         if not isinstance(instance, dict):
             return True
-        for name, check in pairs:
-            if name in instance and not check(instance[name]):
-                return False
-        return True
+        return all(name not in instance or check(instance[name]) for name, check in pairs)
 
     return properties
 

@@ -133,9 +133,10 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     return app
 
 
-def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str, headers: Mapping[str, str]) -> Reply:
+def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str, headers: Any) -> Reply:
     """The answer to a request refused before any operation ran (no route, wrong method, oversize body,
-    a failure of the mock itself), in the vendor's shape where the path names a vendor."""
+    a failure of the mock itself), in the vendor's shape where the path names a vendor. `headers` is the
+    request's (werkzeug) header mapping."""
     vendor_name = _vendor_of(mock, path)
     refusal: MockError
     if (error.code or 500) >= 500:
@@ -244,15 +245,15 @@ class LeanRoutes:
             except HTTPException as error:  # 413, or a client that sent less than it announced
                 reply = refusal_reply(self.mock, error, method, path, headers)
             else:
-                simple = not environ.get("QUERY_STRING") and "HTTP_COOKIE" not in environ
-                req = None if simple else Request(environ)
+                query, cookies = environ.get("QUERY_STRING"), "HTTP_COOKIE" in environ
+                req = Request(environ) if query or cookies else None
                 raw = RawRequest(
                     method=method,
                     path=path,
                     path_params={},
-                    query=list(req.args.items(multi=True)) if req is not None else [],
+                    query=list(req.args.items(multi=True)) if req is not None and query else [],
                     headers=headers,  # type: ignore[arg-type]
-                    cookies=req.cookies if req is not None else _NO_COOKIES,
+                    cookies=req.cookies if req is not None and cookies else _NO_COOKIES,
                     body=body,
                     content_type=headers.get("Content-Type"),
                 )

@@ -9,6 +9,7 @@ did. `?prefix=NAME` in the URL keeps several mocks apart in one database.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -82,7 +83,8 @@ class RedisStore(Store):
         try:
             self.sync()
         except redis.RedisError as exc:
-            raise StoreError(f"cannot use the Redis store at {address}: {exc}") from None
+            shown = re.sub(r"//[^/@]*@", "//", address)  # never a password in a message
+            raise StoreError(f"cannot use the Redis store at {shown}: {exc}") from None
         self.journal = RedisJournal(self)
 
     # Refresh tokens and revocation.

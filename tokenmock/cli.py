@@ -189,5 +189,10 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+from tokenmock.verify import verify  # noqa: E402 - `tokenmock verify` (issue 5)
+
+main.add_command(verify)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

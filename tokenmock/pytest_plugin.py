@@ -13,6 +13,7 @@ Strategies for your own client's tests: `contracts.strategies` (re-exported here
 
 from __future__ import annotations
 
+import contextlib
 import http
 import itertools
 import select
@@ -118,10 +119,8 @@ class ReplayServer:
     def close(self) -> None:
         """Stop accepting; stalled and dripping connections end too."""
         self._stop.set()
-        try:
+        with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-        except OSError:
-            pass
         self._listener.close()
         self._thread.join(timeout=5)
 
@@ -158,7 +157,7 @@ class ReplayServer:
             data += chunk
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
-        method, path, _ = (lines[0].split(" ", 2) + ["", ""])[:3]
+        method, path = [*lines[0].split(" ", 2), "", ""][:2]
         headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
         length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0") or 0)
         while len(body) < length:

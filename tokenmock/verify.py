@@ -12,12 +12,14 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import contracts
-from contracts.checks import Report, run
+
+if TYPE_CHECKING:  # schemathesis loads only when the command runs, not with every `tokenmock` command
+    from contracts.checks import Report
 
 # Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
 CREDENTIALS = (
@@ -63,10 +65,13 @@ def render(report: Report, base_url: str) -> str:
         lines.append("      reproduce:")
         lines += [f"        {line}" for line in finding.curl.strip().splitlines() if line.strip()]
         lines.append("")
-    lines += [f"ERROR {error.splitlines()[0]}" for error in report.errors]
+    for error in report.errors:
+        first, *rest = [line for line in error.strip().splitlines() if line.strip()] or ["?"]
+        lines += [f"ERROR {first}", *(f"      {line}" for line in rest[:12]), ""]
     verdict = "PASSED" if report.ok else "FAILED"
+    counts = f"{len(report.findings)} violation(s), {len(report.errors)} error(s)"
     lines.append(
-        f"{verdict}: {report.vendor} at {base_url}: {len(report.findings)} violation(s), {len(report.errors)} error(s); "
+        f"{verdict}: {report.vendor} at {base_url}: {counts}; "
         f"{requests} requests, {sum(report.checks_run.values())} checks in {report.elapsed:.1f}s"
     )
     return "\n".join(lines)
@@ -92,7 +97,7 @@ def to_junit_xml(report: Report) -> bytes:
     suite.set("tests", str(len(suite)))
     suite.set("failures", str(failures))
     suite.set("errors", str(len(report.errors)))
-    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
 
 
 def _credentials(vendor: str, given: Mapping[str, str | None], extra: Iterable[str]) -> dict[str, str]:
@@ -130,7 +135,9 @@ def _credential_options(command: Any) -> Any:
     help="Also require every request the contract forbids to be refused (negative_data_rejection); "
     "the mock's default readings and many real servers are more lenient than that.",
 )
-@click.option("--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write JUnit XML here.")
+@click.option(
+    "--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write JUnit XML here."
+)
 def verify(
     vendor: str,
     base_url: str,
@@ -148,6 +155,8 @@ def verify(
     fuzzing and stateful chains through the contract's links; each violation is printed with its
     operation, the rule it breaks and a curl line that reproduces it (secrets masked).
     """
+    from contracts.checks import run
+
     credentials = _credentials(vendor, given, extra)
     report = run(
         vendor,

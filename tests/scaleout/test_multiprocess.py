@@ -1,8 +1,9 @@
 """Several processes behaving as one mock: `tokenmock serve --workers 2` (SQLite, the default with more
 than one worker), and two `serve` instances on different ports sharing one real redis-server.
 
-Requests go out in parallel on fresh connections, so both workers (and both hosts) answer them; the
-journal's `worker` field shows who did. Every number asserted is exact: a refresh token rotates once,
+Requests go out in parallel on connections held open to two different processes (a gthread worker
+keeps the connections it accepted), alternating between them; the journal's `worker` field shows who
+answered. Every number asserted is exact: a refresh token rotates once,
 a fault armed for the next N requests fires N times, whichever process answers.
 """
 
@@ -80,51 +81,81 @@ class Serve:
         return response
 
 
+class Entry:
+    """A connection kept alive to one worker process (gthread workers keep a connection they accepted)."""
+
+    def __init__(self, server: Serve) -> None:
+        self.server = server
+        self.session = requests.Session()
+        response = self.get("/clickview/__which-worker")  # unknown path: journalled, no state touched
+        assert response.status_code == 404, response.text
+        self.worker = str(journal(server)[-1]["worker"])
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.server.base + path, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.server.base + path, timeout=10, **kwargs)
+
+
+def pin(servers: list[Serve], per_side: int = PARALLEL // 2) -> list[Entry]:
+    """`per_side` connections to one worker of servers[0] and as many to another worker of servers[1],
+    interleaved, so alternate requests land on different processes whatever the kernel's choices."""
+    sides: list[list[Entry]] = [[], []]
+    for side, server in enumerate(servers):
+        for _attempt in range(200):  # bounded: the kernel hands new connections to either worker
+            if len(sides[side]) == per_side:
+                break
+            entry = Entry(server)
+            taken = {e.worker for e in sides[1 - side]}
+            wanted = sides[side][0].worker if sides[side] else None
+            if entry.worker not in taken and wanted in (None, entry.worker):
+                sides[side].append(entry)
+            else:
+                entry.session.close()
+        assert len(sides[side]) == per_side, "could not reach two different workers"
+    return [entry for pair in zip(*sides, strict=True) for entry in pair]
+
+
 def spread(
-    farm: list[Serve], count: int, call: Callable[..., requests.Response], *args: Any
+    entries: list[Entry], count: int, call: Callable[..., requests.Response], *args: Any
 ) -> list[requests.Response]:
-    """`call(server, *args)` `count` times on PARALLEL threads, alternating between the farm's two entry
-    points (each request opens its own connection, so the workers share them out)."""
-    with ThreadPoolExecutor(PARALLEL) as pool:
-        return list(pool.map(lambda n: call(farm[n % 2], *args), range(count)))
+    """`call(entry, *args)` for n in range(count) on entry n % len(entries), one thread per connection
+    (the connections alternate between the two workers)."""
+
+    def run(first: int) -> list[tuple[int, requests.Response]]:
+        return [(n, call(entries[first], *args)) for n in range(first, count, len(entries))]
+
+    with ThreadPoolExecutor(len(entries)) as pool:
+        done = [pair for batch in pool.map(run, range(len(entries))) for pair in batch]
+    return [response for _, response in sorted(done, key=lambda pair: pair[0])]
 
 
-def clickview_token(server: Serve, form: dict[str, str] = CLICKVIEW_FORM) -> requests.Response:
-    return requests.post(f"{server.base}/clickview/connect/token", data=form, timeout=10)
+def clickview_token(entry: Entry, form: dict[str, str] = CLICKVIEW_FORM) -> requests.Response:
+    return entry.post("/clickview/connect/token", data=form)
 
 
-def clickview_example(server: Serve, token: str) -> requests.Response:
-    return requests.get(
-        f"{server.base}/clickview/api/v1/example", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+def clickview_example(entry: Entry, token: str) -> requests.Response:
+    return entry.get("/clickview/api/v1/example", headers={"Authorization": f"Bearer {token}"})
 
 
-def vision_resource(server: Serve, token: str) -> requests.Response:
-    return requests.get(
-        f"{server.base}/vision10/v1/api/resource", headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
+def vision_resource(entry: Entry, token: str) -> requests.Response:
+    return entry.get("/vision10/v1/api/resource", headers={"Authorization": f"Bearer {token}"})
 
 
-def clock(server: Serve) -> requests.Response:
-    return server.admin("GET", "/clock")
+def clock(entry: Entry) -> requests.Response:
+    return entry.get("/__mock/clock")
 
 
-def dive_login(server: Serve) -> dict[str, Any]:
-    response = requests.post(
-        f"{server.base}/divetv/v1/token?grant_type=device_credentials", json=DIVE_LOGIN, headers=DIVE_KEY, timeout=10
-    )
+def dive_login(entry: Entry) -> dict[str, Any]:
+    response = entry.post("/divetv/v1/token?grant_type=device_credentials", json=DIVE_LOGIN, headers=DIVE_KEY)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def dive_refresh(server: Serve, token: str) -> requests.Response:
-    return requests.post(
-        f"{server.base}/divetv/v1/token?grant_type=refresh_token",
-        json={"refresh_token": token},
-        headers=DIVE_KEY,
-        timeout=10,
-    )
+def dive_refresh(entry: Entry, token: str) -> requests.Response:
+    return entry.post("/divetv/v1/token?grant_type=refresh_token", json={"refresh_token": token}, headers=DIVE_KEY)
 
 
 def journal(server: Serve, **filters: str) -> list[dict[str, Any]]:
@@ -157,41 +188,50 @@ def hosts(redis_server: RedisServer) -> Iterator[list[Serve]]:
 
 
 @pytest.fixture(params=["workers", "hosts"])
-def farm(request: pytest.FixtureRequest) -> list[Serve]:
-    """Two entry points to one mock (the same server twice, or two servers), reset to a clean state."""
+def farm(request: pytest.FixtureRequest) -> Iterator[list[Entry]]:
+    """Connections to two different processes of one mock (two workers of one server, or two servers),
+    alternating, after a reset to a clean state."""
     servers: list[Serve] = request.getfixturevalue(request.param)
     servers[0].admin("POST", "/reset")
-    return servers
+    entries = pin(servers)
+    servers[0].admin("DELETE", "/requests")
+    yield entries
+    for entry in entries:
+        entry.session.close()
 
 
-def test_every_request_is_journalled_once_whoever_answers(farm: list[Serve]) -> None:
+def test_every_request_is_journalled_once_whoever_answers(farm: list[Entry]) -> None:
     results = spread(farm, 60, clickview_token)
     assert [r.status_code for r in results] == [200] * 60
-    entries = journal(farm[1], vendor="clickview")
+    entries = journal(farm[1].server, vendor="clickview")
     assert len(entries) == 60
     assert len({e["id"] for e in entries}) == 60
-    assert len({e["worker"] for e in entries}) >= 2, "one worker answered everything"
-    assert journal(farm[0]) == journal(farm[1])
+    assert {e["worker"] for e in entries} == {farm[0].worker, farm[1].worker}
+    seen_by = [entry.get("/__mock/requests").json()["requests"] for entry in farm[:2]]
+    assert seen_by[0] == seen_by[1] and len(seen_by[0]) == 60  # one journal, read through either process
 
 
-def test_tokens_from_one_process_open_resources_everywhere(farm: list[Serve]) -> None:
+def test_tokens_from_one_process_open_resources_everywhere(farm: list[Entry]) -> None:
     tokens = [r.json()["access_token"] for r in spread(farm, 8, clickview_token)]
     for token in tokens:
         assert {r.status_code for r in spread(farm, 4, clickview_example, token)} == {200}
-    vision = requests.post(
-        f"{farm[0].base}/vision10/v1/api/oauth/token",
-        json={
-            "grant_type": "client_credentials",
-            "scope": "all",
-            "client_id": "demo-client",
-            "client_secret": "demo-secret",
-        },
-        timeout=10,
-    ).json()["access_token"]  # RS256: the private key came from the store, not from each host
+    vision = (
+        farm[0]
+        .post(
+            "/vision10/v1/api/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "scope": "all",
+                "client_id": "demo-client",
+                "client_secret": "demo-secret",
+            },
+        )
+        .json()["access_token"]
+    )  # RS256: the private key came from the store, not from each host
     assert {r.status_code for r in spread(farm, 8, vision_resource, vision)} == {200}
 
 
-def test_a_refresh_token_rotates_exactly_once_across_processes(farm: list[Serve]) -> None:
+def test_a_refresh_token_rotates_exactly_once_across_processes(farm: list[Entry]) -> None:
     first = dive_login(farm[0])
     attempts = spread(farm, 16, dive_refresh, first["refresh_token"])
     winners = [r for r in attempts if r.status_code == 200]
@@ -199,74 +239,65 @@ def test_a_refresh_token_rotates_exactly_once_across_processes(farm: list[Serve]
     assert {r.status_code for r in attempts if r is not winners[0]} == {400}
     # The replays revoked the family: the winner's new refresh token is refused on every process.
     rotated = winners[0].json()["refresh_token"]
-    assert {dive_refresh(server, rotated).status_code for server in farm} == {400}
+    assert [dive_refresh(entry, rotated).status_code for entry in farm[:2]] == [400, 400]
     # A session untouched by the replay still rotates, once.
     other = dive_login(farm[1])
     assert dive_refresh(farm[0], other["refresh_token"]).status_code == 200
     assert dive_refresh(farm[1], other["refresh_token"]).status_code == 400
 
 
-def test_a_revocation_through_one_process_holds_in_all(farm: list[Serve]) -> None:
+def test_a_revocation_through_one_process_holds_in_all(farm: list[Entry]) -> None:
     token = clickview_token(farm[0]).json()["access_token"]
     assert clickview_example(farm[1], token).status_code == 200
-    farm[0].admin("POST", "/revoke", json={"token": token})
+    assert farm[0].post("/__mock/revoke", json={"token": token}).status_code == 204
     refused = spread(farm, 16, clickview_example, token)
     assert {r.status_code for r in refused} == {401}
 
 
-def test_a_fault_for_the_next_n_requests_fires_exactly_n_times(farm: list[Serve]) -> None:
+def test_a_fault_for_the_next_n_requests_fires_exactly_n_times(farm: list[Entry]) -> None:
     def arm(times: int) -> None:
-        farm[1].admin(
-            "POST",
-            "/faults",
-            json={
-                "kind": "status",
-                "vendor": "clickview",
-                "operation": "requestToken",
-                "times": times,
-                "params": {"status": 503},
-            },
-        )
+        fault = {
+            "kind": "status",
+            "vendor": "clickview",
+            "operation": "requestToken",
+            "times": times,
+            "params": {"status": 503},
+        }
+        assert farm[1].post("/__mock/faults", json=fault).status_code == 201
 
     arm(5)
     results = spread(farm, 40, clickview_token)
     assert sorted(r.status_code for r in results) == [200] * 35 + [503] * 5
-    assert farm[0].admin("GET", "/faults").json()["faults"] == []
+    assert farm[0].get("/__mock/faults").json()["faults"] == []
     # Armed for as many requests as are sent: every process sees it, and it is used up exactly.
-    farm[0].admin("DELETE", "/requests")
+    farm[0].server.admin("DELETE", "/requests")
     arm(24)
     results = spread(farm, 24, clickview_token)
     assert [r.status_code for r in results] == [503] * 24
     assert clickview_token(farm[0]).status_code == 200
-    faulted = [e for e in journal(farm[0], operation="requestToken") if e["fault"] == "status"]
+    faulted = [e for e in journal(farm[0].server, operation="requestToken") if e["fault"] == "status"]
     assert len(faulted) == 24 and {e["status"] for e in faulted} == {503}
-    assert len({e["worker"] for e in faulted}) >= 2, "one worker answered everything"
+    assert {e["worker"] for e in faulted} == {farm[0].worker, farm[1].worker}
 
 
-def test_one_clock_for_every_process(farm: list[Serve]) -> None:
-    farm[0].admin("POST", "/clock", json={"freeze": True, "at": EPOCH})
+def test_one_clock_for_every_process(farm: list[Entry]) -> None:
+    assert farm[0].post("/__mock/clock", json={"freeze": True, "at": EPOCH}).json()["now"] == EPOCH
     token = clickview_token(farm[1]).json()["access_token"]
     readings = spread(farm, 16, clock)
     assert {r.json()["now"] for r in readings} == {EPOCH}
     assert {r.json()["frozen"] for r in readings} == {True}
-    farm[1].admin("POST", "/clock", json={"advance": 86400})  # ClickView tokens live 86400 s
+    farm[1].post("/__mock/clock", json={"advance": 86400})  # ClickView tokens live 86400 s
     expired = spread(farm, 16, clickview_example, token)
     assert {r.status_code for r in expired} == {401}
     assert all('error="invalid_token"' in r.headers["WWW-Authenticate"] for r in expired)
-    assert {e["time"] for e in journal(farm[0], operation="getExample")} == {EPOCH + 86400}
-    farm[1].admin("POST", "/clock", json={"reset": True})
-    assert farm[0].admin("GET", "/clock").json()["frozen"] is False
+    assert {e["time"] for e in journal(farm[0].server, operation="getExample")} == {EPOCH + 86400}
+    farm[1].post("/__mock/clock", json={"reset": True})
+    assert farm[0].get("/__mock/clock").json()["frozen"] is False
 
 
-def test_runtime_clients_are_known_everywhere(farm: list[Serve]) -> None:
-    farm[0].admin(
-        "POST",
-        "/clients",
-        json={
-            "vendor": "clickview",
-            "client": {"client_id": "ci", "client_secret": "ci-secret", "scopes": ["smartembed.viewkey"]},
-        },
-    )
+def test_runtime_clients_are_known_everywhere(farm: list[Entry]) -> None:
+    client = {"client_id": "ci", "client_secret": "ci-secret", "scopes": ["smartembed.viewkey"]}
+    assert farm[0].post("/__mock/clients", json={"vendor": "clickview", "client": client}).status_code == 201
     form = {**CLICKVIEW_FORM, "client_id": "ci", "client_secret": "ci-secret"}
     answers = spread(farm, 16, clickview_token, form)
     assert {r.status_code for r in answers} == {200}

@@ -8,6 +8,7 @@ up on bytes that are not HTTP), never a 5xx, and keeps answering valid requests 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import socket
@@ -31,7 +32,9 @@ THREADS = 4  # the server's request threads: the slow-client test holds more con
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    with served(["--threads", str(THREADS)], tmp_path_factory.mktemp("wire") / "serve.log") as live:
+    # One worker process, so the slow-client test knows how many threads it must exceed.
+    log = tmp_path_factory.mktemp("wire") / "serve.log"
+    with served(["--threads", str(THREADS)], log, env={"TOKENMOCK_WORKERS": "1"}) as live:
         yield live
     assert not live.alive()
 
@@ -71,6 +74,8 @@ def assert_answer(server: Served, raw: Raw, route: Route | None = None) -> None:
     """A 4xx or a hang-up; an answer from the mock itself is in the vendor's documented shape."""
     if raw.status is None:
         return
+    if raw.status == 501 and not raw.from_app and pending.GUNICORN_501 in raw.body:
+        return  # gunicorn's own 5xx, pinned by UNKNOWN_CODINGS below until change B lands
     assert 400 <= raw.status < 500, f"{raw.status} {raw.body[:300]!r}"
     if raw.from_app and route is not None:
         assert_refusal(route, raw.status, raw.body, raw.headers)
@@ -138,9 +143,18 @@ TO_THE_APP: dict[str, tuple[bytes, int]] = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BELOW_HTTP))
+# Today answered 501 (gunicorn: "Unsupported transfer coding"), a 5xx for the client's mistake.
+UNKNOWN_CODINGS: dict[str, tuple[bytes, int]] = {
+    "unknown transfer coding": (head(TOKEN, FORM, "Transfer-Encoding: x-custom"), 400),
+    "empty transfer coding": (head(TOKEN, FORM, "Transfer-Encoding: "), 400),
+}
+
+
+@pytest.mark.parametrize(
+    "case", [*sorted(BELOW_HTTP), *(pytest.param(c, marks=pending.WORKER_JSON_ERRORS) for c in sorted(UNKNOWN_CODINGS))]
+)
 def test_malformed_http_is_refused_and_the_server_stays_up(server: Served, case: str) -> None:
-    data, status = BELOW_HTTP[case]
+    data, status = {**BELOW_HTTP, **UNKNOWN_CODINGS}[case]
     CASES["wire table"] += 1
     raw = exchange(server.port, data)
     assert raw.status == status, f"{case}: {raw.status} {raw.body[:200]!r}"
@@ -158,9 +172,16 @@ def test_hostile_bodies_and_headers_get_the_vendor_shape(server: Served, case: s
 
 
 @pending.APP_READ_ERRORS
-def test_a_broken_chunk_is_the_clients_error(server: Served) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(head(TOKEN, FORM, "Transfer-Encoding: chunked") + b"zz\r\nabc\r\n0\r\n\r\n", id="bad chunk size"),
+        pytest.param(head(TOKEN, FORM, "Transfer-Encoding: chunked") + b"5\r\nab", id="chunk cut short"),
+    ],
+)
+def test_an_unreadable_body_is_the_clients_error(server: Served, body: bytes) -> None:
     CASES["wire table"] += 1
-    raw = exchange(server.port, head(TOKEN, FORM, "Transfer-Encoding: chunked") + b"zz\r\nabc\r\n0\r\n\r\n")
+    raw = exchange(server.port, body)
     assert raw.status is not None and raw.from_app
     assert_refusal(TOKEN, raw.status, raw.body, raw.headers)
 
@@ -193,7 +214,6 @@ def wire_requests(draw: st.DrawFn) -> tuple[Route, bytes]:
                     st.sampled_from(
                         [
                             b"Content-Length",
-                            b"Transfer-Encoding",
                             b"Authorization",
                             b"Content-Type",
                             b"Host",
@@ -254,7 +274,7 @@ def test_slow_clients_do_not_starve_valid_ones(server: Served, prefix: bytes) ->
         answered = threading.Event()
 
         def valid() -> None:
-            with requests.Session() as session:
+            with requests.Session() as session, contextlib.suppress(requests.RequestException):
                 if login("clickview", requests_http(session, server.url, timeout=8)).status == 200:
                     answered.set()
 

@@ -27,5 +27,11 @@ def contract_app(vendor: str, **settings: Any) -> Flask:
     """One vendor's mock in the contract's readings. Its own response validation is off, so that drift
     reaches the contract checks under test as a response, not as an exception inside the app."""
     return create_app(
-        {"vendor": vendor, "readings": spec_readings(vendor), "access_log": False, "validate_responses": False, **settings}
+        {
+            "vendor": vendor,
+            "readings": spec_readings(vendor),
+            "access_log": False,
+            "validate_responses": False,
+            **settings,
+        }
     )

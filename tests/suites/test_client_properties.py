@@ -149,9 +149,9 @@ def expected_token(target: Target, payload: Any) -> Token:
 
 
 def client_class(vendor: str) -> type[TokenClient]:
-    return {cls.vendor: cls for cls in (JunctionTVClient, ClickViewClient, Vision10Client, DiveTVClient, AminoTVClient)}[
-        vendor
-    ]
+    return {
+        cls.vendor: cls for cls in (JunctionTVClient, ClickViewClient, Vision10Client, DiveTVClient, AminoTVClient)
+    }[vendor]
 
 
 PROPERTY = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], deadline=None)
@@ -215,7 +215,7 @@ def check_refused(target: Target, server: ReplayServer, reply: Reply, routes: Ma
 
 # One test per (target, kind), so every kind is exercised; a quarter of the profile's examples each.
 @pytest.mark.parametrize(("target", "kind"), hostile_cases(slow=False))
-@settings(parent=PROPERTY, max_examples=max(10, settings.default.max_examples // 4))
+@settings(parent=PROPERTY, max_examples=max(10, settings().max_examples // 4))
 @given(data=st.data())
 def test_a_hostile_response_is_a_contract_violation_or_a_transport_error(
     target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any

@@ -9,6 +9,7 @@ for that vendor only, in `contracts.checks.EXCLUDED_CHECKS`, each with the entry
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,7 @@ EXAMPLES_PER_PROFILE_EXAMPLE = 5
 
 def contract_run(vendor: str, examples: int | None = None) -> Report:
     """Run every check against a fresh mock of `vendor` (a fixed seed under derandomized profiles)."""
-    profile = settings.default
+    profile = settings()  # the active profile (ci, dev, thorough...)
     return checks.run(
         vendor,
         app=contract_app(vendor),
@@ -77,7 +78,7 @@ def test_every_phase_ran(report: Report) -> None:
 
 def test_every_link_of_the_contract_was_followed(report: Report) -> None:
     """Each link (token -> resource, token -> refresh...) was followed with both steps answering 2xx."""
-    followed = {pair for chain in report.chains for pair in zip(chain, chain[1:], strict=False)}
+    followed = {pair for chain in report.chains for pair in itertools.pairwise(chain)}
     for op in contracts.operations(report.vendor):
         for link in ((op.responses.get("200") or {}).get("links") or {}).values():
             assert (op.operation_id, link["operationId"]) in followed, sorted(followed)
@@ -102,9 +103,9 @@ def test_token_refresh_resource_chains(report: Report) -> None:
     if report.vendor in REFRESH_CHAINS:
         refresh, resource = REFRESH_CHAINS[report.vendor]
         issued = {op for (op, _, status) in report.responses if status == 200}
-        assert any(
-            _contains(chain, (token, refresh, resource)) for chain in report.chains for token in issued
-        ), sorted(report.chains)
+        assert any(_contains(chain, (token, refresh, resource)) for chain in report.chains for token in issued), sorted(
+            report.chains
+        )
 
 
 def _contains(chain: tuple[str, ...], wanted: tuple[str, ...]) -> bool:

@@ -1,0 +1,78 @@
+"""The pytest plugin: the live mock (one per session, clean for every test), the in-process app, the
+settings fixture users override, and the replay server for fuzzing clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+
+import contracts
+from client import ClickViewClient
+from contracts.strategies import Reply
+from tokenmock.pytest_plugin import LiveMock, ReplayServer
+
+
+def test_the_live_mock_serves_every_vendor_on_loopback(tokenmock_server: LiveMock) -> None:
+    assert tokenmock_server.root.startswith("http://127.0.0.1:")
+    assert set(tokenmock_server.vendors) == set(contracts.vendors())
+    for vendor in contracts.vendors():
+        contract = requests.get(f"{tokenmock_server.url(vendor)}/openapi.yaml", timeout=5)
+        assert contract.status_code == 200
+        assert f"x-vendor: {vendor}" in contract.text
+        assert tokenmock_server.demo(vendor), f"{vendor} has no demo credentials"
+
+
+def test_a_client_gets_a_token_from_the_live_mock(tokenmock_server: LiveMock) -> None:
+    demo = tokenmock_server.demo("clickview")
+    clickview = ClickViewClient(demo["client_id"], demo["client_secret"], base_url=tokenmock_server.url("clickview"))
+    assert clickview.token().access_token
+    assert tokenmock_server.control.requests(vendor="clickview")[-1]["status"] == 200
+
+
+# The next two tests run in this order: the first leaves state behind, the second must not see it.
+
+
+def test_state_one_test_leaves_behind(tokenmock_server: LiveMock) -> None:
+    tokenmock_server.control.fault("vision10", "getAccessToken", "status", status=503, times=5)
+    tokenmock_server.control.clock.freeze(0)
+    requests.post(f"{tokenmock_server.url('vision10')}/v1/api/oauth/token", json={}, timeout=5)
+    assert tokenmock_server.control.requests()
+    assert tokenmock_server.control.faults()["faults"]
+
+
+def test_is_gone_in_the_next(tokenmock_server: LiveMock) -> None:
+    assert tokenmock_server.control.requests() == []
+    assert tokenmock_server.control.faults()["faults"] == []
+    assert not tokenmock_server.control.clock.state()["frozen"]
+
+
+def test_the_in_process_app_validates_its_responses(tokenmock_app: Flask) -> None:
+    index = tokenmock_app.test_client().get("/")
+    assert index.status_code == 200
+    assert set(index.get_json()["vendors"]) == set(contracts.vendors())
+    assert tokenmock_app.extensions["tokenmock"].validate_responses
+
+
+class TestSettingsAreAFixtureToOverride:
+    @pytest.fixture
+    def tokenmock_settings(self) -> dict[str, Any]:
+        return {"vendor": "junctiontv", "access_log": False, "validate_responses": True}
+
+    def test_one_vendor_at_the_root(self, tokenmock_app: Flask) -> None:
+        assert tokenmock_app.extensions["tokenmock"].mounted == {"junctiontv": ""}
+
+
+def test_the_replay_server_answers_with_the_reply_it_is_given(tokenmock_replay: ReplayServer) -> None:
+    teapot = Reply(418, (("Content-Type", "text/plain"),), b"short and stout", "example")
+    tokenmock_replay.play(teapot, routes={"/token": Reply(200, (), b"{}", "example")})
+    other = requests.post(f"{tokenmock_replay.url}/other", data=b"x=1", timeout=5)
+    token = requests.get(f"{tokenmock_replay.url}/token?a=b", timeout=5)
+    assert (other.status_code, other.text, other.headers["Content-Type"]) == (418, "short and stout", "text/plain")
+    assert (token.status_code, token.text) == (200, "{}")
+    assert [(r.method, r.path, r.body) for r in tokenmock_replay.received] == [
+        ("POST", "/other", b"x=1"),
+        ("GET", "/token?a=b", b""),
+    ]
