@@ -8,6 +8,7 @@ payload reads (`_error_of`). Everything else (caching, locking, retries, typed e
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,6 +28,8 @@ from client.store import MemoryTokenStore, TokenStore
 from client.token import Token
 from client.transport import Reply, RetryPolicy, Transport
 
+# Printable ASCII without spaces: anything else cannot travel in `Authorization: Bearer <token>`.
+USABLE_TOKEN = re.compile(r"[\x21-\x7e]+")
 # Ten years: an expires_in beyond this is a server bug, not a token lifetime.
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 # Shorter values are not scrubbed from messages: replacing every "ab" would garble them and hide nothing.
@@ -78,6 +81,12 @@ class TokenClient:
                 self._token = token
                 return token
             token = self._renew(token)
+            if not USABLE_TOKEN.fullmatch(token.access_token):
+                raise ContractViolation(
+                    "access_token is not a usable bearer token (RFC 6750 b64token characters)",
+                    vendor=self.vendor,
+                    status=200,
+                )
             self._token = token
             self._obtained = (token.access_token, self.clock())
             self.store.save(self.store_key, token)
@@ -194,6 +203,11 @@ class TokenClient:
                 payload=payload,
             ) from None
         if 200 <= status < 300:
+            if reply.body and not reply.headers.get("Content-Type"):
+                # RFC 6749 §5.1: a token response is application/json; without a type it is not one.
+                raise ContractViolation(
+                    "content_type: the token response has no Content-Type", vendor=self.vendor, status=status
+                )
             return payload
         if status >= 500 or status == 429:
             raise TransportError(f"the server answered {status}", vendor=self.vendor, status=status)

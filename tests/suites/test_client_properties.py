@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import client
@@ -183,16 +183,9 @@ def test_a_documented_error_raises_its_kind_and_code(target: Target, tokenmock_r
     assert (value.vendor, value.status, value.code) == (target.vendor, reply.status, reply.code or None)
 
 
-# Hostile replies the reference client accepts today. Each is held out of the properties below and
-# shown by a strict xfail, which starts failing (XPASS) the day the client is fixed.
-KNOWN_CLIENT_DEFECTS = {
-    # client.base.parse lets contracts.validate_response assume the first documented media type when a
-    # response has no Content-Type, so a 200 without one is taken as a token (RFC 6749 §5.1: JSON).
-    "missing_content_type": "a token response without Content-Type is accepted",
-    # client.base._token_from accepts any string; a token with a space, a newline or a non-Latin-1
-    # character is returned, and sending it later raises UnicodeEncodeError or forges a header.
-    "unusable_token": "an access token that is not 1*VSCHAR (RFC 6749 A.12) is accepted",
-}
+# Hostile replies the reference client accepted once (missing Content-Type, unusable token characters)
+# are now refused like every other kind; the dict stays as the place to record a new known defect.
+KNOWN_CLIENT_DEFECTS: dict[str, str] = {}
 
 
 def hostile_cases(*, slow: bool) -> list[Any]:
@@ -230,16 +223,6 @@ def test_a_hostile_response_is_a_contract_violation_or_a_transport_error(
 def test_a_server_that_stops_talking_costs_one_timeout(
     target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any
 ) -> None:
-    reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, [kind]), label="reply")
-    check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
-
-
-@pytest.mark.parametrize("kind", KNOWN_CLIENT_DEFECTS)
-@pytest.mark.parametrize("target", TARGETS, ids=IDS)
-@pytest.mark.xfail(strict=True, reason="known client defect, see KNOWN_CLIENT_DEFECTS")
-@settings(parent=PROPERTY, phases=[Phase.generate])  # one counterexample shows it; shrinking costs time
-@given(data=st.data())
-def test_known_client_defects(target: Target, kind: str, tokenmock_replay: ReplayServer, data: Any) -> None:
     reply = data.draw(strategies.hostile_replies(target.vendor, target.operation_id, [kind]), label="reply")
     check_refused(target, tokenmock_replay, reply, data.draw(target.prerequisites(), label="routes"))
 
