@@ -31,7 +31,6 @@ from mockserver.errors import (
     UnsupportedMediaType,
 )
 from mockserver.exchange import Call, Reply
-from mockserver.store import RefreshUse
 from mockserver.tokens import Issued, JwtSigner
 from mockserver.vendors.base import Runtime, Vendor, operation
 
@@ -169,15 +168,16 @@ class AminoTV(Vendor):
             raise _bad_refresh("An access token is not a refresh token.")
         if not self.audience_matches(claims):
             raise _bad_refresh("The refresh token is meant for another audience.")
-        jti, sid = str(claims.get("jti", "")), str(claims.get("sid", ""))
-        if self.store.is_revoked(jti, sid, token):
-            raise _bad_refresh("The refresh token was revoked.")
-        if not self.lenient("AMINO-10"):
-            use = self.store.use_refresh(jti)
-            if use is RefreshUse.REUSED:
-                raise _bad_refresh("The refresh token was already used.")
-            if use is not RefreshUse.FRESH:
-                raise _bad_refresh("The refresh token is unknown or revoked.")
+        sid = str(claims.get("sid", ""))
+        refusal = self.refresh_refusal(claims, token, rotate=not self.lenient("AMINO-10"))
+        if refusal is not None:
+            raise _bad_refresh(
+                {
+                    "revoked": "The refresh token was revoked.",
+                    "reused": "The refresh token was already used.",
+                    "unknown": "The refresh token is unknown or revoked.",
+                }[refusal]
+            )
         user = self._user(claims.get("sub"))
         if user is None:
             raise _bad_refresh("The refresh token's user no longer exists.")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from mockserver.errors import InvalidToken, MockError
 from mockserver.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
+from mockserver.store import RefreshUse
 
 if TYPE_CHECKING:
     from contracts import Operation
@@ -125,6 +126,20 @@ class Vendor:
     def clients(self) -> list[Mapping[str, Any]]:
         """Configured clients (settings `clients`) plus those registered at runtime."""
         return [*self.settings.get("clients", []), *self.store.clients(self.name)]
+
+    def refresh_refusal(self, claims: Mapping[str, Any], token: str, *, rotate: bool) -> str | None:
+        """Why a genuine refresh token may not be used now: "revoked", "reused" (a replay: its family is now
+        revoked) or "unknown"; None when it may. With `rotate`, a usable token is consumed by this call."""
+        jti, sid = str(claims.get("jti", "")), str(claims.get("sid", ""))
+        if self.store.is_revoked(jti, sid, token):
+            return "revoked"
+        if rotate:
+            use = self.store.use_refresh(jti)
+            if use is RefreshUse.REUSED:
+                return "reused"
+            if use is not RefreshUse.FRESH:
+                return "unknown"
+        return None
 
     def find_client(self, **credentials: str | None) -> Mapping[str, Any] | None:
         """The configured client whose fields equal every given credential, compared in constant time.

@@ -34,7 +34,6 @@ from mockserver.errors import (
     UnsupportedMediaType,
 )
 from mockserver.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
-from mockserver.store import RefreshUse
 from mockserver.tokens import Issued, JwtSigner, new_jti
 from mockserver.vendors.base import Runtime, Vendor, operation
 
@@ -207,15 +206,16 @@ class DiveTV(Vendor):
             str(claims.get("client_id", "")).encode(), str(client["client_id"]).encode()
         ):
             raise InvalidGrant("Wrong client for this refresh token")
-        jti, sid = str(claims.get("jti", "")), str(claims.get("sid", ""))
-        if self.store.is_revoked(jti, sid, token):
-            raise InvalidGrant("Invalid refresh token (revoked)")
-        if not self.lenient("DIVE-11"):
-            use = self.store.use_refresh(jti)
-            if use is RefreshUse.REUSED:
-                raise InvalidGrant("Invalid refresh token (already used; its session is now revoked)")
-            if use is not RefreshUse.FRESH:
-                raise InvalidGrant("Invalid refresh token (unknown or revoked)")
+        sid = str(claims.get("sid", ""))
+        refusal = self.refresh_refusal(claims, token, rotate=not self.lenient("DIVE-11"))
+        if refusal is not None:
+            raise InvalidGrant(
+                {
+                    "revoked": "Invalid refresh token (revoked)",
+                    "reused": "Invalid refresh token (already used; its session is now revoked)",
+                    "unknown": "Invalid refresh token (unknown or revoked)",
+                }[refusal]
+            )
         granted = {
             name: claims[name] for name in RESOURCE_CLAIMS if name in claims and name not in ("exp", "jti")
         }
