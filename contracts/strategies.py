@@ -19,11 +19,15 @@ import json
 import math
 import re
 import string
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as seeded
 from hypothesis import strategies as st
+from hypothesis.errors import HypothesisException
 
 from contracts.errors import Violation
 from contracts.loader import operation
@@ -39,10 +43,48 @@ __all__ = [
     "hostile_kinds",
     "hostile_replies",
     "resolve_pointer",
+    "sample",
     "success_payloads",
     "success_replies",
     "token_pointers",
 ]
+
+# Hypothesis runs one engine at a time per process: `sample()` callers on server threads take turns.
+_SAMPLING = threading.Lock()
+
+
+def sample(strategy: st.SearchStrategy[Any], seed: int, count: int) -> list[Any]:
+    """Up to `count` values of a strategy, the same for the same seed in every process (outside a test).
+
+    Hypothesis has no seeded draw outside a test: `.example()` is for the REPL and not reproducible.
+    This runs a throwaway `@given` under `@seed` with the generate phase only and no example database,
+    which is how Hypothesis itself replays a run. Fewer than `count` come back when the strategy has
+    fewer distinct values; none when it cannot be satisfied.
+    """
+    found: list[Any] = []
+
+    @seeded(seed)
+    @settings(
+        max_examples=count,
+        database=None,
+        phases=[Phase.generate],
+        derandomize=False,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
+    @given(strategy)
+    def collect(value: Any) -> None:
+        found.append(value)
+
+    with _SAMPLING:
+        try:
+            collect()
+        except HypothesisException:  # e.g. Unsatisfiable: what was found so far, never a crash of the caller
+            return found
+    return found
+
 
 # Where each vendor's error payload carries its error code (JSON pointers into the documented shapes).
 ERROR_CODE_POINTERS = {

@@ -1,4 +1,4 @@
-"""The admin API under `/__mock/`: faults, clock, request journal, runtime clients, revocation, reset.
+"""The admin API under `/__mock/`: faults, chaos, clock, request journal, runtime clients, revocation, reset.
 
 Described by openapi/admin.yaml. Open to loopback clients only unless an admin token is configured, in
 which case every admin request must carry `Authorization: Bearer <admin token>` (from anywhere). A mock
@@ -8,6 +8,7 @@ closed, since a proxy on the same host would make every outside caller look like
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 from collections.abc import Callable
@@ -15,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-import contracts
+from contracts.loader import inline_refs, read_yaml
+from contracts.validation import compile_fast, describe, first_error, pointer
+from mockserver.chaos import ChaosError
 from mockserver.exchange import Reply
 from mockserver.faults import KINDS, FaultError
 
@@ -44,9 +47,12 @@ def _json(status: int, body: Any = None) -> Response:
 def refusal(error: HTTPException) -> Response:
     """Unknown admin paths and wrong methods, as JSON."""
     status = error.code or 400
-    return _json(
+    response = _json(
         status, {"error": "not_found" if status == 404 else "invalid_request", "error_description": error.description}
     )
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 §15.5.6
+    return response
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -56,20 +62,52 @@ def _is_loopback(address: str | None) -> bool:
         return False
 
 
-def _body() -> dict[str, Any]:
+@functools.cache
+def _operations() -> dict[str, dict[str, Any]]:
+    """openapi/admin.yaml's operations by operationId, `$ref`s inlined: the admin API's own contract."""
+    document = inline_refs(read_yaml("admin.yaml"))
+    return {
+        op["operationId"]: op for item in document["paths"].values() for op in item.values() if isinstance(op, dict)
+    }
+
+
+@functools.cache
+def _schema_check(operation_id: str, part: str) -> Any:
+    """A compiled check of an operation's JSON body (`part` "body") or of one query parameter."""
+    op = _operations()[operation_id]
+    if part == "body":
+        return compile_fast(op["requestBody"]["content"]["application/json"]["schema"])
+    return compile_fast(next(p["schema"] for p in op.get("parameters", []) if p["name"] == part))
+
+
+def _body(operation_id: str) -> dict[str, Any]:
+    """The request's JSON object, checked against the operation's contract (400 names what is wrong)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise AdminError(400, "invalid_request", "the body must be a JSON object")
+    if error := first_error(_schema_check(operation_id, "body"), data):
+        raise AdminError(400, "invalid_request", f"{pointer(error).lstrip('/') or 'the body'} {describe(error)}")
     return data
 
 
-def _number(data: dict[str, Any], name: str) -> float | None:
-    value = data.get(name)
-    if value is None:
+def _query_int(operation_id: str, name: str) -> int | None:
+    """An integer query parameter checked against the contract, None when absent."""
+    text = request.args.get(name)
+    if text is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdminError(400, "invalid_request", f"{name} must be a number")
-    return float(value)
+    try:
+        value = int(text)
+    except ValueError:
+        raise AdminError(400, "invalid_request", f"{name} must be of type integer") from None
+    if error := first_error(_schema_check(operation_id, name), value):
+        raise AdminError(400, "invalid_request", f"{name} {describe(error)}")
+    return value
+
+
+def _number(data: dict[str, Any], name: str) -> float | None:
+    """A number the contract has already checked, or None when absent."""
+    value = data.get(name)
+    return None if value is None else float(value)
 
 
 def blueprint(mock: TokenMock) -> Blueprint:
@@ -117,20 +155,19 @@ def blueprint(mock: TokenMock) -> Blueprint:
 
     @route("/faults", ["POST"])
     def arm_fault() -> Response:
-        data = _body()
+        data = _body("armFault")
         vendor, operation = data.pop("vendor", None), data.pop("operation", None)
         if vendor is not None and vendor not in mock.vendors:
             raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
-        if operation is not None:
-            known = [op.operation_id for op in contracts.operations(vendor)] if vendor else []
-            if vendor is None or operation not in known:
+        if operation is not None:  # without a vendor: that operation of every mounted vendor that has it
+            known = sorted({op for name, op in mock.operations if vendor in (None, name)})
+            if operation not in known:
+                where = vendor or "any mounted vendor"
                 raise AdminError(
-                    400, "invalid_request", f"unknown operation {operation!r} for {vendor}; known: {', '.join(known)}"
+                    400, "invalid_request", f"unknown operation {operation!r} for {where}; known: {', '.join(known)}"
                 )
-        kind = data.pop("kind", None)
-        params = data.pop("params", {}) or {}
-        if not isinstance(params, dict):
-            raise AdminError(400, "invalid_request", "params must be an object")
+        kind = data.pop("kind")
+        params = data.pop("params", None) or {}
         try:
             fault = mock.faults.arm(
                 str(kind),
@@ -156,13 +193,30 @@ def blueprint(mock: TokenMock) -> Blueprint:
             raise AdminError(404, "not_found", f"no armed fault {fault_id}")
         return _json(204)
 
+    @route("/chaos", ["GET"])
+    def get_chaos() -> Response:
+        return _json(200, mock.chaos.state())
+
+    @route("/chaos", ["PUT"])
+    def start_chaos() -> Response:
+        data = _body("startChaos")
+        try:
+            return _json(200, mock.chaos.start(data.get("seed"), data.get("exclude") or ()))
+        except ChaosError as exc:
+            raise AdminError(400, "invalid_request", str(exc)) from None
+
+    @route("/chaos", ["DELETE"])
+    def stop_chaos() -> Response:
+        mock.chaos.stop()
+        return _json(204)
+
     @route("/clock", ["GET"])
     def get_clock() -> Response:
         return _json(200, mock.clock.state())
 
     @route("/clock", ["POST"])
     def move_clock() -> Response:
-        data = _body()
+        data = _body("moveClock")
         if data.get("reset"):
             mock.clock.reset()
         if (at := _number(data, "set")) is not None:
@@ -178,8 +232,8 @@ def blueprint(mock: TokenMock) -> Blueprint:
     @route("/requests", ["GET"])
     def journal() -> Response:
         entries = mock.journal.entries(request.args.get("vendor"), request.args.get("operation"))
-        limit = request.args.get("limit", type=int)
-        if limit is not None and limit >= 0:
+        limit = _query_int("listRequests", "limit")
+        if limit is not None:
             entries = entries[-limit:] if limit else []
         return _json(200, {"requests": entries, "count": len(entries)})
 
@@ -190,7 +244,7 @@ def blueprint(mock: TokenMock) -> Blueprint:
 
     @route("/clients", ["POST"])
     def add_client() -> Response:
-        data = _body()
+        data = _body("addClient")
         vendor, client = data.get("vendor"), data.get("client")
         if vendor not in mock.vendors:
             raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
@@ -201,7 +255,7 @@ def blueprint(mock: TokenMock) -> Blueprint:
 
     @route("/revoke", ["POST"])
     def revoke() -> Response:
-        token = _body().get("token")
+        token = _body("revokeToken").get("token")
         if not isinstance(token, str) or not token:
             raise AdminError(400, "invalid_request", "token must be a non-empty string")
         mock.store.revoke(token)

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
+    # Chaos mode (mockserver.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
+    "chaos": None,
 }
 
 

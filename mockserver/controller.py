@@ -3,6 +3,7 @@
     mock = MockController("http://127.0.0.1:8080")
     mock.fault("clickview", "requestToken", "connection_reset", times=2)
     mock.clock.advance(3600)
+    mock.chaos(seed=7)
     assert mock.requests(vendor="clickview")[-1]["status"] == 200
 """
 
@@ -114,6 +115,18 @@ class MockController:
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self._send("DELETE", "/faults")
+
+    def chaos(self, seed: int, exclude: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+        """Answer every vendor request with draws 0, 1, 2... of `seed` (see `chaos_state()["kinds"]`)."""
+        return self._send("PUT", "/chaos", {"seed": seed, "exclude": list(exclude)})
+
+    def chaos_state(self) -> dict[str, Any]:
+        """{"seed" (None when off), "exclude", "drawn", "kinds"}."""
+        return self._send("GET", "/chaos")
+
+    def stop_chaos(self) -> None:
+        """Answer requests normally again."""
+        self._send("DELETE", "/chaos")
 
     def requests(
         self, vendor: str | None = None, operation: str | None = None, limit: int | None = None

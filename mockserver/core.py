@@ -11,6 +11,7 @@ from typing import Any
 
 import contracts
 from contracts import Violation
+from mockserver.chaos import Chaos, Draw
 from mockserver.clock import Clock
 from mockserver.config import ConfigError, deep_merge
 from mockserver.errors import MockError, ServerFault
@@ -83,6 +84,7 @@ class TokenMock:
         self.clock.bind(self.store)
         self.journal: JournalLike = self.store.journal
         self.faults = FaultBook(self.store)
+        self.chaos = Chaos(self.store, settings.get("chaos"))
         self.validate_responses = bool(settings.get("validate_responses"))
         self.access_log = bool(settings.get("access_log", True))
         runtime = Runtime(self.clock, self.store)
@@ -123,7 +125,10 @@ class TokenMock:
         started = time.perf_counter()
         vendor = self.vendors[vendor_name]
         self.store.sync()  # another worker may have moved the clock or armed a fault
-        fault = self.faults.draw(vendor_name, operation_id)
+        draw = self.chaos.draw(vendor_name, operation_id)
+        if draw is not None and draw.reply is not None:
+            return self._chaos(vendor, operation_id, raw, draw, started)
+        fault = self.faults.draw(vendor_name, operation_id) if draw is None else None
         call: Call | None = None
         path = self.vendor_path(vendor_name, raw.path)
         try:
@@ -143,7 +148,18 @@ class TokenMock:
             reply = self._bend(reply, fault)
         elif self.validate_responses:
             self.check(vendor_name, operation_id, reply)
-        self.record(vendor_name, operation_id, raw, call, reply, started, fault.kind if fault else None)
+        label = draw.label if draw is not None else fault.kind if fault is not None else None
+        self.record(vendor_name, operation_id, raw, call, reply, started, label)
+        return reply
+
+    def _chaos(self, vendor: Vendor, operation_id: str, raw: RawRequest, draw: Draw, started: float) -> Reply:
+        """Answer with a generated draw; the request is still parsed, so the journal shows what was sent."""
+        try:
+            call: Call | None = self.validators[(vendor.name, operation_id)].validate(raw)
+        except MockError:
+            call = None
+        reply = draw.to_reply()
+        self.record(vendor.name, operation_id, raw, call, reply, started, draw.label)
         return reply
 
     def _answer(
@@ -240,8 +256,10 @@ class TokenMock:
             )
 
     def reset(self) -> None:
-        """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again."""
+        """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again;
+        chaos as configured, from its first draw."""
         self.store.reset()
         self.journal.clear()
         self.faults.clear()
+        self.chaos.reset()
         self.clock.reset()

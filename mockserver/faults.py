@@ -5,7 +5,10 @@ Three families, applied at different depths of the pipeline:
 - after the handler, on the body: the quirks real servers show (`token_type_case`, `expires_in_string`,
   `missing_expires_in`, `extra_field`, `malformed_json`, `wrong_content_type`) and `expired_token`, which
   runs the handler on a clock set two days back so the token it signs is already expired;
-- on the wire: `connection_reset`, `empty_response`, `truncated_body`, `slow_drip` (see mockserver.app).
+- on the wire (see mockserver.wire): `connection_reset`, `empty_response`, `truncated_body`, `slow_drip`,
+  `stalled_body` (half the body, then nothing), `no_answer` (nothing at all) and `not_http` (bytes that are
+  no HTTP response, then close); the two that hold a connection let go when the client hangs up or after
+  `seconds`, so a fault cannot keep a worker thread for ever.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ BODY = frozenset(
     {"token_type_case", "expires_in_string", "missing_expires_in", "extra_field", "malformed_json",
      "wrong_content_type", "expired_token"}
 )
-WIRE = frozenset({"connection_reset", "empty_response", "truncated_body", "slow_drip"})
+WIRE = frozenset(
+    {"connection_reset", "empty_response", "truncated_body", "slow_drip", "stalled_body", "no_answer", "not_http"}
+)
 KINDS = BEFORE | BODY | WIRE
 
 
@@ -115,6 +120,8 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     elif kind == "slow_drip":
         checked["chunk_bytes"] = int(_number(params, "chunk_bytes", 8, 1, 65536))
         checked["interval_ms"] = _number(params, "interval_ms", 200, 0, 10_000)
+    elif kind in ("stalled_body", "no_answer"):
+        checked["seconds"] = _number(params, "seconds", 30, 0, 300)
     elif kind == "token_type_case":
         case = params.get("case", "lower")
         if case not in ("lower", "upper", "title"):

@@ -8,6 +8,7 @@ surfaces as an exception from the response body, which is what a client would se
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import struct
 import time
@@ -15,6 +16,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from flask import Response
+
+# What `not_http` sends instead of a response: an SSH banner, a NUL and bytes invalid in any text.
+NOT_HTTP = b"SSH-2.0-OpenSSH_9.6\r\n\x00\xff\xfe garbage \x80\x81\r\n\r\n"
+# How often a held connection looks for the client's hang-up.
+HOLD_POLL = 0.05
 
 
 class WireFault(ConnectionError):
@@ -61,6 +67,47 @@ def _truncated(data: bytes, environ: Mapping[str, Any]) -> Iterator[bytes]:
     raise WireFault("body truncated by an injected fault")
 
 
+def _held(data: bytes, environ: Mapping[str, Any], seconds: float) -> Iterator[bytes]:
+    """Send `data` (the head with it), then nothing until the client hangs up or `seconds` pass."""
+    sock = _socket_of(environ)
+    if sock is None:  # no socket to hold: an in-process client would wait for ever
+        raise WireFault("connection stalled by an injected fault")
+    if data:
+        yield data
+    _wait_for_hangup(sock, seconds)
+    _kill(environ, reset=False)
+    raise WireFault("connection stalled by an injected fault")
+
+
+def _wait_for_hangup(sock: socket.socket, seconds: float) -> None:
+    """Block until the peer closes the connection or `seconds` pass (bytes it sends meanwhile stay unread)."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([sock], [], [], min(left, HOLD_POLL))
+        if not readable:
+            continue
+        try:
+            if not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT):
+                return  # end of stream: the client gave up
+        except BlockingIOError:
+            continue
+        except OSError:
+            return
+        time.sleep(min(left, HOLD_POLL))  # pipelined bytes wait in the buffer; don't spin on them
+
+
+def _not_http(environ: Mapping[str, Any]) -> Iterator[bytes]:
+    """Bytes that are no HTTP response, straight onto the socket, then close (WireMock's
+    RANDOM_DATA_THEN_CLOSE)."""
+    sock = _socket_of(environ)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.sendall(NOT_HTTP)
+    _kill(environ, reset=False)
+    raise WireFault("garbage sent by an injected fault")
+    yield b""  # pragma: no cover - makes this a generator
+
+
 def _dripping(data: bytes, chunk: int, interval: float) -> Iterator[bytes]:
     for start in range(0, len(data), chunk):
         if start:
@@ -74,7 +121,13 @@ def play(kind: str, params: Mapping[str, Any], response: Response, environ: Mapp
     if kind in ("connection_reset", "empty_response"):
         broken = Response(_aborting(environ, reset=kind == "connection_reset"), status=response.status_code)
         return broken
-    if kind == "truncated_body":
+    if kind == "not_http":
+        return Response(_not_http(environ), status=response.status_code)
+    if kind == "no_answer":
+        return Response(_held(b"", environ, float(params["seconds"])), status=response.status_code)
+    if kind == "stalled_body":
+        response.response = _held(data[: len(data) // 2], environ, float(params["seconds"]))
+    elif kind == "truncated_body":
         response.response = _truncated(data, environ)
     elif kind == "slow_drip":
         response.response = _dripping(data, int(params["chunk_bytes"]), float(params["interval_ms"]) / 1000)

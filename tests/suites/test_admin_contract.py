@@ -1,0 +1,83 @@
+"""The admin API honours openapi/admin.yaml: schemathesis runs it against the mock, as for the vendors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+import contracts
+from contracts import checks
+from contracts.checks import Report
+from contracts.loader import inline_refs, read_yaml
+from mockserver import create_app
+from mockserver.chaos import kinds as chaos_kinds
+from mockserver.faults import KINDS as FAULT_KINDS
+
+ADMIN_TOKEN = "admin-contract-run-token"
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    """One run with an admin token configured (so auth is exercised) and every response validated."""
+    app = create_app({"access_log": False, "validate_responses": True, "admin_token": ADMIN_TOKEN})
+    profile = settings()
+    return checks.run_admin(
+        app=app,
+        admin_token=ADMIN_TOKEN,
+        max_examples=profile.max_examples,
+        seed=0 if profile.derandomize else None,
+    )
+
+
+def test_no_check_fails(report: Report) -> None:
+    assert report.ok, f"the admin API breaks its contract:\n{report.summary()}"
+
+
+def test_every_check_ran(report: Report) -> None:
+    ran = set(report.checks_run)
+    # ignored_auth needs an operation whose security is required; the admin API's is optional (loopback).
+    assert set(checks.BUILTIN_CHECKS) - ran <= {"ignored_auth"}
+
+
+def test_every_operation_succeeded_and_refused(report: Report) -> None:
+    admin = _admin()
+    for item in admin["paths"].values():
+        for op in item.values():
+            statuses = report.statuses(op["operationId"])
+            assert any(200 <= s < 300 for s in statuses), f"{op['operationId']} never succeeded: {sorted(statuses)}"
+            if op.get("requestBody") or op.get("parameters"):
+                refused = {s for s in statuses if 400 <= s < 500} - {405}
+                assert refused, f"{op['operationId']} never refused bad input: {sorted(statuses)}"
+
+
+def test_the_stateful_phase_followed_links(report: Report) -> None:
+    assert any(phase == "stateful" for (_, phase, _) in report.responses)
+
+
+def test_refused_without_the_admin_token() -> None:
+    http = create_app({"access_log": False, "admin_token": ADMIN_TOKEN}).test_client()
+    response = http.get("/__mock/clock", headers={"Authorization": "Bearer wrong"})
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_token"
+
+
+def _admin() -> dict[str, Any]:
+    return inline_refs(read_yaml("admin.yaml"))
+
+
+def _body_schema(operation_id: str) -> dict[str, Any]:
+    for item in _admin()["paths"].values():
+        for op in item.values():
+            if op["operationId"] == operation_id:
+                return op["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    raise AssertionError(operation_id)
+
+
+def test_enumerations_follow_the_code() -> None:
+    """The contract's lists of vendors, fault kinds and chaos kinds are the ones the mock knows."""
+    fault = _body_schema("armFault")
+    assert set(fault["kind"]["enum"]) == FAULT_KINDS
+    assert [v for v in fault["vendor"]["enum"] if v is not None] == list(contracts.vendors())
+    assert _body_schema("addClient")["vendor"]["enum"] == list(contracts.vendors())
+    assert _body_schema("startChaos")["exclude"]["items"]["enum"] == list(chaos_kinds())
