@@ -3,8 +3,9 @@ drawn responses to fuzz a client.
 
 Fixtures:
     tokenmock_settings  the mock's settings (override it in your conftest.py)
-    tokenmock_server    session-scoped live mock on 127.0.0.1; `.url(vendor)`, `.demo(vendor)`,
-                        `.control` (faults, clock, journal); its state is reset before every test
+    tokenmock_server    session-scoped live mock on 127.0.0.1; `.url(vendor)`, `.demo(vendor)` and every
+                        control of `mockserver.MockController` (`.fault(...)`, `.clock.advance(3600)`,
+                        `.requests()`, `.chaos(seed)`...); its state is reset before every test
     tokenmock_app       a fresh in-process Flask app of the mock (`.test_client()`)
     tokenmock_replay    a server that answers with whatever `contracts.strategies.Reply` you give it
 
@@ -57,6 +58,12 @@ class LiveMock:
         self._thread = threading.Thread(target=self._server.serve_forever, name="tokenmock-server", daemon=True)
         self._thread.start()
         self.control = MockController(self.root)
+
+    def __getattr__(self, name: str) -> Any:
+        """The controls (`fault`, `clock`, `requests`, `chaos`...) are the MockController's, over HTTP."""
+        if name.startswith("_") or name == "control":
+            raise AttributeError(name)
+        return getattr(self.control, name)
 
     def url(self, vendor: str) -> str:
         """A vendor's base URL (what a client takes as `base_url`)."""

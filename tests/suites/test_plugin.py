@@ -3,6 +3,7 @@ settings fixture users override, and the replay server for fuzzing clients."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import requests
 from flask import Flask
 
 import contracts
-from client import ClickViewClient
+from client import ClickViewClient, TransportError
 from contracts.strategies import Reply
 from tokenmock.pytest_plugin import LiveMock, ReplayServer
 
@@ -76,3 +77,22 @@ def test_the_replay_server_answers_with_the_reply_it_is_given(tokenmock_replay: 
         ("POST", "/other", b"x=1"),
         ("GET", "/token?a=b", b""),
     ]
+
+
+def test_controls_are_on_the_fixture_itself(tokenmock_server: LiveMock) -> None:
+    """As in issue 6: `tokenmock_server.fault(...)`, `tokenmock_server.clock.advance(...)`, `.chaos(seed)`."""
+    demo = tokenmock_server.demo("clickview")
+    client = ClickViewClient(demo["client_id"], demo["client_secret"], base_url=tokenmock_server.url("clickview"))
+    tokenmock_server.fault("clickview", "requestToken", "status", times=5, status=500)
+    with pytest.raises(TransportError):
+        client.token()
+    before = tokenmock_server.clock.now()
+    assert tokenmock_server.clock.advance(3600) >= before + 3600
+    assert tokenmock_server.chaos(seed=3)["seed"] == 3
+    with contextlib.suppress(requests.RequestException):  # a chaos draw may break the connection
+        requests.post(f"{tokenmock_server.url('clickview')}/connect/token", data={}, timeout=1)
+    assert tokenmock_server.requests(limit=1)[0]["fault"].startswith("chaos:0:")
+
+
+def test_chaos_started_in_one_test_is_gone_in_the_next(tokenmock_server: LiveMock) -> None:
+    assert tokenmock_server.chaos_state()["seed"] is None
