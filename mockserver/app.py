@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request, signals
 from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
-from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
@@ -29,13 +29,19 @@ import contracts
 from mockserver import admin, wire
 from mockserver.config import load_settings
 from mockserver.core import TokenMock
-from mockserver.errors import MethodNotAllowed, MockError, NotFound, PayloadTooLarge, ServerFault
+from mockserver.errors import InvalidRequest, MethodNotAllowed, MockError, NotFound, PayloadTooLarge, ServerFault
 from mockserver.exchange import Reply
 from mockserver.validation import RawRequest
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
 _INJECTABLE = ("clock", "store")
+
+
+class UnreadableBody(BadRequest):
+    """The WSGI server failed to read the request body (a malformed chunk, a read timeout, a reset)."""
+
+    description = "the request body could not be read"
 
 
 def body_bytes(reply: Reply) -> bytes:
@@ -60,12 +66,21 @@ def to_response(reply: Reply, environ: WSGIEnvironment | None = None) -> Respons
     return response
 
 
-def raw_request(path_params: Mapping[str, str] | None = None) -> RawRequest:
-    """The current Flask request as a framework-free `RawRequest` (body read within the size limit)."""
-    try:
-        body = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        raise
+def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: bool = True) -> RawRequest:
+    """The current Flask request as a framework-free `RawRequest` (body read within the size limit).
+
+    An operation without a request body ignores whatever is sent, as the validator does, so it is not
+    read (nor refused for its size); a body that cannot be read (cut short, a broken chunk, too slow) is
+    the client's error, not the mock's.
+    """
+    body = b""
+    if takes_body:
+        try:
+            body = request.get_data(cache=False)
+        except HTTPException:  # 413 over the limit, 400 when the client hung up mid-body
+            raise
+        except Exception:  # the server's own read failed: a malformed chunk, a read timeout
+            raise UnreadableBody() from None
     return RawRequest(
         method=request.method,
         path=request.path,
@@ -96,6 +111,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     # With response validation on (tests, debug), contract drift must surface as the exception it is.
     app.config["PROPAGATE_EXCEPTIONS"] = mock.validate_responses
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # "//" in a path is a path that matches no operation, answered in the vendor's shape, not a 308 to
+    # the merged path (werkzeug's default, whose HTML body no vendor documents). Set before any rule.
+    app.url_map.merge_slashes = False
     app.extensions["tokenmock"] = mock
 
     for vendor_name, prefix in mock.mounted.items():
@@ -143,6 +161,8 @@ def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str,
         refusal = ServerFault("the mock failed; see its log")
     elif isinstance(error, RequestEntityTooLarge):
         refusal = PayloadTooLarge(f"the body is larger than {mock.settings['max_body_bytes']} bytes")
+    elif isinstance(error, BadRequest):  # a body cut short (ClientDisconnected) or unreadable
+        refusal = InvalidRequest("the request body could not be read: cut short or malformed")
     elif isinstance(error, WerkzeugMethodNotAllowed):
         allowed = tuple(m for m in (error.valid_methods or ()) if m not in ("HEAD", "OPTIONS"))
         refusal = MethodNotAllowed(f"{method} is not allowed here", allowed=allowed)
@@ -215,11 +235,11 @@ class LeanRoutes:
         self.app = app
         self.mock = mock
         self.flask: WSGIApplication = app.wsgi_app
-        self.routes: dict[tuple[str, str], tuple[str, str]] = {}
+        self.routes: dict[tuple[str, str], tuple[str, str, bool]] = {}
 
     def add(self, method: str, path: str, vendor_name: str, operation_id: str) -> None:
         """Serve `method path` (exactly) as the vendor's operation."""
-        self.routes[(method, path)] = (vendor_name, operation_id)
+        self.routes[(method, path)] = (vendor_name, operation_id, _takes_body(self.mock, vendor_name, operation_id))
 
     def _flask_has_more_to_do(self) -> bool:
         app = self.app
@@ -237,13 +257,15 @@ class LeanRoutes:
         route = self.routes.get((method, path))
         if route is None or self._flask_has_more_to_do():
             return self.flask(environ, start_response)
-        vendor_name, operation_id = route
+        vendor_name, operation_id, takes_body = route
         headers = EnvironHeaders(environ)
         try:
             try:
-                body = read_body(environ, self.app.config["MAX_CONTENT_LENGTH"])
+                body = read_body(environ, self.app.config["MAX_CONTENT_LENGTH"]) if takes_body else b""
             except HTTPException as error:  # 413, or a client that sent less than it announced
                 reply = refusal_reply(self.mock, error, method, path, headers)
+            except Exception:  # the server's own read failed: a malformed chunk, a read timeout
+                reply = refusal_reply(self.mock, UnreadableBody(), method, path, headers)
             else:
                 query, cookies = environ.get("QUERY_STRING"), "HTTP_COOKIE" in environ
                 req = Request(environ) if query or cookies else None
@@ -309,9 +331,16 @@ def _vendor_of(mock: TokenMock, path: str) -> str | None:
     return None
 
 
+def _takes_body(mock: TokenMock, vendor_name: str, operation_id: str) -> bool:
+    """Whether the operation has a request body (as the mock reads it: readings may widen the contract)."""
+    return bool(mock.validators[(vendor_name, operation_id)].media_types)
+
+
 def _view(mock: TokenMock, vendor_name: str, operation_id: str) -> Callable[..., Response]:
+    takes_body = _takes_body(mock, vendor_name, operation_id)
+
     def view(**path_params: str) -> Response:
-        return to_response(mock.handle(vendor_name, operation_id, raw_request(path_params)))
+        return to_response(mock.handle(vendor_name, operation_id, raw_request(path_params, takes_body=takes_body)))
 
     view.__name__ = f"{vendor_name}_{operation_id}"
     return view

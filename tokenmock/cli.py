@@ -43,6 +43,18 @@ def main() -> None:
     help="Where state lives: memory (one worker), sqlite[:///path/to/state.db], redis://HOST:PORT/DB."
     "  [default: memory for one worker, else a SQLite file in a temporary directory]",
 )
+@click.option(
+    "--chaos",
+    "chaos_seed",
+    type=int,
+    envvar="TOKENMOCK_CHAOS",
+    help="Chaos mode: answer every request with draw n of this seed (valid, documented error or hostile).",
+)
+@click.option(
+    "--chaos-exclude",
+    metavar="KIND,...",
+    help="Chaos kinds never to draw, e.g. stalled_body,dripping_body,no_answer (GET /__mock/chaos lists them).",
+)
 def serve(
     host: str,
     port: int,
@@ -51,6 +63,8 @@ def serve(
     threads: int,
     workers: int | None,
     store_url: str | None,
+    chaos_seed: int | None,
+    chaos_exclude: str | None,
 ) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
     import os
@@ -71,6 +85,11 @@ def serve(
         raise click.ClickException(str(exc)) from None
     if vendor:
         settings["vendor"] = vendor
+    if chaos_seed is not None:
+        excluded = [kind.strip() for kind in (chaos_exclude or "").split(",") if kind.strip()]
+        settings["chaos"] = {"seed": chaos_seed, "exclude": excluded}
+    elif chaos_exclude:
+        raise click.UsageError("--chaos-exclude goes with --chaos SEED")
     workers = workers or os.cpu_count() or 1
     store_url = store_url or settings.get("store") or ("sqlite" if workers > 1 else "memory")
     if workers > 1 and not is_shared(store_url):
@@ -81,6 +100,7 @@ def serve(
         scratch = tempfile.mkdtemp(prefix="tokenmock-", dir=shm)
         store_url = f"sqlite://{scratch}/state.db"
     settings["store"] = store_url
+    settings["exposed"] = not is_loopback(host)  # the admin API then asks every client for admin_token
     if not is_loopback(host):
         click.echo(
             f"warning: binding {host} exposes the mock (and its demo credentials) beyond this machine",
@@ -106,10 +126,20 @@ def serve(
             )
             where = re.sub(r"//[^/@]*@", "//", store_url.partition("?")[0])  # no password in the log
             click.echo(f"  {workers} worker(s) x {threads} threads, store {where}", err=True)
+            if mock.chaos.configured:
+                click.echo(f"  chaos mode, seed {mock.chaos.configured['seed']}: every answer is a draw", err=True)
             for name, prefix in mock.mounted.items():
                 click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
-        run(lambda: app, host=host, port=port, workers=workers, threads=threads, on_ready=ready)
+        run(
+            lambda: app,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            max_body_bytes=int(settings["max_body_bytes"]),
+            on_ready=ready,
+        )
     finally:
         if scratch is not None and os.getpid() == master:  # workers leave through here too
             shutil.rmtree(scratch, ignore_errors=True)

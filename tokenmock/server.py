@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
 import logging
+import os
+import re
+import selectors
+import socket
+import ssl
 import sys
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import errors as http_errors
+from gunicorn.workers import gthread
+
+# How long a client may take to deliver a whole request (head, and a body within the size limit), and
+# the longest pause in reading a body once the request runs (a chunked body over the size limit, an
+# `Expect: 100-continue` body). A slower client is cut off instead of holding a request thread.
+REQUEST_DEADLINE = 10.0
+BODY_READ_TIMEOUT = 5.0
+# A closed connection is drained for at most this long (RFC 9112 §9.6), in the poller, not in a thread.
+LINGER = 2.0
+_LINGER_BYTES = 64 * 1024
+_RECV_BYTES = 16 * 1024  # per recv() (each allocates this much; larger sizes cost an mmap)
+# How far a request has come: wait for more, whole (nothing left to read), or hand it over anyway.
+_WAIT, _WHOLE, _HAND_OVER = 0, 1, 2
+# The headers that say where a body ends, and Expect (whose body only follows gunicorn's interim answer).
+_FRAMING = re.compile(rb"\r\n(content-length|transfer-encoding|expect)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
+# A superset of the request lines gunicorn accepts: any other line is refused as soon as it is complete.
+_REQUEST_LINE = re.compile(rb"[!-~]+ [^\x00-\x20\x7f]+ HTTP/[!-~]*")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+# gunicorn's refusals of malformed HTTP, by exception (first match); any other ParseException is 400.
+# An unsupported transfer coding is the client's mistake too: 400, not gunicorn's 501.
+_REFUSALS: tuple[tuple[type[Exception], int, str], ...] = (
+    (http_errors.LimitRequestLine, 414, "URI Too Long"),
+    (http_errors.LimitRequestHeaders, 431, "Request Header Fields Too Large"),
+    (http_errors.ExpectationFailed, 417, "Expectation Failed"),
+    (http_errors.ForbiddenProxyRequest, 403, "Forbidden"),
+    (http_errors.ConfigurationProblem, 500, "Internal Server Error"),  # gunicorn's setup, not the client
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -44,6 +82,260 @@ class MockServer(BaseApplication):
         return self.app_factory()
 
 
+class MockWorker(gthread.ThreadWorker):
+    """gunicorn's gthread worker, hardened for clients that misbehave on purpose.
+
+    - A request goes to a thread only once it has arrived whole: its head, and a body up to the size
+      limit (by Content-Length, or chunked up to its last chunk). Until then the connection waits in the
+      poller, what has come so far kept in the parser's buffer; a client that has not finished within
+      REQUEST_DEADLINE is answered 408 and cut off. So slow clients cannot starve the threads (stock
+      gthread gives each connection a thread that blocks on its socket).
+    - Malformed HTTP is refused with JSON (`{"error": "invalid_request", ...}`, 400, 414, 431 or 417),
+      not gunicorn's HTML page (nor its 501 for an unknown transfer coding), and logged without the
+      request line or the offending header, which may carry a token.
+    - A connection is closed gracefully (our side shut, the client's last bytes drained) by the poller,
+      instead of gunicorn's drain of up to 2 s on the poller's own thread, which a client that keeps
+      its side open after a refusal would stall every other connection of the worker with.
+    """
+
+    max_body_bytes = 64 * 1024  # set from the mock's settings in `serve`
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Sockets being closed: socket -> [deadline, bytes drained], in deadline order.
+        self.lingering: OrderedDict[socket.socket, list[float]] = OrderedDict()
+        # Read once: gunicorn's settings are looked up through a dict on every access.
+        cfg = self.cfg
+        self.waits_for_requests = not cfg.is_ssl  # (recv flags do not apply to TLS sockets)
+        self.line_limit = cfg.limit_request_line
+        # The most a request may hold before it is handed over regardless: the longest head gunicorn
+        # accepts and a body at the size limit (with room for chunk framing); beyond that the parser
+        # or the mock refuses it without waiting for more.
+        head = self.line_limit + 2 + cfg.limit_request_fields * (cfg.limit_request_field_size + 2) + 4
+        self.buffer_cap = head + self.max_body_bytes + 16 * 1024
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        if fs.cancelled() or fs.exception() is not None or fs.result():  # kept alive, deferred, or failed
+            super().finish_request(conn, fs)
+            return
+        self.nr_conns -= 1
+        self._linger(conn.sock)
+
+    def _linger(self, sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            sock.setblocking(False)
+            self.poller.register(sock, selectors.EVENT_READ, self._drain)
+        except (OSError, ValueError, KeyError):  # already shut or closed (a wire fault, a reset)
+            util.close(sock)
+            return
+        self.lingering[sock] = [time.monotonic() + LINGER, 0]
+
+    def _drain(self, sock: socket.socket) -> None:
+        try:
+            data = sock.recv(_LINGER_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        state = self.lingering.get(sock)
+        if state is not None and data:
+            state[1] += len(data)
+            if state[1] < _LINGER_BYTES:
+                return
+        self._close_lingering(sock)
+
+    def _close_lingering(self, sock: socket.socket) -> None:
+        self.lingering.pop(sock, None)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            self.poller.unregister(sock)
+        util.close(sock)
+
+    def murder_pending(self) -> None:
+        super().murder_pending()
+        now = time.monotonic()
+        while self.lingering:
+            sock, (deadline, _) = next(iter(self.lingering.items()))
+            if deadline > now:
+                break
+            self._close_lingering(sock)
+
+    def handle(self, conn: Any) -> Any:
+        if self.waits_for_requests and not conn.is_http2:
+            state = self._arrived(conn)
+            if state is None:  # past the deadline
+                return False
+            if state == _WAIT:
+                return gthread._DEFER if self.alive else False
+            conn.tokenmock_since = None
+            conn.tokenmock_whole = state == _WHOLE
+        return super().handle(conn)
+
+    def _arrived(self, conn: Any) -> int | None:
+        """How far the request on `conn` has come (_WAIT, _WHOLE, _HAND_OVER), or None when it did not
+        arrive in time.
+
+        What has arrived is read into the parser's buffer, where the parser will find it, so a
+        connection waiting for the rest is not readable again until more comes.
+        """
+        conn.init()
+        if conn.is_http2 or conn.parser is None:
+            return _HAND_OVER
+        buffer = conn.parser.unreader.buf
+        held = buffer.seek(0, os.SEEK_END)
+        cap = self.buffer_cap
+        while held < cap:
+            wanted = min(_RECV_BYTES, cap - held)
+            try:
+                chunk = conn.sock.recv(wanted, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                return _HAND_OVER  # the parser meets the broken socket and closes it
+            if not chunk:
+                return _HAND_OVER  # end of stream: the parser answers what came, or closes
+            held += buffer.write(chunk)
+            if len(chunk) < wanted:
+                break  # drained for now; if more is needed the poller says when it comes
+        data = buffer.getvalue()
+        state = _HAND_OVER if held >= cap else self._readiness(data)
+        if state != _WAIT:
+            return state
+        now = time.monotonic()
+        since = getattr(conn, "tokenmock_since", None)
+        if since is None:
+            conn.tokenmock_since = now
+        elif now - since > REQUEST_DEADLINE:
+            self.log.debug("closing a connection whose request did not arrive in %ss", REQUEST_DEADLINE)
+            if data:
+                _send_json(conn.sock, 408, "Request Timeout", "invalid_request", "the request did not arrive in time")
+            return None
+        return _WAIT
+
+    def _readiness(self, data: bytes) -> int:
+        """_WHOLE when `data` holds a whole request; _HAND_OVER when it holds enough for the parser or the
+        mock to refuse it (or a body that only comes once the request runs); else _WAIT."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            return _HAND_OVER if self._refusable_head(data) else _WAIT
+        head = data[: end + 2].lower()
+        if b"\r\ntransfer-encoding" in head or b"\r\nexpect" in head:
+            return self._unusual_readiness(data, end)
+        at = head.find(b"\r\ncontent-length:")
+        if at < 0:
+            return _WHOLE  # no body
+        if head.find(b"\r\ncontent-length", at + 16) >= 0:
+            return _HAND_OVER  # two lengths: refused by the parser
+        value = head[at + 17 : head.find(b"\r\n", at + 17)].strip(b" \t")
+        if not value.isdigit() or len(value) > 18:
+            return _HAND_OVER  # refused by the parser, or by the mock (413) without reading the body
+        length = int(value)
+        if length > self.max_body_bytes:
+            return _HAND_OVER  # refused (413) before it is read
+        return _WHOLE if len(data) >= end + 4 + length else _WAIT
+
+    def _unusual_readiness(self, data: bytes, end: int) -> int:
+        """`_readiness` of a head with Transfer-Encoding or Expect."""
+        length: int | None = None
+        chunked = False
+        for name, value in _FRAMING.findall(data, 0, end + 2):
+            name = name.lower()
+            if name == b"expect":
+                return _HAND_OVER  # a 100-continue body follows gunicorn's interim answer; any other is a 417
+            value = value.strip(b" \t")
+            if name == b"transfer-encoding":
+                if chunked or value.lower() != b"chunked":
+                    return _HAND_OVER  # refused by the parser
+                chunked = True
+            elif length is not None or not value.isdigit() or len(value) > 18:
+                return _HAND_OVER  # refused by the parser
+            else:
+                length = int(value)
+        if chunked:
+            return _HAND_OVER if length is not None else _chunked_readiness(data, end + 4, self.max_body_bytes)
+        if length is None:
+            return _WHOLE
+        if length > self.max_body_bytes:
+            return _HAND_OVER
+        return _WHOLE if len(data) >= end + 4 + length else _WAIT
+
+    def _refusable_head(self, data: bytes) -> bool:
+        """Whether an unfinished head is already bad enough for the parser to refuse without reading on."""
+        if data.count(b"\n") != data.count(b"\r\n"):
+            return True  # a bare LF
+        start = 2 if data.startswith(b"\r\n") else 0  # one empty line may precede the request line
+        eol = data.find(b"\r\n", start)
+        if eol < 0:
+            return len(data) - start - 2 > self.line_limit
+        return eol - start > self.line_limit or not _REQUEST_LINE.fullmatch(data, start, eol)
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        if not getattr(conn, "tokenmock_whole", False):
+            # Part of the request is still to be read from the socket (a chunked body over the size
+            # limit, a 100-continue body): a client that stalls is cut off. (A whole request is not
+            # given one: a socket timeout costs a poll() before every send.)
+            conn.sock.settimeout(BODY_READ_TIMEOUT)
+        return super().handle_request(req, conn)
+
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
+        """Answer what failed before the mock could (gunicorn's parse errors, mostly) in JSON, and log it
+        without the request line or the offending header: their text may carry a token."""
+        if isinstance(exc, ssl.SSLError):
+            return super().handle_error(None, client, addr, exc)
+        if isinstance(exc, http_errors.ParseException) and not isinstance(
+            exc, http_errors.InvalidResponseHeader | http_errors.InvalidResponseHeaderName
+        ):
+            status, reason = next(
+                ((status, reason) for kind, status, reason in _REFUSALS if isinstance(exc, kind)), (400, "Bad Request")
+            )
+            self.log.warning("refused malformed HTTP from %s: %s", (addr or ("-",))[0], type(exc).__name__)
+        else:  # the mock's own failure (a header it tried to send, ...)
+            status, reason = 500, "Internal Server Error"
+            self.log.error("failed to handle a request: %s", type(exc).__name__, exc_info=exc)
+        error = "server_error" if status >= 500 else "invalid_request"
+        _send_json(client, status, reason, error, f"{reason}: {type(exc).__name__}")
+        return None
+
+
+def _chunked_readiness(data: bytes, start: int, limit: int) -> int:
+    """_WHOLE when the chunked body at `data[start:]` has arrived up to its last chunk and trailers,
+    _HAND_OVER when it is malformed or over `limit` (refused then, by the parser or with 413, without
+    waiting for more), else _WAIT."""
+    position, total = start, 0
+    while True:
+        eol = data.find(b"\r\n", position)
+        if eol < 0:
+            return _HAND_OVER if len(data) - position > 8192 else _WAIT  # a size line too long to wait for
+        digits = data[position:eol].split(b";", 1)[0].rstrip(b" \t")
+        if not digits or not _HEX.issuperset(digits):
+            return _HAND_OVER
+        size = int(digits, 16)
+        if size == 0:  # the last chunk; then the trailer section, maybe empty, up to an empty line
+            return _WHOLE if data.find(b"\r\n\r\n", eol) >= 0 else _WAIT
+        total += size
+        if total > limit:
+            return _HAND_OVER
+        position = eol + 2 + size
+        if len(data) < position + 2:
+            return _WAIT
+        if data[position : position + 2] != b"\r\n":
+            return _HAND_OVER
+        position += 2
+
+
+def _send_json(sock: Any, status: int, reason: str, error: str, description: str) -> None:
+    """A refusal written straight to the socket, before (or instead of) the mock: JSON, then close."""
+    body = json.dumps({"error": error, "error_description": description}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1")
+    try:
+        util.write_nonblock(sock, head + body)
+    except Exception:  # the client is gone
+        logging.getLogger("gunicorn.error").debug("failed to send a refusal")
+
+
 def configure_logging(access_log: bool) -> None:
     """One masked line per request on stderr (the mock writes it itself; gunicorn's access log is off)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -62,13 +354,17 @@ def serve(
     port: int,
     workers: int = 1,
     threads: int = 8,
+    max_body_bytes: int = 64 * 1024,
     on_ready: Callable[[], None] | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both)."""
+    """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both).
+
+    `max_body_bytes` is the mock's limit: a body up to it is waited for before the request runs.
+    """
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": MockWorker,
         "threads": threads,
         "keepalive": 5,
         "graceful_timeout": 5,
@@ -82,4 +378,5 @@ def serve(
     }
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
+    MockWorker.max_body_bytes = max_body_bytes  # the workers are forked from this process
     MockServer(app_factory, options).run()

@@ -19,7 +19,6 @@ from flask import Flask
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.reliability.serving import ROOT, Served, served
-from tests.security import pending
 from tests.security.flows import VENDORS, login, requests_http
 from tests.security.hostile import ROUTES, assert_refusal
 
@@ -73,7 +72,6 @@ def test_exposed_with_an_admin_token_the_admin_api_asks_everyone_for_it(tmp_path
     assert ADMIN_TOKEN not in server.log()
 
 
-@pending.EXPOSED_ADMIN
 def test_exposed_without_an_admin_token_the_admin_api_is_closed(tmp_path: Path) -> None:
     with served(["--host", "0.0.0.0"], tmp_path / "serve.log") as server:
         assert _admin_status(server) == 403  # loopback is not trusted when a proxy could be in front

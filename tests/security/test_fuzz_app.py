@@ -19,11 +19,9 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import contracts
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.conftest import EPOCH
-from tests.security import pending
 from tests.security.flows import VENDORS, flask_http, login
 from tests.security.hostile import CASES, ROUTES, Route, assert_refusal, assert_vendor_refusal
 
@@ -258,7 +256,6 @@ def test_path_parameters_of_any_length(app: Flask, route: Route, value: str) -> 
     assert_refusal(route, response.status_code, response.get_data(), response.headers)
 
 
-@pending.APP_READ_ERRORS
 @pytest.mark.parametrize(
     ("method", "path"),
     [("POST", "/clickview//connect/token"), ("GET", "/aminotv//channels/demo-channel/relationships/streams")],
@@ -270,17 +267,7 @@ def test_mangled_paths_get_the_vendor_shape_not_a_redirect(app: Flask, method: s
     assert_vendor_refusal(path.split("/")[1], response.status_code, response.get_data(), response.headers)
 
 
-@pytest.mark.parametrize(
-    "route",
-    [
-        # Passes today where the contract happens to document the 404 that a short body gets.
-        pytest.param(
-            r, marks=() if 404 in contracts.operation(r.vendor, r.operation_id).statuses else pending.APP_READ_ERRORS
-        )
-        for r in ROUTES
-    ],
-    ids=str,
-)
+@pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_a_body_shorter_than_its_content_length(app: Flask, route: Route) -> None:
     """The client announced 100 bytes and sent 3 (or hung up): the client's error, in the vendor's shape."""
     CASES["in-process table"] += 1

@@ -25,7 +25,6 @@ from client.base import MIN_SCRUBBED
 from mockserver import create_app
 from mockserver.clock import Clock
 from tests.reliability.serving import Served, served
-from tests.security import pending
 from tests.security.flows import (
     DEMO_PROFILE,
     JSON_API,
@@ -221,7 +220,6 @@ def test_the_access_log_of_a_live_server_holds_no_secret(live: Served) -> None:
     assert leaks(log, issued) == []
 
 
-@pending.WORKER_JSON_ERRORS
 def test_malformed_requests_do_not_put_their_request_line_in_the_log(live: Served) -> None:
     import socket
 
