@@ -99,7 +99,7 @@ def hostile_requests(draw: Any, route: Route) -> dict[str, Any]:
     """The keyword arguments of one hostile `FlaskClient.open` call at `route`."""
     # Any text but "/", which would make "//" (a mangled path: test_mangled_paths_get_the_vendor_shape...).
     values = {
-        name: quote(draw(st.text(st.characters(exclude_characters="/"), max_size=40)), safe="") or "x"
+        name: quote(draw(st.text(st.characters(exclude_characters="/", codec="utf-8"), max_size=40)), safe="") or "x"
         for name in route.params
     }
     headers: dict[str, str] = {}
