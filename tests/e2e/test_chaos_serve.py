@@ -27,7 +27,7 @@ def send(base: str, path: str, content_type: str, body: bytes) -> bytes:
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     ).encode()
-    with socket.create_connection((host, int(port)), timeout=0.5) as sock:
+    with socket.create_connection((host, int(port)), timeout=1.5) as sock:
         sock.sendall(head + body)
         try:
             return sock.recv(12)  # b"HTTP/1.1 200", garbage, or b"" when the connection was dropped
@@ -44,6 +44,9 @@ def chaos_run(*args: str) -> list[dict[str, Any]]:
         output = stop(process)
     assert "demo-secret" not in output
     assert len(journal) == len(REQUESTS)
+    # Entries are journaled as answers finish (a slow draw may finish after the next request's); request
+    # n, sent after request n-1 was given up or answered, took draw n when it arrived.
+    journal.sort(key=lambda e: int(e["fault"].split(":")[1]))
     return [
         {"path": e["path"], "fault": e["fault"], "status": e["status"], "first_bytes": first[:12]}
         for e, first in zip(journal, seen, strict=True)
@@ -56,6 +59,7 @@ def test_same_seed_same_sequence_across_runs_and_workers() -> None:
     answers = [[(e["path"], e["fault"], e["status"]) for e in run] for run in (first, again)]
     assert answers[0] == answers[1]
     assert [e["fault"].split(":")[1] for e in first] == [str(n) for n in range(len(REQUESTS))]
+    assert [e["path"] for e in first] == [path for path, _, _ in REQUESTS]  # draw n is request n
     drawn = {e["fault"].split(":")[2] for e in first}
     assert {"real", "documented_error"} <= drawn and len(drawn) >= 8
     # what went over the wire follows the draw: a real answer starts with a status line
