@@ -8,6 +8,7 @@ surfaces as an exception from the response body, which is what a client would se
 from __future__ import annotations
 
 import contextlib
+import errno
 import select
 import socket
 import struct
@@ -24,7 +25,14 @@ HOLD_POLL = 0.05
 
 
 class WireFault(ConnectionError):
-    """Raised from a response body to abort the connection mid-response."""
+    """Raised from a response body to abort the connection mid-response.
+
+    It carries ENOTCONN (the mock shut the socket itself), which WSGI servers take as a client that went
+    away: gunicorn logs it at debug level instead of a traceback per injected fault.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errno.ENOTCONN, message)
 
 
 def _socket_of(environ: Mapping[str, Any]) -> socket.socket | None:

@@ -43,6 +43,7 @@ def chaos_run(*args: str) -> list[dict[str, Any]]:
     finally:
         output = stop(process)
     assert "demo-secret" not in output
+    assert "Traceback" not in output  # broken connections are the point here, not server errors
     assert len(journal) == len(REQUESTS)
     # Entries are journaled as answers finish (a slow draw may finish after the next request's); request
     # n, sent after request n-1 was given up or answered, took draw n when it arrived.
