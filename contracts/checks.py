@@ -25,7 +25,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -468,6 +468,22 @@ def config_for(
 ) -> dict[str, Any]:
     """A run's schemathesis configuration (a mapping shaped like schemathesis.toml)."""
     excluded = set(EXCLUDED_CHECKS.get(vendor, {})) | (set() if strict else set(STRICT_ONLY_CHECKS))
+    # RFC 6749 §5.2: a well-formed token request whose credentials, grant or scope are refused gets
+    # 400 (invalid_client without Basic, invalid_grant, invalid_scope), so 400 accepts valid-shaped
+    # data there. Schemathesis does this itself for an oauth2 scheme's tokenUrl; these contracts
+    # have none (each vendor issues tokens from its own operation).
+    return _config(token_operations(vendor), excluded, base_url, max_examples, seed, workers)
+
+
+def _config(
+    refusing: Iterable[str],
+    excluded: set[str],
+    base_url: str | None,
+    max_examples: int,
+    seed: int | None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Every phase, every check but `excluded`; the `refusing` operations may answer valid data 400."""
     checks: dict[str, Any] = {name: {"enabled": name not in excluded} for name in BUILTIN_CHECKS}
     checks["max_response_time"] = MAX_RESPONSE_TIME
     config: dict[str, Any] = {
@@ -481,14 +497,10 @@ def config_for(
         config["generation"]["deterministic"] = True
     if base_url is not None:
         config["base-url"] = base_url
-    if granting := token_operations(vendor):
-        # RFC 6749 §5.2: a well-formed token request whose credentials, grant or scope are refused gets
-        # 400 (invalid_client without Basic, invalid_grant, invalid_scope), so 400 accepts valid-shaped
-        # data there. Schemathesis does this itself for an oauth2 scheme's tokenUrl; these contracts
-        # have none (each vendor issues tokens from its own operation).
+    if refusing := list(refusing):
         config["operations"] = [
             {
-                "include-operation-id": list(granting),
+                "include-operation-id": refusing,
                 "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "400"]}},
             }
         ]
@@ -553,24 +565,10 @@ def run_admin(
     mock's clock, arms faults and starts chaos: point it at a mock no one else is using, then reset it."""
     if (app is None) == (base_url is None):
         raise ValueError("give exactly one of app= and base_url=")
-    settings: dict[str, Any] = {
-        "generation": {"mode": "all", "max-examples": max_examples},
-        "phases": {name: {"enabled": True} for name in ("examples", "coverage", "fuzzing", "stateful")},
-        "checks": {name: {"enabled": True} for name in BUILTIN_CHECKS} | {"max_response_time": MAX_RESPONSE_TIME},
-    }
-    if seed is not None:
-        settings["seed"] = seed
-        settings["generation"]["deterministic"] = True
     # A schema-valid fault or client can still name a vendor the mock does not serve, or pair a vendor
     # with another vendor's operation, or give a kind parameters out of range: 400, as admin.yaml says.
-    settings["operations"] = [
-        {
-            "include-operation-id": ["armFault", "addClient"],
-            "checks": {"positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "400"]}},
-        }
-    ]
-    if base_url is not None:
-        settings["base-url"] = f"{base_url.rstrip('/')}/__mock"
+    root = f"{base_url.rstrip('/')}/__mock" if base_url is not None else None
+    settings = _config(["armFault", "addClient"], set(), root, max_examples, seed)
     if admin_token is not None:
         settings["auth"] = {"openapi": {"adminToken": {"bearer": admin_token}}}
     document = inline_refs(read_yaml("admin.yaml"))
