@@ -1,6 +1,7 @@
 """The ceiling: a bare WSGI callable answering a static token, served exactly as the mock is.
 
-`python benchmarks/bare.py --port P [--workers W --threads T]` runs it through `tokenmock.server.serve`,
+`python benchmarks/bare.py --port P [--workers W --threads T]` runs it through
+`tokenmock.mockserver.serving.server.serve`,
 the function `tokenmock serve` uses, so the only difference from the mock is the application.
 """
 
@@ -33,7 +34,7 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tokenmock.server import serve
+    from tokenmock.mockserver.serving.server import serve
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")

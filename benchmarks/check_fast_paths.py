@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import jwt
 
-import contracts
-from contracts.validation import compile_fast
+from tokenmock import contracts
+from tokenmock.contracts.validation import compile_fast
 
 EPOCH = 1_767_225_600.0
 
@@ -89,8 +89,8 @@ def check_schemas(rounds: int = 300) -> int:
 
 
 def check_signers() -> int:
-    from mockserver.clock import Clock
-    from mockserver.tokens import JwtSigner
+    from tokenmock.mockserver.controls.clock import Clock
+    from tokenmock.mockserver.tokens import JwtSigner
 
     clock = Clock()
     clock.freeze(EPOCH)
@@ -121,8 +121,8 @@ def check_signers() -> int:
 def check_routes() -> int:
     from werkzeug.test import Client
 
-    from mockserver import create_app
-    from mockserver.clock import Clock
+    from tokenmock.mockserver import create_app
+    from tokenmock.mockserver.controls.clock import Clock
 
     def build(lean: bool) -> Any:
         clock = Clock()
@@ -194,7 +194,7 @@ def check_forms(rounds: int = 100_000) -> int:
     """`mockserver.validation.parse_form`'s split against `urllib.parse.parse_qsl` on random form text."""
     from urllib.parse import parse_qsl
 
-    from mockserver.validation import MAX_FORM_FIELDS, _split_form
+    from tokenmock.mockserver.pipeline.validation import MAX_FORM_FIELDS, _split_form
 
     rng = random.Random(11)
     failures = 0
@@ -217,7 +217,7 @@ def check_bodies() -> int:
     """`mockserver.app.read_body` against werkzeug's `get_data` on every shape of body a server can hand over."""
     import io
 
-    from mockserver.app import _werkzeug_body, read_body
+    from tokenmock.mockserver.app import _werkzeug_body, read_body
 
     failures = cases = 0
     for terminated in (False, True):

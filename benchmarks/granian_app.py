@@ -16,9 +16,9 @@ def build() -> Any:
         from bare import app
 
         return app
-    from mockserver import create_app
-    from mockserver.config import load_settings
-    from tokenmock.server import configure_logging
+    from tokenmock.mockserver import create_app
+    from tokenmock.mockserver.config import load_settings
+    from tokenmock.mockserver.serving.server import configure_logging
 
     settings = load_settings(None)
     configure_logging(bool(settings.get("access_log", True)))

@@ -374,7 +374,7 @@ def serving_mode(log: Path, args: argparse.Namespace) -> tuple[int | None, int |
 
 
 def start_ceiling(stack: contextlib.ExitStack, args: argparse.Namespace, mock: Server) -> Server:
-    """The bare WSGI callable through `tokenmock.server.serve`, with the mock's workers and threads."""
+    """The bare WSGI callable through `tokenmock.mockserver.serving.server.serve`, with the mock's workers, threads."""
     port = free_port()
     workers, threads = serving_mode(mock.log, args)
     command = [python(), str(HERE / "bare.py"), "--port", str(port)]
@@ -419,7 +419,7 @@ def bench_cpu(args: argparse.Namespace) -> list[dict[str, Any]]:
     code = r"""
 import io, json, sys, time
 from werkzeug.test import EnvironBuilder
-from mockserver import create_app
+from tokenmock.mockserver import create_app
 targets = json.loads(sys.argv[1])
 app = create_app({"access_log": False})
 def environ_of(t, token):

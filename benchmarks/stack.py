@@ -22,7 +22,7 @@ def main() -> None:
     sys.path[:0] = [str(root.parent), str(root)]
     from bare import app as bare_app
 
-    from tokenmock.server import MockServer, configure_logging
+    from tokenmock.mockserver.serving.server import MockServer, configure_logging
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -48,8 +48,8 @@ def main() -> None:
     if args.app == "bare":
         app: Any = bare_app
     else:
-        from mockserver import create_app
-        from mockserver.config import load_settings
+        from tokenmock.mockserver import create_app
+        from tokenmock.mockserver.config import load_settings
 
         settings = load_settings(None)
         if args.store:

@@ -1,20 +1,20 @@
 """tokenmock's reference client: each vendor's token flow done right, on `requests`.
 
-    from client import ClickViewClient
+    from tokenmock.client import ClickViewClient
     cv = ClickViewClient("my-id", "my-secret", base_url="http://127.0.0.1:8080/clickview")
     requests.get(f"{cv.base_url}/api/v1/example", auth=cv.auth())
 """
 
-from client.aminotv import AminoTVClient, AminoTVProfileClient
-from client.base import TokenClient
-from client.clickview import ClickViewClient
-from client.divetv import DiveTVClient
-from client.errors import AuthenticationError, ContractViolation, RequestRejected, TokenError, TransportError
-from client.junctiontv import JunctionTVClient
-from client.store import FileTokenStore, MemoryTokenStore, TokenStore
-from client.token import Token
-from client.transport import RetryPolicy
-from client.vision10 import Vision10Client
+from tokenmock.client.aminotv import AminoTVClient, AminoTVProfileClient
+from tokenmock.client.base import TokenClient
+from tokenmock.client.clickview import ClickViewClient
+from tokenmock.client.divetv import DiveTVClient
+from tokenmock.client.errors import AuthenticationError, ContractViolation, RequestRejected, TokenError, TransportError
+from tokenmock.client.junctiontv import JunctionTVClient
+from tokenmock.client.store import FileTokenStore, MemoryTokenStore, TokenStore
+from tokenmock.client.token import Token
+from tokenmock.client.transport import RetryPolicy
+from tokenmock.client.vision10 import Vision10Client
 
 # Vendor id -> client class (used by `tokenmock token`).
 CLIENTS: dict[str, type[TokenClient]] = {

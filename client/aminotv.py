@@ -19,9 +19,9 @@ from urllib.parse import quote
 
 import jwt
 
-from client.base import TokenClient
-from client.errors import AuthenticationError
-from client.token import Token
+from tokenmock.client.base import TokenClient
+from tokenmock.client.errors import AuthenticationError
+from tokenmock.client.token import Token
 
 _ACCEPT = {"Accept": "application/vnd.api+json"}
 _HEADERS = {**_ACCEPT, "Content-Type": "application/vnd.api+json"}

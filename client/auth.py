@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import requests
 
-if TYPE_CHECKING:
-    from client.base import TokenClient
+from tokenmock.client.token import Token
+
+
+class TokenSource(Protocol):
+    """What BearerAuth needs of a client (a `TokenClient` is one): a valid token, and a way to drop one."""
+
+    def token(self) -> Token: ...
+
+    def invalidate(self, token: Token | None = None) -> None: ...
 
 
 class BearerAuth(requests.auth.AuthBase):
@@ -16,7 +23,7 @@ class BearerAuth(requests.auth.AuthBase):
     That is JunctionTV's documented loop ("if 401, get a new token"), and right for every vendor.
     """
 
-    def __init__(self, client: TokenClient) -> None:
+    def __init__(self, client: TokenSource) -> None:
         self.client = client
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -16,17 +16,18 @@ from typing import Any, ClassVar
 
 import requests
 
-import contracts
-from client.errors import (
+from tokenmock import contracts
+from tokenmock.client.auth import BearerAuth
+from tokenmock.client.errors import (
     AuthenticationError,
     ContractViolation,
     RequestRejected,
     TokenError,
     TransportError,
 )
-from client.store import MemoryTokenStore, TokenStore
-from client.token import Token
-from client.transport import Reply, RetryPolicy, Transport
+from tokenmock.client.store import MemoryTokenStore, TokenStore
+from tokenmock.client.token import Token
+from tokenmock.client.transport import Reply, RetryPolicy, Transport
 
 # Printable ASCII without spaces: anything else cannot travel in `Authorization: Bearer <token>`.
 USABLE_TOKEN = re.compile(r"[\x21-\x7e]+")
@@ -121,8 +122,6 @@ class TokenClient:
     def auth(self) -> requests.auth.AuthBase:
         """A requests auth that sets `Authorization: Bearer`, renews before expiry, and on a 401 renews
         once and retries once."""
-        from client.auth import BearerAuth
-
         return BearerAuth(self)
 
     @property

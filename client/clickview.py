@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from client.base import TokenClient
-from client.token import Token
+from tokenmock.client.base import TokenClient
+from tokenmock.client.token import Token
 
 TOKEN_PATH = "/connect/token"
 

@@ -16,8 +16,8 @@ import hashlib
 import re
 from typing import Any
 
-from client.base import TokenClient
-from client.token import Token
+from tokenmock.client.base import TokenClient
+from tokenmock.client.token import Token
 
 TOKEN_PATH = "/v1/token"
 # Spring Security OAuth2 echoes the refused token in error_description ("Invalid refresh token: eyJ...").

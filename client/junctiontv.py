@@ -10,8 +10,8 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-from client.base import TokenClient
-from client.token import Token
+from tokenmock.client.base import TokenClient
+from tokenmock.client.token import Token
 
 TOKEN_PATH = "/ums/2.0/oauth/"  # with its trailing slash, as documented (JTV-05)
 

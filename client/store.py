@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Protocol
 
-from client.token import Token
+from tokenmock.client.token import Token
 
 
 class TokenStore(Protocol):

@@ -24,7 +24,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from client.errors import ContractViolation, TransportError
+from tokenmock.client.errors import ContractViolation, TransportError
 
 
 @dataclass

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from client.base import TokenClient
-from client.token import Token
+from tokenmock.client.base import TokenClient
+from tokenmock.client.token import Token
 
 
 class Vision10Client(TokenClient):

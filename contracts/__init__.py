@@ -4,10 +4,10 @@ Everything else in tokenmock (the mock, the reference client, the contract suite
 through this package, so data flows one way: openapi/ -> contracts -> mockserver and client.
 """
 
-from contracts.errors import ContractError, SpecProblem, Violation
-from contracts.loader import Operation, operation, operations, resolved_spec, spec, vendors
-from contracts.register import Discrepancy, register
-from contracts.validation import validate_response
+from tokenmock.contracts.errors import ContractError, SpecProblem, Violation
+from tokenmock.contracts.loader import Operation, operation, operations, resolved_spec, spec, vendors
+from tokenmock.contracts.register import Discrepancy, register
+from tokenmock.contracts.validation import validate_response
 
 __all__ = [
     "ContractError",

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.loader import HTTP_METHODS, operations, spec
-from contracts.register import register
-from contracts.validation import compile_schema, describe, first_error
+from tokenmock.contracts.loader import HTTP_METHODS, operations, spec
+from tokenmock.contracts.register import register
+from tokenmock.contracts.validation import compile_schema, describe, first_error
 
 # operationIds the mock, the client and the tests key on (issue 2).
 REQUIRED_OPERATIONS = {

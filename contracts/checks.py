@@ -33,8 +33,8 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
-from contracts.loader import Operation, inline_refs, operations, read_yaml, resolved_spec
-from contracts.validation import compile_schema
+from tokenmock.contracts.loader import Operation, inline_refs, operations, read_yaml, resolved_spec
+from tokenmock.contracts.validation import compile_schema
 
 # Every check schemathesis 4 ships; a run enables all of them unless a vendor excludes one below.
 BUILTIN_CHECKS = (

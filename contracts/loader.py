@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from contracts.errors import SpecProblem
+from tokenmock.contracts.errors import SpecProblem
 
 try:  # the C loader is several times faster; fall back where libyaml is absent
     _Loader: Any = yaml.CSafeLoader
@@ -22,7 +22,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 
 def read_yaml(name: str) -> Any:
     """Read a YAML file shipped in the `openapi` package (e.g. `clickview.yaml`)."""
-    path = resources.files("openapi").joinpath(name)
+    path = resources.files("tokenmock.openapi").joinpath(name)
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
@@ -35,7 +35,7 @@ def read_yaml(name: str) -> Any:
 def _spec_files() -> dict[str, str]:
     """Map vendor id -> file name, for every document whose `info.x-vendor` names a vendor."""
     found: dict[str, str] = {}
-    for entry in sorted(resources.files("openapi").iterdir(), key=lambda e: e.name):
+    for entry in sorted(resources.files("tokenmock.openapi").iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
             continue
         document = read_yaml(entry.name)
@@ -54,7 +54,7 @@ def vendors() -> tuple[str, ...]:
 
 def spec_text(vendor: str) -> str:
     """The vendor's contract file as written (for serving it)."""
-    return resources.files("openapi").joinpath(_file_of(vendor)).read_text(encoding="utf-8")
+    return resources.files("tokenmock.openapi").joinpath(_file_of(vendor)).read_text(encoding="utf-8")
 
 
 def _file_of(vendor: str) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
-from contracts.errors import SpecProblem
-from contracts.loader import read_yaml, vendors
+from tokenmock.contracts.errors import SpecProblem
+from tokenmock.contracts.loader import read_yaml, vendors
 
 Reading = Literal["strict", "lenient"]
 
@@ -37,7 +37,7 @@ class Discrepancy:
 def register(vendor: str | None = None) -> tuple[Discrepancy, ...]:
     """The register entries of one vendor, or of all vendors."""
     names = [vendor] if vendor else list(vendors())
-    folder = resources.files("openapi").joinpath("discrepancies")
+    folder = resources.files("tokenmock.openapi").joinpath("discrepancies")
     entries: list[Discrepancy] = []
     for name in names:
         if not folder.joinpath(f"{name}.yaml").is_file():

@@ -1,6 +1,6 @@
 """Hypothesis strategies for the responses of each vendor operation: valid, documented errors, hostile.
 
-    from contracts import strategies
+    from tokenmock.contracts import strategies
 
     strategies.success_payloads("clickview", "requestToken")   # any spec-valid 200 body a server would send
     strategies.error_replies("clickview", "requestToken")      # any documented error (status, body, code)
@@ -29,9 +29,9 @@ from hypothesis import seed as seeded
 from hypothesis import strategies as st
 from hypothesis.errors import HypothesisException
 
-from contracts.errors import Violation
-from contracts.loader import operation
-from contracts.validation import compile_schema, validate_response
+from tokenmock.contracts.errors import Violation
+from tokenmock.contracts.loader import operation
+from tokenmock.contracts.validation import compile_schema, validate_response
 
 __all__ = [
     "ERROR_CODE_POINTERS",

@@ -24,8 +24,8 @@ try:  # jsonschema's own equality for enum/const (1 != True, nested values compa
 except ImportError:  # pragma: no cover - a jsonschema without it: enum and const go to jsonschema
     _json_equal = None
 
-from contracts.errors import Violation
-from contracts.loader import operation
+from tokenmock.contracts.errors import Violation
+from tokenmock.contracts.loader import operation
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Draft202012Validator:

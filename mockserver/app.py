@@ -10,7 +10,6 @@ wrong methods, HEAD, the admin API, the index) goes through Flask, and both prod
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -25,13 +24,21 @@ from werkzeug.wrappers import Request
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-import contracts
-from mockserver import admin, wire
-from mockserver.config import load_settings
-from mockserver.core import TokenMock
-from mockserver.errors import InvalidRequest, MethodNotAllowed, MockError, NotFound, PayloadTooLarge, ServerFault
-from mockserver.exchange import Reply
-from mockserver.validation import RawRequest
+from tokenmock import contracts
+from tokenmock.mockserver.config import load_settings
+from tokenmock.mockserver.controls import admin
+from tokenmock.mockserver.errors import (
+    InvalidRequest,
+    MethodNotAllowed,
+    MockError,
+    NotFound,
+    PayloadTooLarge,
+    ServerFault,
+)
+from tokenmock.mockserver.pipeline.core import TokenMock
+from tokenmock.mockserver.pipeline.exchange import Reply
+from tokenmock.mockserver.pipeline.validation import RawRequest
+from tokenmock.mockserver.responses import body_bytes, to_response
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
@@ -42,28 +49,6 @@ class UnreadableBody(BadRequest):
     """The WSGI server failed to read the request body (a malformed chunk, a read timeout, a reset)."""
 
     description = "the request body could not be read"
-
-
-def body_bytes(reply: Reply) -> bytes:
-    """The reply's body as sent: bytes as given, text in UTF-8, anything else as compact JSON."""
-    body = reply.body
-    if isinstance(body, bytes):
-        return body
-    if body is None:
-        return b""
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
-
-
-def to_response(reply: Reply, environ: WSGIEnvironment | None = None) -> Response:
-    """A Flask response from a `Reply`; JSON bodies are compact."""
-    response = Response(body_bytes(reply), status=reply.status, headers=reply.headers)
-    if reply.body is not None:
-        response.headers["Content-Type"] = reply.media_type
-    if reply.wire is not None:
-        return wire.play(reply.wire, reply.wire_params, response, request.environ if environ is None else environ)
-    return response
 
 
 def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: bool = True) -> RawRequest:

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.utils import base64url_decode
 
-from mockserver.clock import Clock
-from mockserver.errors import InvalidToken
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.errors import InvalidToken
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from werkzeug.serving import make_server
 
-from mockserver import create_app
-from mockserver.clock import Clock
+from tokenmock.mockserver import create_app
+from tokenmock.mockserver.controls.clock import Clock
 
 settings.register_profile(
     "ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

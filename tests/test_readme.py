@@ -41,8 +41,7 @@ def test_readme_promises_the_two_commands() -> None:
 
 
 def test_readme_admin_curls_name_documented_admin_paths() -> None:
-    import contracts
-
+    from tokenmock import contracts
     admin = contracts.loader.read_yaml("admin.yaml")
     paths = set(admin["paths"])
     used = set(re.findall(r"127\.0\.0\.1:8080/__mock(/[a-z]+)", README))

@@ -6,7 +6,7 @@ import functools
 import importlib
 import pkgutil
 
-from mockserver.vendors.base import Vendor
+from tokenmock.mockserver.vendors.base import Vendor
 
 
 @functools.cache

@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 
 import jwt
 
-from contracts import Operation
-from mockserver.errors import (
+from tokenmock.contracts import Operation
+from tokenmock.mockserver.errors import (
     InvalidClient,
     InvalidRequest,
     InvalidToken,
@@ -30,9 +30,9 @@ from mockserver.errors import (
     ServerFault,
     UnsupportedMediaType,
 )
-from mockserver.exchange import Call, Reply
-from mockserver.tokens import Issued, JwtSigner
-from mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
+from tokenmock.mockserver.tokens import Issued, JwtSigner
+from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 JSON_API = "application/vnd.api+json"
 # Path parameters the contract names: a validation error about one points at `source.parameter`.

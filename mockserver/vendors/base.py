@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from mockserver.errors import InvalidToken, MockError
-from mockserver.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
-from mockserver.store import RefreshUse
+from tokenmock.mockserver.errors import InvalidToken, MockError
+from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
+from tokenmock.mockserver.stores import RefreshUse
 
 if TYPE_CHECKING:
-    from contracts import Operation
-    from mockserver.clock import Clock
-    from mockserver.store import Store
+    from tokenmock.contracts import Operation
+    from tokenmock.mockserver.controls.clock import Clock
+    from tokenmock.mockserver.stores import Store
 
 F = TypeVar("F", bound=Callable[..., Reply])
 

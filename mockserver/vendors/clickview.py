@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
 
-from contracts import Operation
-from mockserver.errors import (
+from tokenmock.contracts import Operation
+from tokenmock.mockserver.errors import (
     InsufficientScope,
     InvalidClient,
     InvalidRequest,
@@ -28,9 +28,9 @@ from mockserver.errors import (
     ServerFault,
     UnsupportedGrantType,
 )
-from mockserver.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
-from mockserver.tokens import JwtSigner, new_jti
-from mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
+from tokenmock.mockserver.tokens import JwtSigner, new_jti
+from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 TOKEN_PATH = "/connect/token"
 # The document's own invalid_client wording (§ Handling Errors).

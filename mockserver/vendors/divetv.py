@@ -20,8 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from contracts import Operation
-from mockserver.errors import (
+from tokenmock.contracts import Operation
+from tokenmock.mockserver.errors import (
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
@@ -33,9 +33,9 @@ from mockserver.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
-from mockserver.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
-from mockserver.tokens import Issued, JwtSigner, new_jti
-from mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
+from tokenmock.mockserver.tokens import Issued, JwtSigner, new_jti
+from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 DEVICE_GRANT, REFRESH_GRANT = "device_credentials", "refresh_token"
 JSON = "application/json"

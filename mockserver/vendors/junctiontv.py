@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import unquote_plus
 
-from contracts import Operation
-from mockserver.errors import (
+from tokenmock.contracts import Operation
+from tokenmock.mockserver.errors import (
     InvalidClient,
     InvalidToken,
     MockError,
@@ -23,9 +23,9 @@ from mockserver.errors import (
     PayloadTooLarge,
     ServerFault,
 )
-from mockserver.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
-from mockserver.tokens import OpaqueSigner, new_jti
-from mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
+from tokenmock.mockserver.tokens import OpaqueSigner, new_jti
+from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 TOKEN_PATH = "/ums/2.0/oauth/"
 # The core's wording for a token past its `exp` (mockserver.tokens.check_window), for a core whose

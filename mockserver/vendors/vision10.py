@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import contracts
-from contracts import Operation
-from mockserver.errors import (
+from tokenmock import contracts
+from tokenmock.contracts import Operation
+from tokenmock.mockserver.errors import (
     InvalidClient,
     InvalidRequest,
     InvalidScope,
@@ -23,9 +23,9 @@ from mockserver.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
-from mockserver.exchange import Call, Reply
-from mockserver.tokens import JwtSigner
-from mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
+from tokenmock.mockserver.tokens import JwtSigner
+from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 # tokenmock's error codes (the document gives only 240101); see components.x-error-codes.
 _RULE_CODES = {"json": "240001", "required": "240002", "maxLength": "240003", "type": "240004"}

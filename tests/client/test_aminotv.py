@@ -13,13 +13,13 @@ import requests
 from flask import Flask
 from requests.structures import CaseInsensitiveDict
 
-import contracts
-from client import AuthenticationError, ContractViolation, RequestRejected, TokenError
-from client.aminotv import AminoTVClient, AminoTVProfileClient, attributes_of
-from client.transport import Reply
-from mockserver.clock import Clock
-from mockserver.core import TokenMock
 from tests.conftest import LiveServer
+from tokenmock import contracts
+from tokenmock.client import AuthenticationError, ContractViolation, RequestRejected, TokenError
+from tokenmock.client.aminotv import AminoTVClient, AminoTVProfileClient, attributes_of
+from tokenmock.client.transport import Reply
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.pipeline.core import TokenMock
 
 DEFAULT_PROFILE = "84eb61a9-75d4-42c7-8c15-84c3d7776227"
 SECOND_PROFILE = "3f1c2a9e-5b7d-4e8a-9c61-2d4b8e7f0a13"

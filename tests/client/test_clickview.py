@@ -14,7 +14,8 @@ import requests
 from flask import Flask
 from requests.structures import CaseInsensitiveDict
 
-from client import (
+from tests.conftest import EPOCH
+from tokenmock.client import (
     AuthenticationError,
     ContractViolation,
     RequestRejected,
@@ -22,10 +23,9 @@ from client import (
     TokenError,
     TransportError,
 )
-from client.clickview import ClickViewClient
-from client.transport import Reply
-from mockserver.clock import Clock
-from tests.conftest import EPOCH
+from tokenmock.client.clickview import ClickViewClient
+from tokenmock.client.transport import Reply
+from tokenmock.mockserver.controls.clock import Clock
 
 SECRET = "demo-secret"
 

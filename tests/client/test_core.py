@@ -19,7 +19,8 @@ import pytest
 import requests
 from flask import Flask
 
-from client import (
+from tests.conftest import EPOCH, LiveServer
+from tokenmock.client import (
     AuthenticationError,
     ContractViolation,
     FileTokenStore,
@@ -30,12 +31,11 @@ from client import (
     TokenError,
     TransportError,
 )
-from client.transport import Transport, parse_retry_after
-from client.vision10 import Vision10Client
-from mockserver.clock import Clock
-from mockserver.errors import InvalidToken
-from mockserver.exchange import Call, Reply
-from tests.conftest import EPOCH, LiveServer
+from tokenmock.client.transport import Transport, parse_retry_after
+from tokenmock.client.vision10 import Vision10Client
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.errors import InvalidToken
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
 
 TOKEN_PATH = "/v1/api/oauth/token"
 RESOURCE_PATH = "/v1/api/resource"

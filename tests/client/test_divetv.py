@@ -18,12 +18,12 @@ import requests
 from flask import Flask
 from requests.structures import CaseInsensitiveDict
 
-from client import AuthenticationError, ContractViolation, FileTokenStore, RequestRejected, TokenError
-from client.divetv import DiveTVClient
-from client.transport import Reply
-from mockserver.clock import Clock
-from mockserver.core import TokenMock
 from tests.conftest import EPOCH, LiveServer
+from tokenmock.client import AuthenticationError, ContractViolation, FileTokenStore, RequestRejected, TokenError
+from tokenmock.client.divetv import DiveTVClient
+from tokenmock.client.transport import Reply
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.pipeline.core import TokenMock
 
 KEY, USER, PASSWORD = "demo-client-key", "demo-user", "demo-password"
 DAY = 86400

@@ -12,11 +12,11 @@ import requests
 from flask import Flask
 from requests.structures import CaseInsensitiveDict
 
-from client.errors import AuthenticationError, ContractViolation, RequestRejected, TokenError
-from client.junctiontv import JunctionTVClient, basic_header
-from client.transport import Reply, RetryPolicy
-from mockserver.clock import Clock
 from tests.conftest import EPOCH
+from tokenmock.client.errors import AuthenticationError, ContractViolation, RequestRejected, TokenError
+from tokenmock.client.junctiontv import JunctionTVClient, basic_header
+from tokenmock.client.transport import Reply, RetryPolicy
+from tokenmock.mockserver.controls.clock import Clock
 
 RESOURCE_PATH = "/ums/2.0/resource"
 

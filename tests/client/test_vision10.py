@@ -10,8 +10,9 @@ import pytest
 import requests
 from flask import Flask
 
-import contracts
-from client import (
+from tests.conftest import EPOCH, LiveServer
+from tokenmock import contracts
+from tokenmock.client import (
     AuthenticationError,
     ContractViolation,
     RequestRejected,
@@ -20,10 +21,9 @@ from client import (
     TokenError,
     TransportError,
 )
-from client.transport import Reply
-from client.vision10 import Vision10Client
-from mockserver.clock import Clock
-from tests.conftest import EPOCH, LiveServer
+from tokenmock.client.transport import Reply
+from tokenmock.client.vision10 import Vision10Client
+from tokenmock.mockserver.controls.clock import Clock
 
 RESOURCE_PATH = "/v1/api/resource"
 

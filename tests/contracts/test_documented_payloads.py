@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-import contracts
-from contracts import Violation
+from tokenmock import contracts
+from tokenmock.contracts import Violation
 
 DIVE_TOKEN = {
     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVwJ9.eyJhdWQiOlsiYXBpLXNlcnZlciJdfQ.uRhnAvVvkVU",

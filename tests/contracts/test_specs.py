@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from openapi_spec_validator import validate
 
-import contracts
-from contracts import audit
-from contracts.register import render_markdown
+from tokenmock import contracts
 from tokenmock.cli import main
+from tokenmock.contracts import audit
+from tokenmock.contracts.register import render_markdown
 
 VENDORS = contracts.vendors()
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from mockserver.clock import Clock
-from mockserver.vendors.aminotv import AminoTV
 from tests.conftest import EPOCH
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.vendors.aminotv import AminoTV
 
 JSON_API = "application/vnd.api+json"
 DEMO = {"username": "demo@example.com", "password": "demo-password"}

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-import contracts
-from client import TokenError
-from client.clickview import ClickViewClient
-from contracts import strategies
-from mockserver import ControlError, MockController
-from mockserver.chaos import Chaos, ChaosError
-from mockserver.store import MemoryStore
-from mockserver.wire import NOT_HTTP
 from tests.conftest import LiveServer
+from tokenmock import contracts
+from tokenmock.client import TokenError
+from tokenmock.client.clickview import ClickViewClient
+from tokenmock.contracts import strategies
+from tokenmock.mockserver import ControlError, MockController
+from tokenmock.mockserver.controls.chaos import Chaos, ChaosError
+from tokenmock.mockserver.serving.wire import NOT_HTTP
+from tokenmock.mockserver.stores import MemoryStore
 
 TOKEN_PATH = "/connect/token"
 FORM = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}

@@ -17,8 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from mockserver.clock import Clock
 from tests.conftest import EPOCH
+from tokenmock.mockserver.controls.clock import Clock
 
 DEMO = {
     "grant_type": "client_credentials",

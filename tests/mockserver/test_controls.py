@@ -11,11 +11,11 @@ import pytest
 import requests
 from flask import Flask
 
-from client import ContractViolation, RetryPolicy, TransportError
-from client.vision10 import Vision10Client
-from mockserver import ControlError, MockController
-from mockserver.clock import Clock
 from tests.conftest import LiveServer
+from tokenmock.client import ContractViolation, RetryPolicy, TransportError
+from tokenmock.client.vision10 import Vision10Client
+from tokenmock.mockserver import ControlError, MockController
+from tokenmock.mockserver.controls.clock import Clock
 
 TOKEN_BODY = {
     "grant_type": "client_credentials",

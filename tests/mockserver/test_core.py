@@ -11,16 +11,16 @@ from typing import Any, ClassVar
 import pytest
 from flask import Flask
 
-import contracts
-import mockserver.core
-from mockserver import ResponseDrift, StartupError, create_app
-from mockserver.config import ConfigError, env_overrides, load_settings
-from mockserver.exchange import Call, Reply
-from mockserver.journal import Journal
-from mockserver.masking import mask_data, mask_headers
-from mockserver.vendors import vendor_classes
-from mockserver.vendors.base import Vendor, operation
-from mockserver.vendors.vision10 import Vision10
+from tokenmock import contracts
+from tokenmock.mockserver import ResponseDrift, StartupError, create_app
+from tokenmock.mockserver.config import ConfigError, env_overrides, load_settings
+from tokenmock.mockserver.controls.journal import Journal
+from tokenmock.mockserver.controls.masking import mask_data, mask_headers
+from tokenmock.mockserver.pipeline import core as pipeline_core
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
+from tokenmock.mockserver.vendors import vendor_classes
+from tokenmock.mockserver.vendors.base import Vendor, operation
+from tokenmock.mockserver.vendors.vision10 import Vision10
 
 TOKEN_PATH = "/v1/api/oauth/token"
 DEMO = {
@@ -50,7 +50,7 @@ def only_vision10(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def with_vendor_class(monkeypatch: pytest.MonkeyPatch, cls: type[Vendor]) -> None:
-    monkeypatch.setattr(mockserver.core, "vendor_classes", lambda: {cls.name: cls})
+    monkeypatch.setattr(pipeline_core, "vendor_classes", lambda: {cls.name: cls})
 
 
 # Start-up drift checks.
@@ -134,7 +134,7 @@ def test_drift_between_contract_and_module_refuses_to_start(
 
 
 def test_a_vendor_without_module_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mockserver.core, "vendor_classes", dict)
+    monkeypatch.setattr(pipeline_core, "vendor_classes", dict)
     with pytest.raises(StartupError, match="no mock module for vendor vision10"):
         create_app({"vendor": "vision10"})
 

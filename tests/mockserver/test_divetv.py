@@ -16,11 +16,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-import contracts
-from mockserver.clock import Clock
-from mockserver.core import TokenMock
-from mockserver.vendors.divetv import DiveTV
 from tests.conftest import EPOCH
+from tokenmock import contracts
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.pipeline.core import TokenMock
+from tokenmock.mockserver.vendors.divetv import DiveTV
 
 TOKEN_PATH, RESOURCE_PATH = "/v1/token", "/v1/resource"
 DEVICE, REFRESH = f"{TOKEN_PATH}?grant_type=device_credentials", f"{TOKEN_PATH}?grant_type=refresh_token"

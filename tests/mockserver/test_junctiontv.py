@@ -15,9 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-import contracts
-from mockserver.clock import Clock
-from mockserver.tokens import OpaqueSigner
+from tokenmock import contracts
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.tokens import OpaqueSigner
 
 TOKEN_URL = "/ums/2.0/oauth/"
 RESOURCE_URL = "/ums/2.0/resource"

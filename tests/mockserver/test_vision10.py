@@ -17,11 +17,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-import contracts
-from mockserver.clock import Clock
-from mockserver.core import TokenMock
-from mockserver.vendors.vision10 import Vision10
 from tests.conftest import EPOCH
+from tokenmock import contracts
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.pipeline.core import TokenMock
+from tokenmock.mockserver.vendors.vision10 import Vision10
 
 TOKEN_PATH = "/v1/api/oauth/token"
 RESOURCE_PATH = "/v1/api/resource"

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from client import CLIENTS, ContractViolation, RetryPolicy, TokenClient, TokenError, TransportError
 from tests.reliability.faulty import BEHAVIOURS, FaultyServer
+from tokenmock.client import CLIENTS, ContractViolation, RetryPolicy, TokenClient, TokenError, TransportError
 
 SECRET = "Reliability-S3cret-42"
 TIMEOUT = 0.25

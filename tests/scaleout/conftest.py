@@ -17,9 +17,9 @@ import pytest
 import redis
 from flask import Flask
 
-from mockserver import create_app
-from mockserver.clock import Clock
-from mockserver.store import Store, open_store
+from tokenmock.mockserver import create_app
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.stores import Store, open_store
 
 SHARED_KINDS = ("sqlite", "redis")
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from mockserver.clock import Clock
-from mockserver.faults import FaultBook
-from mockserver.store import MemoryStore, RefreshUse, Store, StoreError, open_store, provide_keys
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.controls.faults import FaultBook
+from tokenmock.mockserver.stores import MemoryStore, RefreshUse, Store, StoreError, open_store, provide_keys
 
 ALL_KINDS = ("memory", "sqlite", "redis")
 EPOCH = 1_767_225_600.0

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import contracts
+from tokenmock import contracts
 
 # Cases tried per suite, reported at the end of the run (tests/security/conftest.py).
 CASES: Counter[str] = Counter()

@@ -16,11 +16,11 @@ import pytest
 import requests
 from flask import Flask
 
-from mockserver import create_app
-from mockserver.clock import Clock
 from tests.reliability.serving import ROOT, Served, served
 from tests.security.flows import VENDORS, login, requests_http
 from tests.security.hostile import ROUTES, assert_refusal
+from tokenmock.mockserver import create_app
+from tokenmock.mockserver.controls.clock import Clock
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 

@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mockserver import create_app
-from mockserver.clock import Clock
 from tests.conftest import EPOCH
 from tests.security.flows import VENDORS, flask_http, login
 from tests.security.hostile import CASES, ROUTES, Route, assert_refusal, assert_vendor_refusal
+from tokenmock.mockserver import create_app
+from tokenmock.mockserver.controls.clock import Clock
 
 MAX_BODY = 4096  # small, so oversize cases stay cheap
 CONFIGS = {"lenient": {}, "strict": {"strict_all": True}}

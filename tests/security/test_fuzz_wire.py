@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from tests.reliability.serving import Served, served
 from tests.security.flows import VENDORS, login, requests_http
 from tests.security.hostile import CASES, ROUTES, Route, assert_refusal
-from tokenmock.server import REQUEST_DEADLINE
+from tokenmock.mockserver.serving.server import REQUEST_DEADLINE
 
 TOKEN = next(r for r in ROUTES if str(r) == "clickview.requestToken")
 THREADS = 4  # the server's request threads: the slow-client test holds more connections than this

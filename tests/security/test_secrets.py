@@ -20,10 +20,6 @@ import pytest
 import requests
 from flask import Flask
 
-from client import CLIENTS, FileTokenStore, Token, TokenClient, TransportError
-from client.base import MIN_SCRUBBED
-from mockserver import create_app
-from mockserver.clock import Clock
 from tests.reliability.serving import Served, served
 from tests.security.flows import (
     DEMO_PROFILE,
@@ -41,6 +37,10 @@ from tests.security.flows import (
     requests_http,
     tokens_of,
 )
+from tokenmock.client import CLIENTS, FileTokenStore, Token, TokenClient, TransportError
+from tokenmock.client.base import MIN_SCRUBBED
+from tokenmock.mockserver import create_app
+from tokenmock.mockserver.controls.clock import Clock
 
 CANARY = "Canary-S3cret-7f3a9c"  # a secret the mock never accepts; it must never be seen again
 WRONG = Credentials(client_secret=CANARY, client_key=CANARY, password=CANARY)

@@ -23,8 +23,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from flask import Flask
 
-import contracts
-from mockserver.clock import Clock
 from tests.conftest import EPOCH
 from tests.security.flows import (
     REFRESH_OPERATION,
@@ -39,6 +37,8 @@ from tests.security.flows import (
     refresh,
     tokens_of,
 )
+from tokenmock import contracts
+from tokenmock.mockserver.controls.clock import Clock
 
 
 def _rsa() -> rsa.RSAPrivateKey:
@@ -187,7 +187,7 @@ FORGERIES: dict[str, Callable[[Genuine], str | None]] = {
 
 @pytest.fixture
 def app(clock: Clock) -> Flask:
-    from mockserver import create_app
+    from tokenmock.mockserver import create_app
 
     return create_app({"validate_responses": True, "access_log": False, "clock": clock, **SETTINGS})
 

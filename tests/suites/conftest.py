@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-import contracts
-from mockserver import create_app
+from tokenmock import contracts
+from tokenmock.mockserver import create_app
 
 
 def pytest_configure(config: pytest.Config) -> None:

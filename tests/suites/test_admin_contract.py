@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-import contracts
-from contracts import checks
-from contracts.checks import Report
-from contracts.loader import inline_refs, read_yaml
-from mockserver import create_app
-from mockserver.chaos import kinds as chaos_kinds
-from mockserver.faults import KINDS as FAULT_KINDS
+from tokenmock import contracts
+from tokenmock.contracts import checks
+from tokenmock.contracts.checks import Report
+from tokenmock.contracts.loader import inline_refs, read_yaml
+from tokenmock.mockserver import create_app
+from tokenmock.mockserver.controls.chaos import kinds as chaos_kinds
+from tokenmock.mockserver.controls.faults import KINDS as FAULT_KINDS
 
 ADMIN_TOKEN = "admin-contract-run-token"
 

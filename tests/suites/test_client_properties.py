@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import client
-from client import (
+from tokenmock import client
+from tokenmock.client import (
     AminoTVClient,
     AuthenticationError,
     ClickViewClient,
@@ -34,8 +34,8 @@ from client import (
     TransportError,
     Vision10Client,
 )
-from contracts import strategies
-from contracts.strategies import Reply
+from tokenmock.contracts import strategies
+from tokenmock.contracts.strategies import Reply
 from tokenmock.pytest_plugin import ReplayServer
 
 NOW = 1_767_225_600.0

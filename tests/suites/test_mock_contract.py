@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-import contracts
-from contracts import checks
-from contracts.checks import Report
-from mockserver.exchange import Call, Reply
-from mockserver.vendors.vision10 import Vision10
 from tests.suites.conftest import contract_app
-from tokenmock.verify import demo_credentials
+from tokenmock import contracts
+from tokenmock.contracts import checks
+from tokenmock.contracts.checks import Report
+from tokenmock.contracts.verify import demo_credentials
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
+from tokenmock.mockserver.vendors.vision10 import Vision10
 
 # Schemathesis examples per operation for each example of the active hypothesis profile: `ci` (40)
 # gives 200, about 10-20 s per vendor on two cores; `--hypothesis-profile thorough` gives 5000.

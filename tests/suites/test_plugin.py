@@ -10,9 +10,9 @@ import pytest
 import requests
 from flask import Flask
 
-import contracts
-from client import ClickViewClient, TransportError
-from contracts.strategies import Reply
+from tokenmock import contracts
+from tokenmock.client import ClickViewClient, TransportError
+from tokenmock.contracts.strategies import Reply
 from tokenmock.pytest_plugin import LiveMock, ReplayServer
 
 

@@ -7,8 +7,8 @@ import pytest
 import requests
 from hypothesis import given, settings
 
-from client import ClickViewClient, ContractViolation, RetryPolicy, TransportError
-from contracts import strategies
+from tokenmock.client import ClickViewClient, ContractViolation, RetryPolicy, TransportError
+from tokenmock.contracts import strategies
 
 
 def test_my_service_calls_the_api_with_a_token(tokenmock_server):

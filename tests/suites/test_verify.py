@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask, Response, jsonify
 
-import contracts
 from tests.conftest import LiveServer
+from tokenmock import contracts
 from tokenmock.cli import main
+from tokenmock.contracts.verify import demo_credentials
 from tokenmock.pytest_plugin import LiveMock
-from tokenmock.verify import demo_credentials
 
 
 def verify(*args: str) -> Result:

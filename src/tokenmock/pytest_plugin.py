@@ -28,8 +28,8 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from contracts import strategies
-from contracts.strategies import Reply
+from tokenmock.contracts import strategies
+from tokenmock.contracts.strategies import Reply
 
 __all__ = ["LiveMock", "ReplayServer", "Reply", "strategies"]
 
@@ -47,7 +47,7 @@ class LiveMock:
     """The mock of every vendor served over HTTP on 127.0.0.1 from a background thread."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
-        from mockserver import MockController, create_app
+        from tokenmock.mockserver import MockController, create_app
 
         self.app: Flask = create_app(dict(settings))
         self.mock = self.app.extensions["tokenmock"]
@@ -247,7 +247,7 @@ def _tokenmock_reset() -> None:
 @pytest.fixture
 def tokenmock_app(tokenmock_settings: dict[str, Any]) -> Flask:
     """A fresh in-process mock (Flask app) for one test: `tokenmock_app.test_client()`."""
-    from mockserver import create_app
+    from tokenmock.mockserver import create_app
 
     return create_app(dict(tokenmock_settings))
 

@@ -18,14 +18,15 @@ import jwt
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from contracts.loader import inline_refs, read_yaml
-from contracts.validation import compile_fast, describe, first_error, pointer
-from mockserver.chaos import ChaosError
-from mockserver.exchange import Reply
-from mockserver.faults import KINDS, FaultError
+from tokenmock.contracts.loader import inline_refs, read_yaml
+from tokenmock.contracts.validation import compile_fast, describe, first_error, pointer
+from tokenmock.mockserver.controls.chaos import ChaosError
+from tokenmock.mockserver.controls.faults import KINDS, FaultError
+from tokenmock.mockserver.pipeline.exchange import Reply
+from tokenmock.mockserver.responses import to_response
 
 if TYPE_CHECKING:
-    from mockserver.core import TokenMock
+    from tokenmock.mockserver.pipeline.core import TokenMock
 
 PREFIX = "/__mock"
 
@@ -39,8 +40,6 @@ class AdminError(Exception):
 
 
 def _json(status: int, body: Any = None) -> Response:
-    from mockserver.app import to_response
-
     return to_response(Reply(status, body) if body is not None else Reply(status))
 
 

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mockserver.store import Store
+    from tokenmock.mockserver.stores import Store
 
 # A per-request shift (context-local, so concurrent requests do not see each other's): the
 # `expired_token` fault runs one handler in the past without moving everyone's clock.

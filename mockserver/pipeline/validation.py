@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from contracts.validation import FastSchema, compile_fast, describe, first_error, media_type_of, pointer
-from mockserver.errors import InvalidClient, InvalidRequest, InvalidToken, MockError, UnsupportedMediaType
-from mockserver.exchange import Call
+from tokenmock.contracts.validation import FastSchema, compile_fast, describe, first_error, media_type_of, pointer
+from tokenmock.mockserver.errors import InvalidClient, InvalidRequest, InvalidToken, MockError, UnsupportedMediaType
+from tokenmock.mockserver.pipeline.exchange import Call
 
 if TYPE_CHECKING:
-    from contracts import Operation
-    from mockserver.vendors.base import Vendor
+    from tokenmock.contracts import Operation
+    from tokenmock.mockserver.vendors.base import Vendor
 
 MAX_FORM_FIELDS = 100
 

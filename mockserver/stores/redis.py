@@ -16,8 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
-from mockserver.journal import selected
-from mockserver.store import Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.controls.journal import selected
+from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
 
 # KEYS: refresh hash, expiry zset. ARGV: token id, family, expires_at, max records.
 _REMEMBER = """

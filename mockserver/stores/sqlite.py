@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mockserver.journal import GroupWriter, selected
-from mockserver.store import Change, R, RefreshUse, Store
+from tokenmock.mockserver.controls.journal import GroupWriter, selected
+from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS refresh (

@@ -9,21 +9,21 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import contracts
-from contracts import Violation
-from mockserver.chaos import Chaos, Draw
-from mockserver.clock import Clock
-from mockserver.config import ConfigError, deep_merge
-from mockserver.errors import MockError, ServerFault
-from mockserver.exchange import Call, Reply
-from mockserver.faults import BODY, WIRE, Fault, FaultBook
-from mockserver.journal import JournalLike
-from mockserver.masking import mask_data, mask_headers
-from mockserver.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
-from mockserver.store import Store, open_store, provide_keys
-from mockserver.validation import RawRequest, RequestValidator
-from mockserver.vendors import Vendor, vendor_classes
-from mockserver.vendors.base import Runtime
+from tokenmock import contracts
+from tokenmock.contracts import Violation
+from tokenmock.mockserver.config import ConfigError, deep_merge
+from tokenmock.mockserver.controls.chaos import Chaos, Draw
+from tokenmock.mockserver.controls.clock import Clock
+from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook
+from tokenmock.mockserver.controls.journal import JournalLike
+from tokenmock.mockserver.controls.masking import mask_data, mask_headers
+from tokenmock.mockserver.controls.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
+from tokenmock.mockserver.errors import MockError, ServerFault
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
+from tokenmock.mockserver.pipeline.validation import RawRequest, RequestValidator
+from tokenmock.mockserver.stores import Store, open_store, provide_keys
+from tokenmock.mockserver.vendors import Vendor, vendor_classes
+from tokenmock.mockserver.vendors.base import Runtime
 
 log = logging.getLogger("tokenmock.access")
 

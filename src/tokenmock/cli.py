@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-import contracts
+from tokenmock import contracts
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,11 +72,11 @@ def serve(
     import shutil
     import tempfile
 
-    from mockserver import create_app
-    from mockserver.config import ConfigError, load_settings
-    from mockserver.store import is_shared
-    from tokenmock.server import configure_logging, is_loopback
-    from tokenmock.server import serve as run
+    from tokenmock.mockserver import create_app
+    from tokenmock.mockserver.config import ConfigError, load_settings
+    from tokenmock.mockserver.serving.server import configure_logging, is_loopback
+    from tokenmock.mockserver.serving.server import serve as run
+    from tokenmock.mockserver.stores import is_shared
 
     started = time.perf_counter()
     try:
@@ -150,8 +150,8 @@ def serve(
 @click.option("--register", "show_register", is_flag=True, help="Print the discrepancy register as Markdown.")
 def specs(check: bool, show_register: bool) -> None:
     """List each vendor's operations and statuses, with counts of sourced and assumed elements."""
-    from contracts import audit
-    from contracts.register import render_markdown
+    from tokenmock.contracts import audit
+    from tokenmock.contracts.register import render_markdown
 
     if show_register:
         click.echo(render_markdown(), nl=False)
@@ -196,7 +196,7 @@ def token(vendor: str, base_url: str | None, timeout: float, **credentials: str 
     """Fetch a token with the reference client and print it as JSON (for scripting with curl)."""
     import inspect
 
-    from client import CLIENTS, TokenError
+    from tokenmock.client import CLIENTS, TokenError
 
     cls: Any = CLIENTS[vendor]  # each vendor's constructor takes its own credential names
     wanted = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name in _CREDENTIALS]
@@ -219,7 +219,7 @@ def _print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-from tokenmock.verify import verify  # noqa: E402 - `tokenmock verify` (issue 5)
+from tokenmock.contracts.verify import verify  # noqa: E402 - `tokenmock verify` (issue 5)
 
 main.add_command(verify)
 

@@ -7,12 +7,12 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockserver.exchange import TOKEN_HEADERS, Reply
+from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, Reply
 
 if TYPE_CHECKING:
-    from contracts import Operation
-    from mockserver.faults import Fault
-    from mockserver.vendors.base import Vendor
+    from tokenmock.contracts import Operation
+    from tokenmock.mockserver.controls.faults import Fault
+    from tokenmock.mockserver.vendors.base import Vendor
 
 
 class PreferUnavailable(Exception):

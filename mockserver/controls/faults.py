@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mockserver.store import Store
+    from tokenmock.mockserver.stores import Store
 
 BEFORE = frozenset({"latency", "status"})
 BODY = frozenset(

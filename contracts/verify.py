@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-import contracts
+from tokenmock import contracts
 
 if TYPE_CHECKING:  # schemathesis loads only when the command runs, not with every `tokenmock` command
-    from contracts.checks import Report
+    from tokenmock.contracts.checks import Report
 
 # Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
 CREDENTIALS = (
@@ -39,7 +39,7 @@ _DEMO_ALIASES = {"channel": "channel_id", "profiles": "profile_id"}
 
 def demo_credentials(vendor: str) -> dict[str, str]:
     """The mock's demo credentials for a vendor, named as the contract names them."""
-    from mockserver.vendors import vendor_classes
+    from tokenmock.mockserver.vendors import vendor_classes
 
     found: dict[str, str] = {}
     for key, value in (vendor_classes()[vendor].defaults.get("demo") or {}).items():
@@ -155,7 +155,7 @@ def verify(
     fuzzing and stateful chains through the contract's links; each violation is printed with its
     operation, the rule it breaks and a curl line that reproduces it (secrets masked).
     """
-    from contracts.checks import run
+    from tokenmock.contracts.checks import run
 
     credentials = _credentials(vendor, given, extra)
     report = run(

@@ -6,9 +6,9 @@ offset or frozen instant, armed faults and their counters, the request journal, 
 config does not give. Three implementations:
 
 - `MemoryStore`: plain dicts in the process (the default; unit tests and a single worker);
-- `SQLiteStore` (mockserver.sqlite_store): one file in WAL mode, shared by the worker processes of one
+- `SQLiteStore` (stores.sqlite): one file in WAL mode, shared by the worker processes of one
   host (the default whenever `tokenmock serve` runs more than one worker);
-- `RedisStore` (mockserver.redis_store): one Redis database shared by every host of a CI farm.
+- `RedisStore` (stores.redis): one Redis database shared by every host of a CI farm.
 
 Small documents that every request may consult (clock, faults, runtime clients) are cached in each
 process and re-read only when the store's generation number moved, so a request that touches no
@@ -18,14 +18,13 @@ token state costs no round trip beyond writing its journal record.
 from __future__ import annotations
 
 import secrets
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TypeVar
 
-from mockserver.journal import Journal, JournalLike
+from tokenmock.mockserver.controls.journal import JournalLike
 
 R = TypeVar("R")
 # A document update: the current value (None when absent) -> (the new value, what to return).
@@ -127,77 +126,6 @@ class Store(ABC):
         return list(doc.get(vendor, ())) if doc else []
 
 
-class MemoryStore(Store):
-    """The in-process store: one lock, plain dicts, pruned of expired refresh tokens as it goes."""
-
-    def __init__(self, max_refresh: int = 200_000, journal_size: int = 1000) -> None:
-        self._lock = threading.Lock()
-        self._refresh: dict[str, RefreshRecord] = {}
-        self._used: dict[str, RefreshRecord] = {}
-        self._revoked: set[str] = set()
-        self._docs: dict[str, Any] = {}
-        self._keys: dict[str, str] = {}
-        self._max_refresh = max_refresh
-        self.journal = Journal(journal_size)
-
-    def remember_refresh(self, token_id: str, family: str, expires_at: float) -> None:
-        with self._lock:
-            if len(self._refresh) + len(self._used) >= self._max_refresh:
-                self._prune_oldest()
-            self._refresh[token_id] = RefreshRecord(family, expires_at)
-
-    def _prune_oldest(self) -> None:
-        """Bound memory: drop the tenth of records that expire first (a refused token is then UNKNOWN)."""
-        for table in (self._used, self._refresh):
-            victims = sorted(table, key=lambda k: table[k].expires_at)[: max(1, len(table) // 10)]
-            for key in victims:
-                del table[key]
-
-    def use_refresh(self, token_id: str) -> RefreshUse:
-        with self._lock:
-            record = self._refresh.pop(token_id, None)
-            if record is None:
-                used = self._used.get(token_id)
-                if used is None:
-                    return RefreshUse.UNKNOWN
-                self._revoked.add(used.family)
-                return RefreshUse.REUSED
-            if token_id in self._revoked or record.family in self._revoked:
-                self._refresh[token_id] = record
-                return RefreshUse.REVOKED
-            self._used[token_id] = record
-            return RefreshUse.FRESH
-
-    def revoke(self, token_id: str) -> None:
-        with self._lock:
-            self._revoked.add(token_id)
-
-    def is_revoked(self, *token_ids: str) -> bool:
-        revoked = self._revoked
-        return any(t in revoked for t in token_ids if t)
-
-    def read(self, name: str) -> Any:
-        return self._docs.get(name)
-
-    def update(self, name: str, change: Change[R]) -> R:
-        with self._lock:
-            value, result = change(self._docs.get(name))
-            self._docs[name] = value
-            return result
-
-    def shared_key(self, name: str, make: Callable[[], str]) -> str:
-        with self._lock:
-            if name not in self._keys:
-                self._keys[name] = make()
-            return self._keys[name]
-
-    def forget_tokens(self) -> None:
-        with self._lock:
-            self._refresh.clear()
-            self._used.clear()
-            self._revoked.clear()
-
-
 # Signing keys. Vendor settings with these names hold a vendor's keys; when the config leaves one
 # unset, the store provides it (made once, then shared by every process and host using the store).
 
@@ -235,26 +163,3 @@ def provide_keys(store: Store, vendor: str, defaults: Mapping[str, Any], setting
 
 class StoreError(ValueError):
     """The store URL is not understood, or the store cannot be reached."""
-
-
-def open_store(url: str | None, *, journal_size: int = 1000) -> Store:
-    """The store a URL names: `memory` (default), `sqlite:///path/to/state.db`, `redis://HOST:PORT/DB`."""
-    if url is None or url in ("memory", "memory://"):
-        return MemoryStore(journal_size=journal_size)
-    if url.startswith("sqlite://"):
-        from mockserver.sqlite_store import SQLiteStore
-
-        path = url.removeprefix("sqlite://")
-        if not path:
-            raise StoreError("a SQLite store needs a file: sqlite:///path/to/state.db")
-        return SQLiteStore(path, journal_size=journal_size)
-    if url.startswith(("redis://", "rediss://", "unix://")):
-        from mockserver.redis_store import RedisStore
-
-        return RedisStore(url, journal_size=journal_size)
-    raise StoreError(f"unknown store {url!r}; use memory, sqlite:///path/to/state.db or redis://host:port/db")
-
-
-def is_shared(url: str | None) -> bool:
-    """Whether a store URL names state that several processes can share."""
-    return url not in (None, "memory", "memory://")

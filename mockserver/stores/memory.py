@@ -1,0 +1,81 @@
+"""The in-process store: the default for unit tests and a single worker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from tokenmock.mockserver.controls.journal import Journal
+from tokenmock.mockserver.stores.base import Change, R, RefreshRecord, RefreshUse, Store
+
+
+class MemoryStore(Store):
+    """The in-process store: one lock, plain dicts, pruned of expired refresh tokens as it goes."""
+
+    def __init__(self, max_refresh: int = 200_000, journal_size: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._refresh: dict[str, RefreshRecord] = {}
+        self._used: dict[str, RefreshRecord] = {}
+        self._revoked: set[str] = set()
+        self._docs: dict[str, Any] = {}
+        self._keys: dict[str, str] = {}
+        self._max_refresh = max_refresh
+        self.journal = Journal(journal_size)
+
+    def remember_refresh(self, token_id: str, family: str, expires_at: float) -> None:
+        with self._lock:
+            if len(self._refresh) + len(self._used) >= self._max_refresh:
+                self._prune_oldest()
+            self._refresh[token_id] = RefreshRecord(family, expires_at)
+
+    def _prune_oldest(self) -> None:
+        """Bound memory: drop the tenth of records that expire first (a refused token is then UNKNOWN)."""
+        for table in (self._used, self._refresh):
+            victims = sorted(table, key=lambda k: table[k].expires_at)[: max(1, len(table) // 10)]
+            for key in victims:
+                del table[key]
+
+    def use_refresh(self, token_id: str) -> RefreshUse:
+        with self._lock:
+            record = self._refresh.pop(token_id, None)
+            if record is None:
+                used = self._used.get(token_id)
+                if used is None:
+                    return RefreshUse.UNKNOWN
+                self._revoked.add(used.family)
+                return RefreshUse.REUSED
+            if token_id in self._revoked or record.family in self._revoked:
+                self._refresh[token_id] = record
+                return RefreshUse.REVOKED
+            self._used[token_id] = record
+            return RefreshUse.FRESH
+
+    def revoke(self, token_id: str) -> None:
+        with self._lock:
+            self._revoked.add(token_id)
+
+    def is_revoked(self, *token_ids: str) -> bool:
+        revoked = self._revoked
+        return any(t in revoked for t in token_ids if t)
+
+    def read(self, name: str) -> Any:
+        return self._docs.get(name)
+
+    def update(self, name: str, change: Change[R]) -> R:
+        with self._lock:
+            value, result = change(self._docs.get(name))
+            self._docs[name] = value
+            return result
+
+    def shared_key(self, name: str, make: Callable[[], str]) -> str:
+        with self._lock:
+            if name not in self._keys:
+                self._keys[name] = make()
+            return self._keys[name]
+
+    def forget_tokens(self) -> None:
+        with self._lock:
+            self._refresh.clear()
+            self._used.clear()
+            self._revoked.clear()
