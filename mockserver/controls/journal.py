@@ -6,10 +6,19 @@ records in the shared store behind the same three methods (`JournalLike`).
 
 from __future__ import annotations
 
+import atexit
+import fcntl
 import itertools
+import logging
+import mmap
+import os
+import struct
 import threading
+import time
+import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 
@@ -35,36 +44,245 @@ def selected(entry: dict[str, Any], vendor: str | None, operation: str | None) -
     )
 
 
-class GroupWriter:
-    """Concurrent requests of one process share one write to a shared journal (group commit).
+# A journal writer thread with nothing to write for this long ends (the next record starts another).
+IDLE_EXIT = 5.0
 
-    `submit()` returns once the entry is written, so a journal read that follows a response always
-    finds that response's record; under load, the thread holding the writer's lock writes every entry
-    queued meanwhile in one transaction or round trip instead of one each.
+
+class PendingBoard:
+    """What the processes of one host sharing a journal have queued and written, in a small shared file.
+
+    It hands out the journal's ids when a record is made (so the journal keeps the order in which
+    requests were answered, whichever process writes its batch first) and lets a reader in one
+    process wait until every record another process answered before the read has been written.
+    Layout: the last id handed out, then per writer (pid, last id queued, last id written).
     """
 
-    def __init__(self, write_batch: Callable[[list[dict[str, Any]]], None]) -> None:
+    SLOTS = 64
+    _HEAD = struct.Struct("<q")
+    _SLOT = struct.Struct("<qqq")
+
+    def __init__(self, path: str, first_id: Callable[[], int] = lambda: 0) -> None:
+        self.path = path
+        self._first_id = first_id  # ids already used (a journal file that outlives this board)
+        self._pid = 0
+        self._fd = -1
+        self._map: mmap.mmap | None = None
+        self._slot: int | None = None
+
+    def _offset(self, slot: int) -> int:
+        return self._HEAD.size + slot * self._SLOT.size
+
+    def attach(self) -> bool:
+        """Claim a slot for this writer in this process (again after a fork); False when all are taken."""
+        if self._pid == os.getpid():
+            return self._slot is not None
+        self._pid = os.getpid()
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        size = self._offset(self.SLOTS)
+        if os.fstat(self._fd).st_size < size:
+            os.ftruncate(self._fd, size)
+        self._map = mmap.mmap(self._fd, size)
+        self._slot = None
+        with self._locked():
+            (last,) = self._HEAD.unpack_from(self._map, 0)
+            self._HEAD.pack_into(self._map, 0, max(last, self._first_id()))
+            for slot in range(self.SLOTS):
+                pid = self._SLOT.unpack_from(self._map, self._offset(slot))[0]
+                if pid == 0 or not _alive(pid):
+                    self._SLOT.pack_into(self._map, self._offset(slot), self._pid, 0, 0)
+                    self._slot = slot
+                    break
+        return self._slot is not None
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def next_id(self) -> int:
+        """The next journal id, marked as queued by this writer (after `attach()`; callers serialise
+        their own threads: `flock` only excludes other processes)."""
+        assert self._map is not None
+        with self._locked():
+            (last,) = self._HEAD.unpack_from(self._map, 0)
+            self._HEAD.pack_into(self._map, 0, last + 1)
+            if self._slot is not None:
+                struct.pack_into("<q", self._map, self._offset(self._slot) + 8, last + 1)
+        return last + 1
+
+    def written(self, last_id: int) -> None:
+        """Every id this writer queued up to `last_id` is written."""
+        if self._map is not None and self._slot is not None and self._pid == os.getpid():
+            struct.pack_into("<q", self._map, self._offset(self._slot) + 16, last_id)
+
+    def release(self) -> None:
+        """Give the slot back and close the file (on close; `attach()` claims one again)."""
+        if self._pid != os.getpid():
+            return
+        if self._map is not None:
+            if self._slot is not None:
+                self._SLOT.pack_into(self._map, self._offset(self._slot), 0, 0, 0)
+            self._map.close()
+            os.close(self._fd)
+        self._map, self._slot, self._fd, self._pid = None, None, -1, 0
+
+    def wait_for_others(self, timeout: float) -> bool:
+        """Wait until the other writers have written what they had queued when called; False on timeout
+        (a writer stuck or killed: its queued records are then missing from the read)."""
+        if self._map is None:
+            return True
+        snapshot = []
+        for slot in range(self.SLOTS):
+            pid, queued, written = self._SLOT.unpack_from(self._map, self._offset(slot))
+            if pid and slot != self._slot and queued > written:
+                snapshot.append((slot, pid, queued))
+        deadline = time.monotonic() + timeout
+        while snapshot:
+            snapshot = [each for each in snapshot if self._still_pending(*each)]
+            if not snapshot:
+                break
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)  # the writers flush within BatchWriter.interval
+        return True
+
+    def _still_pending(self, slot: int, pid: int, queued: int) -> bool:
+        assert self._map is not None
+        now_pid, _, written = self._SLOT.unpack_from(self._map, self._offset(slot))
+        return now_pid == pid and written < queued and _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class BatchWriter:
+    """Journal records written by a background thread, in batches, off the request's critical path.
+
+    `submit()` only queues the record; the thread writes what has gathered at most `interval` seconds
+    after the first of it, in one transaction (one commit instead of one per request). Bounded: past
+    `max_pending` queued records the submitting thread writes them itself. Nothing is lost on a clean
+    exit: `flush()` (called on worker exit, and at interpreter exit) writes what is left. Readers call
+    `flush()` and then `board.wait_for_others()`, so a read sees every request answered before it,
+    whichever process answered it.
+    """
+
+    def __init__(
+        self,
+        write_batch: Callable[[list[dict[str, Any]]], None],
+        board: PendingBoard,
+        *,
+        interval: float = 0.01,
+        max_pending: int = 10_000,
+    ) -> None:
         self._write_batch = write_batch
-        self._queue_lock = threading.Lock()
-        self._writer_lock = threading.Lock()
+        self.board = board
+        self.interval = interval
+        self.max_pending = max_pending
+        self._reset()
+        _WRITERS.add(self)
+        weakref.finalize(self, board.release)
+
+    def _reset(self) -> None:
+        """Fresh locks, queue and thread (at creation and in a forked child)."""
+        self._lock = threading.Lock()  # the queue and the ids
+        self._ready = threading.Condition(self._lock)
+        self._writing = threading.Lock()  # one batch at a time, in id order
         self._pending: list[dict[str, Any]] = []
-        self._queued = 0  # sequence number of the last entry queued
-        self._written = 0  # ... and of the last one written
+        self._thread: threading.Thread | None = None
+        self._closing = False
 
     def submit(self, entry: dict[str, Any]) -> None:
-        """Queue the entry and return when it (and every entry queued before it) is written."""
-        with self._queue_lock:
-            self._pending.append(entry)
-            self._queued += 1
-            mine = self._queued
-        with self._writer_lock:
-            if self._written >= mine:  # another thread wrote it with its own
-                return
-            with self._queue_lock:
+        """Give the record its id and queue it; returns at once (unless the queue is full)."""
+        with self._lock:
+            batched = self.board.attach()
+            entry["id"] = self.board.next_id()
+            if not batched:  # no slot left on the board: write synchronously
+                batch = [entry]
+            else:
+                self._pending.append(entry)
+                if self._thread is None:
+                    self._start()
+                if len(self._pending) == 1:
+                    self._ready.notify()
+                if len(self._pending) < self.max_pending:
+                    return
+                batch = []
+        if batch:
+            with self._writing:
+                self._write_batch(batch)
+        else:
+            self.flush()  # back-pressure: the writer thread cannot keep up
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="tokenmock-journal", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._ready.wait_for(lambda: self._pending or self._closing, timeout=IDLE_EXIT) or (
+                    self._closing
+                ):
+                    self._thread = None  # idle or closing: end; the next record starts another
+                    return
+            time.sleep(self.interval)  # let a batch gather
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every queued record now."""
+        with self._writing:
+            with self._lock:
                 batch, self._pending = self._pending, []
-                last = self._queued
-            self._write_batch(batch)
-            self._written = last
+            if not batch:
+                return
+            try:
+                self._write_batch(batch)
+            except Exception as exc:
+                logging.getLogger("tokenmock").error(
+                    "journal: %d record(s) could not be written: %s", len(batch), type(exc).__name__
+                )
+            self.board.written(batch[-1]["id"])
+
+    def close(self) -> None:
+        """Flush, stop the thread and give the board slot back (a later record starts afresh)."""
+        with self._lock:
+            thread, self._closing = self._thread, True
+            self._ready.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self.flush()
+        with self._lock:
+            self._closing = False
+            self.board.release()
+
+
+# Every live BatchWriter: flushed at interpreter exit, reset in a forked child (threads do not fork).
+_WRITERS: weakref.WeakSet[BatchWriter] = weakref.WeakSet()
+
+
+def flush_all() -> None:
+    """Write what every journal of this process still holds (a worker's exit)."""
+    for writer in list(_WRITERS):
+        writer.flush()
+
+
+def _after_fork() -> None:
+    for writer in list(_WRITERS):
+        writer._reset()
+
+
+atexit.register(flush_all)
+os.register_at_fork(after_in_child=_after_fork)
 
 
 class Journal:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ipaddress
 import json
 import logging
+import logging.handlers
 import os
+import queue
 import re
 import selectors
 import socket
@@ -22,6 +25,8 @@ from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers import gthread
+
+from tokenmock.mockserver.controls.journal import flush_all as flush_journals
 
 # How long a client may take to deliver a whole request (head, and a body within the size limit), and
 # the longest pause in reading a body once the request runs (a chunked body over the size limit, an
@@ -336,15 +341,115 @@ def _send_json(sock: Any, status: int, reason: str, error: str, description: str
         logging.getLogger("gunicorn.error").debug("failed to send a refusal")
 
 
+class _LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr lines gathered and written together when the log queue runs empty (one write per
+    batch instead of a write and a flush per line)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self._lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        lines, self._lines = self._lines, []
+        if lines:
+            with contextlib.suppress(OSError, ValueError):  # stderr closed or gone
+                self.stream.write("".join(lines))
+                self.stream.flush()
+
+
+class _QueueHandler(logging.handlers.QueueHandler):
+    """Puts records on the log queue as they are: their arguments are plain values, formatted later by
+    the listener's thread (the stock `prepare()` formats in the request's thread). A full queue drops
+    the line instead of stalling the request."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return super().prepare(record) if record.exc_info or record.stack_info else record
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(queue.Full):
+            self.queue.put_nowait(record)
+
+
+class _Listener(logging.handlers.QueueListener):
+    def dequeue(self, block: bool) -> logging.LogRecord:
+        if block and self.queue.empty():
+            for handler in self.handlers:
+                handler.flush()  # the queue ran dry: write the gathered lines before waiting
+        return self.queue.get(block)  # type: ignore[no-any-return]
+
+
+class LogPump:
+    """The mock's log lines (one masked line per request, warnings) leave the request thread through
+    a bounded queue; a listener thread formats and writes them. One per process: restarted in each
+    forked worker (threads do not survive a fork), stopped (queue drained) on the worker's exit."""
+
+    QUEUE_SIZE = 10_000
+
+    def __init__(self, formatter: logging.Formatter) -> None:
+        self.sink = _LineBuffer()
+        self.sink.setFormatter(formatter)
+        self.handler = _QueueHandler(queue.Queue(self.QUEUE_SIZE))
+        self.listener: _Listener | None = None
+
+    def start(self) -> None:
+        """Start the listener in this process (on a fresh queue: a forked child must not share one)."""
+        self.handler.queue = queue.Queue(self.QUEUE_SIZE)
+        self.sink._lines = []  # lines the parent had gathered are the parent's to write
+        self.listener = _Listener(self.handler.queue, self.sink)
+        self.listener.start()
+
+    def stop(self) -> None:
+        """Write every queued line, then end the listener."""
+        listener, self.listener = self.listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                listener.stop()
+        self.sink.flush()
+
+
+_pump: LogPump | None = None
+
+
 def configure_logging(access_log: bool) -> None:
-    """One masked line per request on stderr (the mock writes it itself; gunicorn's access log is off)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    """One masked line per request on stderr (the mock writes it itself; gunicorn's access log is off),
+    through a queue so that the request's thread neither formats nor writes it."""
+    global _pump
+    if _pump is not None:
+        _pump.stop()
+    _pump = LogPump(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     root = logging.getLogger("tokenmock")
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_pump.handler]
     root.setLevel(logging.INFO)
     root.propagate = False
     logging.getLogger("tokenmock.access").disabled = not access_log
+    _pump.start()
+
+
+def _restart_pump() -> None:
+    if _pump is not None:
+        _pump.start()
+
+
+def stop_logging() -> None:
+    """Write the log lines still queued in this process (a worker's or the master's exit)."""
+    if _pump is not None:
+        _pump.stop()
+
+
+os.register_at_fork(after_in_child=_restart_pump)
+atexit.register(stop_logging)
+
+
+def _worker_exit(_arbiter: Any, _worker: Any) -> None:
+    """A worker leaving (gracefully or on Ctrl-C): write its queued journal records and log lines."""
+    flush_journals()
+    stop_logging()
 
 
 def serve(
@@ -375,6 +480,7 @@ def serve(
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
+        "worker_exit": _worker_exit,
     }
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tokenmock.mockserver.controls.journal import GroupWriter, selected
+from tokenmock.mockserver.controls.journal import BatchWriter, PendingBoard, selected
 from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store
 
 SCHEMA = """
@@ -201,6 +201,7 @@ class SQLiteStore(Store):
         `tokenmock serve` calls it in the master before forking workers: SQLite connections must not
         cross a fork.
         """
+        self.journal.close()
         process, self._process = self._process, None
         if process is not None and process.pid == os.getpid():
             db = getattr(process.local, "db", None)
@@ -211,26 +212,53 @@ class SQLiteStore(Store):
 
 
 class SQLiteJournal:
-    """The request journal as rows of the shared database (ids from SQLite, so one sequence)."""
+    """The request journal as rows of the shared database.
+
+    Records are written in batches by a background thread (`BatchWriter`): a commit per request was
+    the largest cost of the SQLite store. Ids come from a board shared by the processes (`-pending`
+    file beside the database), in the order requests were answered; a read first waits for what every
+    process has answered (read-your-writes across workers).
+    """
+
+    # How long a read waits for another process's unwritten records before answering without them.
+    READ_WAIT = 2.0
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
-        self._writer = GroupWriter(self._insert)
+        self._writer = BatchWriter(self._insert, PendingBoard(store.path + "-pending", self._last_id))
+
+    def _last_id(self) -> int:
+        (last,) = self._store._db().execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
+                                            "WHERE name = 'journal'").fetchone()
+        return int(last)
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one (already masked) record; returns once it is committed."""
+        """Queue one (already masked) record; it is written within `BatchWriter.interval`."""
         self._writer.submit(entry)
 
+    def flush(self) -> None:
+        """Write this process's queued records, then wait (bounded) for the other processes'."""
+        self._writer.flush()
+        self._writer.board.wait_for_others(self.READ_WAIT)
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer thread (a worker's exit)."""
+        self._writer.close()
+
     def _insert(self, batch: list[dict[str, Any]]) -> None:
-        rows = [(e.get("vendor"), e.get("operation"), json.dumps(e, separators=(",", ":"), default=str)) for e in batch]
+        rows = [
+            (e["id"], e.get("vendor"), e.get("operation"), json.dumps(e, separators=(",", ":"), default=str))
+            for e in batch
+        ]
         store = self._store
         with store._write() as db:
-            db.executemany("INSERT INTO journal (vendor, operation, entry) VALUES (?, ?, ?)", rows)
-            (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
+            db.executemany("INSERT OR REPLACE INTO journal (id, vendor, operation, entry) VALUES (?, ?, ?, ?)", rows)
+            last = max(row[0] for row in rows)
             if last // _TRIM_EVERY != (last - len(rows)) // _TRIM_EVERY:
                 db.execute("DELETE FROM journal WHERE id <= ?", (last - store._journal_size,))
 
     def _newest(self) -> list[tuple[int, str]]:
+        self.flush()
         rows = self._store._db().execute(
             "SELECT id, entry FROM journal ORDER BY id DESC LIMIT ?", (self._store._journal_size,)
         )
@@ -242,7 +270,8 @@ class SQLiteJournal:
         return [e for e in found if selected(e, vendor, operation)]
 
     def clear(self) -> None:
-        """Forget every record (ids keep counting up)."""
+        """Forget every record answered so far (ids keep counting up)."""
+        self.flush()
         with self._store._write() as db:
             db.execute("DELETE FROM journal")
 
