@@ -200,6 +200,7 @@ class BatchWriter:
         self._pending: list[dict[str, Any]] = []
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._idle = False  # the thread waits to be notified (else it looks every `interval`)
 
     def submit(self, entry: dict[str, Any]) -> None:
         """Give the record its id and queue it; returns at once (unless the queue is full)."""
@@ -212,7 +213,7 @@ class BatchWriter:
                 self._pending.append(entry)
                 if self._thread is None:
                     self._start()
-                if len(self._pending) == 1:
+                if self._idle:
                     self._ready.notify()
                 if len(self._pending) < self.max_pending:
                     return
@@ -230,10 +231,17 @@ class BatchWriter:
     def _run(self) -> None:
         while True:
             with self._lock:
-                if not self._ready.wait_for(lambda: self._pending or self._closing, timeout=IDLE_EXIT) or (
-                    self._closing
-                ):
-                    self._thread = None  # idle or closing: end; the next record starts another
+                if not self._pending and not self._closing:
+                    # Nothing came during a whole interval: wait to be woken (under load the thread only
+                    # sleeps and looks, so `submit()` wakes nobody: waking a thread costs a GIL hand-off).
+                    self._idle = True
+                    woken = self._ready.wait_for(lambda: self._pending or self._closing, timeout=IDLE_EXIT)
+                    self._idle = False
+                    if not woken:
+                        self._thread = None  # idle for long: end; the next record starts another
+                        return
+                if self._closing:
+                    self._thread = None
                     return
             time.sleep(self.interval)  # let a batch gather
             self.flush()

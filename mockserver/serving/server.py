@@ -16,7 +16,7 @@ import socket
 import ssl
 import sys
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +24,7 @@ from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
+from gunicorn.http import wsgi
 from gunicorn.workers import gthread
 
 from tokenmock.mockserver.controls.journal import flush_all as flush_journals
@@ -87,6 +88,51 @@ class MockServer(BaseApplication):
         return self.app_factory()
 
 
+class OneWriteResponse(wsgi.Response):
+    """gunicorn's response, sending the head and a whole body in one `send` (gunicorn sends them
+    apart: two system calls and two TCP segments for every token); the Date header is formatted once
+    a second instead of once per response. Anything else (a body in parts, chunked, no body, a
+    truncating wire fault) goes through gunicorn's own code."""
+
+    _date: tuple[int, str] = (0, "")
+
+    def write(self, arg: bytes) -> None:
+        if (
+            self.headers_sent
+            or self.chunked
+            or self._omits_body
+            or self.response_length is None
+            or type(arg) is not bytes
+            or len(arg) != self.response_length
+        ):
+            super().write(arg)
+            return
+        head = "".join(self.default_headers()) + "".join(f"{k}: {v}\r\n" for k, v in self.headers) + "\r\n"
+        self.headers_sent = True
+        self.sent = len(arg)
+        util.write(self.sock, head.encode("latin-1") + arg)
+
+    def default_headers(self) -> list[str]:
+        if self.upgrade:  # (gunicorn's own, but for the cached date)
+            connection = "upgrade"
+        elif self.should_close():
+            connection = "close"
+        else:
+            connection = "keep-alive"
+        now = int(time.time())
+        if OneWriteResponse._date[0] != now:
+            OneWriteResponse._date = (now, f"Date: {util.http_date(now)}\r\n")
+        headers = [
+            f"HTTP/{self.req.version[0]}.{self.req.version[1]} {self.status}\r\n",
+            f"Server: {self.version}\r\n",
+            OneWriteResponse._date[1],
+            f"Connection: {connection}\r\n",
+        ]
+        if self.chunked:
+            headers.append("Transfer-Encoding: chunked\r\n")
+        return headers
+
+
 class MockWorker(gthread.ThreadWorker):
     """gunicorn's gthread worker, hardened for clients that misbehave on purpose.
 
@@ -118,6 +164,11 @@ class MockWorker(gthread.ThreadWorker):
         # or the mock refuses it without waiting for more.
         head = self.line_limit + 2 + cfg.limit_request_fields * (cfg.limit_request_field_size + 2) + 4
         self.buffer_cap = head + self.max_body_bytes + 16 * 1024
+
+    def init_process(self) -> None:
+        # In this worker process only: gunicorn builds every HTTP/1 response from this module name.
+        wsgi.Response = OneWriteResponse  # type: ignore[misc]
+        super().init_process()
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         if fs.cancelled() or fs.exception() is not None or fs.result():  # kept alive, deferred, or failed
@@ -363,43 +414,65 @@ class _LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
                 self.stream.flush()
 
 
+class _LogQueue(deque):  # type: ignore[type-arg]
+    """A bounded queue that never wakes its reader: `put_nowait` is one `append` (a `queue.Queue`
+    notifies the waiting listener on every line, and that GIL hand-off cost more than the line);
+    the listener polls it every LOG_INTERVAL instead. Full, it drops the line."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def put_nowait(self, record: Any) -> None:
+        if len(self) < self.size:
+            self.append(record)
+
+
+# How often the log listener writes what has gathered.
+LOG_INTERVAL = 0.05
+
+
 class _QueueHandler(logging.handlers.QueueHandler):
     """Puts records on the log queue as they are: their arguments are plain values, formatted later by
-    the listener's thread (the stock `prepare()` formats in the request's thread). A full queue drops
-    the line instead of stalling the request."""
+    the listener's thread (the stock `prepare()` formats in the request's thread)."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         return super().prepare(record) if record.exc_info or record.stack_info else record
 
-    def enqueue(self, record: logging.LogRecord) -> None:
-        with contextlib.suppress(queue.Full):
-            self.queue.put_nowait(record)
-
 
 class _Listener(logging.handlers.QueueListener):
+    def enqueue_sentinel(self) -> None:
+        self.queue.append(self._sentinel)  # type: ignore[attr-defined] # even when full: stop must end the thread
+
     def dequeue(self, block: bool) -> logging.LogRecord:
-        if block and self.queue.empty():
-            for handler in self.handlers:
-                handler.flush()  # the queue ran dry: write the gathered lines before waiting
-        return self.queue.get(block)  # type: ignore[no-any-return]
+        pending: _LogQueue = self.queue  # type: ignore[assignment]
+        while True:
+            try:
+                return pending.popleft()  # type: ignore[no-any-return]
+            except IndexError:
+                for handler in self.handlers:
+                    handler.flush()  # the queue ran dry: write the gathered lines
+                if not block:
+                    raise queue.Empty from None
+                time.sleep(LOG_INTERVAL)
 
 
 class LogPump:
     """The mock's log lines (one masked line per request, warnings) leave the request thread through
-    a bounded queue; a listener thread formats and writes them. One per process: restarted in each
-    forked worker (threads do not survive a fork), stopped (queue drained) on the worker's exit."""
+    a bounded queue; a listener thread formats and writes them every LOG_INTERVAL. One per process:
+    restarted in each forked worker (threads do not survive a fork), drained on the worker's exit."""
 
     QUEUE_SIZE = 10_000
 
     def __init__(self, formatter: logging.Formatter) -> None:
         self.sink = _LineBuffer()
         self.sink.setFormatter(formatter)
-        self.handler = _QueueHandler(queue.Queue(self.QUEUE_SIZE))
+        self.handler = _QueueHandler(_LogQueue(self.QUEUE_SIZE))  # type: ignore[arg-type]
         self.listener: _Listener | None = None
 
     def start(self) -> None:
         """Start the listener in this process (on a fresh queue: a forked child must not share one)."""
-        self.handler.queue = queue.Queue(self.QUEUE_SIZE)
+        self.handler.queue = _LogQueue(self.QUEUE_SIZE)  # type: ignore[assignment]
         self.sink._lines = []  # lines the parent had gathered are the parent's to write
         self.listener = _Listener(self.handler.queue, self.sink)
         self.listener.start()
@@ -452,6 +525,18 @@ def _worker_exit(_arbiter: Any, _worker: Any) -> None:
     stop_logging()
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port already in use, even by sockets that set SO_REUSEPORT (another tokenmock of this
+    user): with reuse_port the workers would otherwise share it silently with that server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: TIME_WAIT is no owner
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise SystemExit(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve(
     app_factory: Callable[[], Flask],
     *,
@@ -482,6 +567,12 @@ def serve(
         "limit_request_field_size": 8190,
         "worker_exit": _worker_exit,
     }
+    if workers > 1 and port and hasattr(socket, "SO_REUSEPORT"):
+        # Each worker binds its own listening socket (gunicorn's reuse_port) and the kernel spreads new
+        # connections over them; on one shared socket, the worker that wakes first takes them all, and
+        # a kept-alive connection stays with it: measured, one core idled in a tenth of the runs.
+        _check_port_free(host, port)
+        options["reuse_port"] = True
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
     MockWorker.max_body_bytes = max_body_bytes  # the workers are forked from this process
