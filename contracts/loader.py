@@ -32,16 +32,21 @@ def read_yaml(name: str) -> Any:
 
 
 @functools.cache
+def _documents() -> dict[str, Any]:
+    """Every YAML document of the `openapi` package by file name, parsed once (finding the vendors
+    needs them all parsed; `spec()` then reuses them instead of parsing each again at start-up)."""
+    entries = sorted(resources.files("tokenmock.openapi").iterdir(), key=lambda e: e.name)
+    return {entry.name: read_yaml(entry.name) for entry in entries if entry.name.endswith(".yaml")}
+
+
+@functools.cache
 def _spec_files() -> dict[str, str]:
     """Map vendor id -> file name, for every document whose `info.x-vendor` names a vendor."""
     found: dict[str, str] = {}
-    for entry in sorted(resources.files("tokenmock.openapi").iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".yaml"):
-            continue
-        document = read_yaml(entry.name)
+    for name, document in _documents().items():
         vendor = (document.get("info") or {}).get("x-vendor") if isinstance(document, dict) else None
         if vendor:
-            found[vendor] = entry.name
+            found[vendor] = name
     return found
 
 
@@ -67,7 +72,7 @@ def _file_of(vendor: str) -> str:
 @functools.cache
 def spec(vendor: str) -> dict[str, Any]:
     """The vendor's OpenAPI document as written (with `$ref`s). Cached: treat it as read-only."""
-    return read_yaml(_file_of(vendor))
+    return _documents()[_file_of(vendor)]
 
 
 def inline_refs(document: Any) -> Any:
