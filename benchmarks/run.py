@@ -123,7 +123,7 @@ def ensure_wrk() -> str:
 
 
 def run_wrk(base: str, target: Target, args: argparse.Namespace, *, duration: float,
-            limit: int = 0, token: str | None = None) -> dict[str, Any]:
+            limit: int = 0, token: str | None = None, connections: int | None = None) -> dict[str, Any]:
     """One wrk run; returns requests, req/s, p50/p99 in ms, error counts."""
     headers = dict(target.headers)
     if token is not None:
@@ -135,7 +135,8 @@ def run_wrk(base: str, target: Target, args: argparse.Namespace, *, duration: fl
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
-        command = [args.wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s",
+        conns = connections or args.connections
+        command = [args.wrk, f"-t{min(args.threads, conns)}", f"-c{conns}", f"-d{max(1, round(duration))}s",
                    "--timeout", "5s", "-s", handle.name, base + target.path]
         done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     finally:
@@ -158,10 +159,30 @@ def run_wrk(base: str, target: Target, args: argparse.Namespace, *, duration: fl
 # ------------------------------------------------------------------------------------------ servers
 
 
+PORT_RANGE: list[int] = []  # --ports: take ports from this range instead of the kernel's ephemeral ones
+
+
 def free_port() -> int:
+    while PORT_RANGE:
+        port = PORT_RANGE.pop(0)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of one process, in seconds (from /proc; 0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -219,6 +240,10 @@ class Server:
 
     def rss(self) -> float:
         return rss_mb(self.process.pid)
+
+    def cpu(self) -> dict[int, float]:
+        """CPU seconds so far of each process of the server's tree (master and workers)."""
+        return {pid: cpu_seconds(pid) for pid in (self.process.pid, *_children(self.process.pid))}
 
     def pss(self) -> float:
         return pss_mb(self.process.pid)
@@ -309,12 +334,30 @@ def fetch_token(base: str) -> str:
 
 @dataclass
 class Job:
-    """A target on a server, measured over interleaved rounds."""
+    """A target on a server at one concurrency, measured over interleaved rounds."""
 
     server: Server
     target: Target
     token: str | None = None
+    connections: int | None = None  # None: --connections
     runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _measured_run(job: Job, args: argparse.Namespace) -> dict[str, Any]:
+    """One wrk run, with the server's CPU time over it (utime + stime of its whole process tree) and
+    how that CPU split over its worker processes (the master excluded)."""
+    before, load = job.server.cpu(), os.getloadavg()[0]
+    run = run_wrk(job.server.base, job.target, args, duration=args.duration, token=job.token,
+                  connections=job.connections)
+    after = job.server.cpu()
+    spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+    workers = [spent[pid] for pid in spent if pid != job.server.process.pid]
+    run["cpu_us"] = sum(spent.values()) / run["requests"] * 1e6 if run["requests"] else 0.0
+    run["worker_cpu"] = [round(w, 2) for w in workers]
+    # The idlest worker's share of the workers' CPU: 0.5 is an even split over two, 0 an idle core.
+    run["idlest_share"] = min(workers) / sum(workers) if len(workers) > 1 and sum(workers) else None
+    run["load"] = load
+    return run
 
 
 def measure(jobs: list[Job], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -323,36 +366,44 @@ def measure(jobs: list[Job], args: argparse.Namespace) -> list[dict[str, Any]]:
     for job in jobs:
         if args.warmup:
             job.server.served += run_wrk(job.server.base, job.target, args, duration=args.warmup,
-                                         token=job.token)["requests"]
+                                         token=job.token, connections=job.connections)["requests"]
     for round_no in range(args.rounds):
         for job in jobs:
-            job.runs.append(run_wrk(job.server.base, job.target, args, duration=args.duration, token=job.token))
+            job.runs.append(_measured_run(job, args))
             job.server.served += job.runs[-1]["requests"]
             if args.rounds > 1 and round_no == 0 and job is jobs[0]:
                 print(f"  (round 1 of {args.rounds} running...)", flush=True)
     rows = []
     for job in jobs:
         runs = job.runs
+        shares = [r["idlest_share"] for r in runs if r["idlest_share"] is not None]
         row = {
             "server": job.server.name,
             "target": job.target.name,
+            "connections": job.connections or args.connections,
             "rps": statistics.median(r["rps"] for r in runs),
             "p50_ms": statistics.median(r["p50_ms"] for r in runs),
             "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "cpu_us": statistics.median(r["cpu_us"] for r in runs),
+            "idlest_share_min": min(shares) if shares else None,
+            "load": statistics.median(r["load"] for r in runs),
             "errors": sum(r["errors"] for r in runs),
             "non2xx": sum(r["non2xx"] for r in runs),
             "rss_mb": job.server.rss(),
             "pss_mb": job.server.pss(),
             "served": job.server.served,
             "rounds": [round(r["rps"]) for r in runs],
+            "rounds_cpu_us": [round(r["cpu_us"]) for r in runs],
+            "rounds_worker_cpu": [r["worker_cpu"] for r in runs],
             "startup_s": job.server.startup_s,
         }
         problems = ""
         if row["non2xx"] or row["errors"]:
             problems = f"  !! {row['non2xx']} non-2xx, {row['errors']} socket errors"
-        print(f"  {job.server.name:<42} {job.target.name:<26} {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:6.2f} ms"
-              f"  p99 {row['p99_ms']:7.2f} ms  RSS {row['rss_mb']:6.1f} MB  PSS {row['pss_mb']:6.1f} MB"
-              f"  {row['rounds']}{problems}", flush=True)
+        share = f"  idlest worker {row['idlest_share_min']:.0%}" if row["idlest_share_min"] is not None else ""
+        print(f"  {job.server.name:<42} {job.target.name:<26} c{row['connections']:<3} {row['rps']:>8,.0f} req/s"
+              f"  p50 {row['p50_ms']:6.2f}  p99 {row['p99_ms']:7.2f} ms  CPU {row['cpu_us']:5.0f} us/req{share}"
+              f"  RSS {row['rss_mb']:6.1f} MB  {row['rounds']} {row['rounds_cpu_us']}{problems}", flush=True)
         rows.append(row)
     return rows
 
@@ -590,30 +641,31 @@ def bench_stacks(args: argparse.Namespace) -> list[dict[str, Any]]:
 # ------------------------------------------------------------------------------------------- report
 
 
-def _find(rows: list[dict[str, Any]], server: str = "", target: str = "") -> dict[str, Any] | None:
-    return next((r for r in rows if server in r["server"] and target in r["target"]), None)
+def _row_line(row: dict[str, Any]) -> str:
+    share = f"{row['idlest_share_min']:.0%}" if row.get("idlest_share_min") is not None else "-"
+    return (f"| {row['server']} | {row['target']} | {row['connections']} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | "
+            f"{row['p99_ms']:.2f} | **{row['cpu_us']:,.0f}** | {share} | {row['rss_mb']:.0f} / {row['pss_mb']:.0f} "
+            f"({row['served']:,}) |")
 
 
 def report(results: dict[str, Any]) -> str:
     """The Markdown tables for benchmarks/README.md."""
-    lines = [f"Run {results['when']} on {results['machine']}; wrk -t{results['wrk_threads']} "
-             f"-c{results['connections']}, {results['duration']} s x {results['rounds']} round(s) per target "
-             "(medians), load generator on the same cores.", ""]
-    lines += ["| server | target | req/s | p50 ms | p99 ms | RSS / PSS MB after the runs (requests served) |",
-              "| --- | --- | --- | --- | --- | --- |"]
-    for row in results["mock"] + [results["ceiling"]] + results.get("peers", []):
-        lines.append(f"| {row['server']} | {row['target']} | {row['rps']:,.0f} | {row['p50_ms']:.2f} | "
-                     f"{row['p99_ms']:.2f} | {row['rss_mb']:.0f} / {row['pss_mb']:.0f} ({row['served']:,}) |")
+    loads = [r["load"] for r in results["rows"]]
+    lines = [f"Run {results['when']} on {results['machine']}; load average during the runs: median "
+             f"{statistics.median(loads):.1f}, {min(loads):.1f}-{max(loads):.1f}. wrk -t{results['wrk_threads']}, "
+             f"{results['duration']} s x {results['rounds']} interleaved round(s) per row (medians), load generator "
+             "on the same cores. Server CPU = utime + stime of the server's whole process tree over the run / "
+             "requests answered.", ""]
+    lines += ["| server | target | conns | req/s | p50 ms | p99 ms | server CPU us/request | idlest worker's "
+              "share of worker CPU (lowest round) | RSS / PSS MB after the runs (requests served) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [_row_line(row) for row in results["rows"]]
     if results.get("cpu"):
         lines += ["", "| in-process CPU per request (WSGI app, no server) | us |", "| --- | --- |"]
         lines += [f"| {row['target']} | {row['cpu_us']:.0f} |" for row in results["cpu"]]
-    ceiling = results["ceiling"]["rps"]
-    lines += ["", "| ratio | value |", "| --- | --- |"]
-    for row in results["mock"]:
-        lines.append(f"| {row['target']} / bare WSGI ceiling | {row['rps'] / ceiling:.2f} |")
     goals = goal_lines(results)
     if goals:
-        lines += ["", "| goal | measured | met |", "| --- | --- | --- |", *goals]
+        lines += ["", "| goal (issue 18) | measured | met |", "| --- | --- | --- |", *goals]
     if results.get("stacks"):
         lines += ["", "| serving stack | mock: ClickView token req/s | p99 ms | RSS / PSS MB (requests) "
                   "| bare WSGI req/s | mock / bare |", "| --- | --- | --- | --- | --- | --- |"]
@@ -627,34 +679,72 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _pick(results: dict[str, Any], role: str, connections: int | None = None,
+          target: str = "") -> dict[str, Any] | None:
+    return next((r for r in results["rows"] if r["role"] == role and target in r["target"]
+                 and (connections is None or r["connections"] == connections)), None)
+
+
 def goal_lines(results: dict[str, Any]) -> list[str]:
-    mock, peers = results["mock"], results.get("peers", [])
+    """Issue 18's targets against this run's medians."""
+    high, low = results["connections"], results["low_connections"]
     lines = []
-    clickview = _find(mock, target="clickview token")
-    vision10 = _find(mock, target="vision10")
-    wiremock = _find(peers, server="WireMock")
-    oauth2 = _find(peers, server="oauth2-mock-server")
-    if clickview and wiremock:
-        ok = clickview["rps"] >= wiremock["rps"]
-        lines.append(f"| ClickView token req/s >= WireMock static stub | {clickview['rps']:,.0f} vs "
-                     f"{wiremock['rps']:,.0f} ({clickview['rps'] / wiremock['rps']:.2f}x) | {'yes' if ok else 'no'} |")
-    if clickview:
-        ok = clickview["p99_ms"] <= 10
-        lines.append(f"| ClickView p99 <= 10 ms | {clickview['p99_ms']:.2f} ms | {'yes' if ok else 'no'} |")
-    soak = results.get("soak")
-    if soak:
-        ok = soak["rss_mb"] <= 150
-        lines.append(f"| RSS <= 150 MB after 150k requests | RSS {soak['rss_mb']:.0f} MB (PSS {soak['pss_mb']:.0f}) "
-                     f"after {soak['served_total']:,} | {'yes' if ok else 'no'} |")
-    if vision10 and oauth2:
-        ok = vision10["rps"] >= oauth2["rps"]
-        lines.append(f"| Vision10 (RS256) req/s >= oauth2-mock-server | {vision10['rps']:,.0f} vs "
-                     f"{oauth2['rps']:,.0f} ({vision10['rps'] / oauth2['rps']:.2f}x) | {'yes' if ok else 'no'} |")
+
+    def line(goal: str, measured: str, ok: bool) -> None:
+        lines.append(f"| {goal} | {measured} | {'yes' if ok else 'no'} |")
+
+    cv, cv_low = _pick(results, "mock", high, "clickview token"), _pick(results, "mock", low, "clickview token")
+    before = _pick(results, "baseline", high)
+    wiremock = next((r for r in results["rows"] if r["role"] == "peer" and "WireMock" in r["server"]
+                     and r["connections"] == high), None)
+    if cv:
+        line("server CPU per ClickView token request <= 450 us", f"{cv['cpu_us']:,.0f} us (c{high})",
+             cv["cpu_us"] <= 450)
+    if cv and before:
+        ratio = cv["rps"] / before["rps"] if before["rps"] else 0.0
+        line(f"req/s at c{high} >= 2x the defaults before this work (same run)",
+             f"{cv['rps']:,.0f} vs {before['rps']:,.0f} ({ratio:.2f}x); CPU/request {cv['cpu_us']:,.0f} vs "
+             f"{before['cpu_us']:,.0f} us ({before['cpu_us'] / cv['cpu_us']:.2f}x less)", ratio >= 2)
+    mock_rows = [r for r in results["rows"] if r["role"] == "mock" and r.get("idlest_share_min") is not None]
+    if mock_rows:
+        lowest = min(r["idlest_share_min"] for r in mock_rows)
+        line("both cores doing work in every run (idlest worker >= 25% of the workers' CPU)",
+             f"lowest idlest-worker share over every mock run: {lowest:.0%}", lowest >= 0.25)
+    if cv:
+        line(f"p99 <= 20 ms at c{high}", f"{cv['p99_ms']:.2f} ms", cv["p99_ms"] <= 20)
+    if cv_low:
+        line(f"p99 <= 5 ms at c{low}", f"{cv_low['p99_ms']:.2f} ms", cv_low["p99_ms"] <= 5)
     startup = results.get("startup_s")
     if startup is not None:
-        lines.append(f"| start-up < 0.5 s | {startup:.2f} s to the first answer ({results['ready_line']}) | "
-                     f"{'yes' if startup < 0.5 else 'no'} |")
+        line("start-up to the first answer < 0.5 s", f"{startup:.2f} s ({results['ready_line']})", startup < 0.5)
+    soak = results.get("soak")
+    if soak:
+        line("RSS <= 150 MB after 150k requests",
+             f"RSS {soak['rss_mb']:.0f} MB (PSS {soak['pss_mb']:.0f}) after {soak['served_total']:,}",
+             soak["rss_mb"] <= 150)
+    if cv and wiremock:
+        line("stretch: server CPU per request <= WireMock's static stub (same run)",
+             f"{cv['cpu_us']:,.0f} vs {wiremock['cpu_us']:,.0f} us", cv["cpu_us"] <= wiremock["cpu_us"])
     return lines
+
+
+def start_baseline(stack: contextlib.ExitStack, args: argparse.Namespace) -> Server | None:
+    """`tokenmock serve` with its defaults from another installation (`--baseline-python`): the tree
+    before a change, measured in the same run."""
+    port = free_port()
+    command = [args.baseline_python, "-m", "tokenmock", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    try:
+        return stack.enter_context(started(f"tokenmock before ({args.baseline_label})", command, port, cwd=Path("/")))
+    except (OSError, RuntimeError) as exc:
+        print(f"  baseline left out: {exc}", flush=True)
+        return None
+
+
+def start_variant(stack: contextlib.ExitStack, args: argparse.Namespace, extra: str) -> Server:
+    """This tree's `tokenmock serve` with extra options (e.g. `--threads 1`), to compare settings."""
+    port = free_port()
+    command = [*mock_command(port, args), *extra.split()]
+    return stack.enter_context(started(f"tokenmock serve {extra}", command, port, env=pyenv()))
 
 
 def main() -> int:
@@ -663,6 +753,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2, help="seconds of unmeasured load before each target")
     parser.add_argument("--rounds", type=int, default=1, help="measured runs per target (medians are reported)")
     parser.add_argument("--connections", type=int, default=32, help="wrk -c")
+    parser.add_argument("--low-connections", type=int, default=4, help="wrk -c of the low-concurrency rows")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--workers", type=int, help="tokenmock serve --workers (default: serve's own)")
     parser.add_argument("--serve-threads", type=int, help="tokenmock serve --threads (default: serve's own)")
@@ -671,8 +762,16 @@ def main() -> int:
     parser.add_argument("--peers", action="store_true", help="also WireMock, Prism, oauth2-mock-server (npm, java)")
     parser.add_argument("--stacks", action="store_true", help="also compare gunicorn worker classes and counts")
     parser.add_argument("--only", nargs="*", help="mock targets whose name contains one of these words")
+    parser.add_argument("--baseline-python", help="a Python whose `-m tokenmock serve` is the 'before' (same run)")
+    parser.add_argument("--baseline-label", default="baseline", help="how to name the baseline in the tables")
+    parser.add_argument("--variant", action="append", default=[], metavar="OPTIONS",
+                        help="also this tree's serve with these options, e.g. --variant='--threads 1' (repeatable)")
+    parser.add_argument("--ports", help="take the servers' ports from this range, e.g. 26000-26999")
     args = parser.parse_args()
     args.wrk = ensure_wrk()
+    if args.ports:
+        first, last = (int(x) for x in args.ports.split("-"))
+        PORT_RANGE.extend(range(first, last + 1))
 
     began = time.time()
     results: dict[str, Any] = {
@@ -680,21 +779,32 @@ def main() -> int:
         "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start",
         "wrk_threads": args.threads,
         "connections": args.connections,
+        "low_connections": args.low_connections,
         "duration": args.duration,
         "rounds": args.rounds,
     }
+    low = args.low_connections
     with contextlib.ExitStack() as stack:
         mock = start_mock(stack, args)
         results["startup_s"], results["ready_line"] = mock.startup_s, _ready_line(mock.log)
         token = fetch_token(mock.base)
-        jobs = [Job(mock, t, token if t.method == "GET" else None) for t in MOCK_TARGETS
-                if not args.only or any(word in t.name for word in args.only)]
-        ceiling = Job(start_ceiling(stack, args, mock), CEILING_TARGET)
-        peers = start_peers(stack) if args.peers else []
-        rows = measure([*jobs, ceiling, *peers], args)
-        results["mock"] = rows[: len(jobs)]
-        results["ceiling"] = rows[len(jobs)]
-        results["peers"] = rows[len(jobs) + 1 :]
+        roles: list[tuple[str, Job]] = [("mock", Job(mock, t, token if t.method == "GET" else None))
+                                        for t in MOCK_TARGETS if not args.only or any(w in t.name for w in args.only)]
+        roles.append(("mock", Job(mock, SOAK_TARGET, connections=low)))
+        if args.baseline_python:
+            before = start_baseline(stack, args)
+            if before is not None:
+                roles += [("baseline", Job(before, SOAK_TARGET)),
+                          ("baseline", Job(before, SOAK_TARGET, connections=low))]
+        for extra in args.variant:
+            variant = start_variant(stack, args, extra)
+            roles += [("variant", Job(variant, SOAK_TARGET)), ("variant", Job(variant, SOAK_TARGET, connections=low))]
+        ceiling = start_ceiling(stack, args, mock)
+        roles += [("ceiling", Job(ceiling, CEILING_TARGET)), ("ceiling", Job(ceiling, CEILING_TARGET, connections=low))]
+        for peer in start_peers(stack) if args.peers else []:
+            roles += [("peer", peer), ("peer", Job(peer.server, peer.target, connections=low))]
+        rows = measure([job for _, job in roles], args)
+        results["rows"] = [{**row, "role": role} for (role, _), row in zip(roles, rows, strict=True)]
         if args.soak:
             results["soak"] = soak(mock, args)
     results["cpu"] = bench_cpu(args)

@@ -1,0 +1,139 @@
+"""What the serving changes of issue 18 promise: one send per whole response (same bytes as gunicorn's),
+connections spread over the workers, a port never shared with another server, and every access-log
+line written (through the log queue) by the time `serve` has stopped."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import requests
+from gunicorn.config import Config
+from gunicorn.http import wsgi
+
+from tests.e2e.test_serve import ROOT, start, stop
+from tokenmock.mockserver.serving import server
+from tokenmock.mockserver.serving.server import OneWriteResponse
+
+CLICKVIEW_FORM = {
+    "grant_type": "client_credentials",
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+    "scope": "smartembed.viewkey",
+}
+
+
+class RecordingSocket:
+    def __init__(self) -> None:
+        self.sends: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.sends.append(bytes(data))
+
+
+def respond(cls: type[wsgi.Response], headers: list[tuple[str, str]], chunks: list[bytes], method: str) -> list[bytes]:
+    sock = RecordingSocket()
+    request = SimpleNamespace(version=(1, 1), method=method, should_close=lambda: False)
+    response = cls(request, sock, Config())
+    response.start_response("200 OK", headers)
+    for chunk in chunks:
+        response.write(chunk)
+    response.close()
+    return sock.sends
+
+
+def without_date(data: bytes) -> bytes:
+    return re.sub(rb"Date: [^\r]*\r\n", b"", data)
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks", "method", "sends"),
+    [
+        ([("Content-Type", "application/json"), ("Content-Length", "13")], [b'{"a":"token"}'], "POST", 1),
+        ([("Content-Length", "4")], [b"ab", b"cd"], "POST", 3),  # a body in parts: gunicorn's way
+        ([("Content-Type", "text/plain")], [b"streamed"], "POST", 3),  # no length: chunked
+        ([("Content-Length", "4")], [b"abcd"], "HEAD", 1),  # no body on the wire
+        ([("Content-Length", "8")], [b"half"], "POST", 2),  # shorter than announced (a truncation fault)
+    ],
+)
+def test_a_whole_response_goes_out_in_one_send_with_gunicorns_bytes(
+    headers: list[tuple[str, str]], chunks: list[bytes], method: str, sends: int
+) -> None:
+    ours = respond(OneWriteResponse, headers, chunks, method)
+    stock = respond(wsgi.Response, headers, chunks, method)
+    assert len(ours) == sends
+    assert without_date(b"".join(ours)) == without_date(b"".join(stock))
+    assert re.search(rb"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n", ours[0])
+
+
+def test_connections_are_spread_over_both_workers() -> None:
+    process, base = start("--workers", "2")
+    try:
+        for _ in range(16):  # each its own connection (and source port): the kernel picks a worker's socket
+            with requests.Session() as session:
+                assert session.get(base + "/clickview/__which-worker", timeout=10).status_code == 404
+        journal = requests.get(base + "/__mock/requests", params={"vendor": "clickview"}, timeout=10).json()
+    finally:
+        output = stop(process)
+    workers = {entry["worker"] for entry in journal["requests"]}
+    assert len(journal["requests"]) == 16, output
+    assert len(workers) == 2, f"every connection went to one worker: {workers}"  # odds 2**-15 by chance
+
+
+def test_a_port_another_server_listens_on_is_refused_not_shared() -> None:
+    first, base = start("--workers", "2")
+    port = base.rsplit(":", 1)[1]
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "tokenmock", "serve", "--workers", "2", "--port", port],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0
+        assert f"cannot serve on 127.0.0.1:{port}" in second.stderr
+        assert "in use" in second.stderr
+        assert requests.get(base + "/", timeout=10).status_code == 200  # the first one is untouched
+    finally:
+        stop(first)
+
+
+def test_every_access_line_is_written_by_the_time_serve_stops() -> None:
+    process, base = start("--workers", "2")
+    try:
+        with requests.Session() as session:
+            for _ in range(40):
+                assert session.post(base + "/clickview/connect/token", data=CLICKVIEW_FORM, timeout=10).ok
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+    assert len(re.findall(r"POST /clickview/connect/token -> 200 clickview\.requestToken", output)) == 40
+    assert "demo-secret" not in output
+
+
+def test_the_log_queue_is_bounded_and_drained_on_stop(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger("tokenmock")
+    saved = (root.handlers[:], root.level, root.propagate, logging.getLogger("tokenmock.access").disabled)
+    try:
+        server.configure_logging(access_log=True)
+        assert server._pump is not None and server._pump.listener is not None
+        server._pump.listener.stop()  # no listener: lines stay queued
+        server._pump.listener = None
+        for n in range(server.LogPump.QUEUE_SIZE + 50):
+            logging.getLogger("tokenmock.access").info("line %d", n)
+        assert len(server._pump.handler.queue) == server.LogPump.QUEUE_SIZE  # type: ignore[arg-type]
+        server._pump.listener = server._Listener(server._pump.handler.queue, server._pump.sink)
+        server._pump.listener.start()
+        server.stop_logging()
+        written = capsys.readouterr().err.splitlines()
+        assert len(written) == server.LogPump.QUEUE_SIZE
+        assert written[0].endswith("tokenmock.access line 0")
+    finally:
+        server.stop_logging()
+        server._pump = None
+        root.handlers[:], root.level, root.propagate, logging.getLogger("tokenmock.access").disabled = saved
