@@ -8,12 +8,14 @@ import ipaddress
 import json
 import logging
 import logging.handlers
+import mmap
 import os
 import queue
 import re
 import selectors
 import socket
 import ssl
+import struct
 import sys
 import time
 from collections import OrderedDict, deque
@@ -95,6 +97,7 @@ class OneWriteResponse(wsgi.Response):
     truncating wire fault) goes through gunicorn's own code."""
 
     _date: tuple[int, str] = (0, "")
+    headers_sent: bool
 
     def write(self, arg: bytes) -> None:
         if (
@@ -133,6 +136,47 @@ class OneWriteResponse(wsgi.Response):
         return headers
 
 
+class ConnectionBoard:
+    """How many connections each worker holds, in memory the master shares with the workers it forks.
+
+    A worker ahead of another (more connections) leaves a new connection on the shared listening
+    socket for a while, and the other accepts it: with keep-alive a connection stays with the worker
+    that accepted it, and the one that woke first used to take them all (measured: one core idle in a
+    tenth of two-worker runs). SO_REUSEPORT, a socket per worker, was measured too: the kernel hashes
+    connections to sockets, so four connections still all landed on one worker in some rounds.
+    """
+
+    SLOTS = 64
+    _SLOT = struct.Struct("<qq")  # pid (0: free), connections
+
+    def __init__(self) -> None:
+        self.shared = mmap.mmap(-1, self._SLOT.size * self.SLOTS)  # anonymous and shared: survives the fork
+
+    def assign(self, worker: Any, siblings: Any) -> None:
+        """In the master, before forking `worker`: the lowest slot no living sibling holds."""
+        taken = {getattr(sibling, "tokenmock_slot", None) for sibling in siblings}
+        worker.tokenmock_slot = next((n for n in range(self.SLOTS) if n not in taken), None)
+
+    def release(self, worker: Any) -> None:
+        """In the master, when `worker` has exited: its connections are gone."""
+        slot = getattr(worker, "tokenmock_slot", None)
+        if slot is not None:
+            self._SLOT.pack_into(self.shared, slot * self._SLOT.size, 0, 0)
+
+    def publish(self, slot: int, connections: int) -> None:
+        """In a worker: how many connections it holds now."""
+        self._SLOT.pack_into(self.shared, slot * self._SLOT.size, os.getpid(), connections)
+
+    def fewest_elsewhere(self, slot: int) -> int | None:
+        """The fewest connections any other live worker holds (None when there is none)."""
+        counts = [
+            connections
+            for n, (pid, connections) in enumerate(self._SLOT.iter_unpack(self.shared))
+            if pid and n != slot
+        ]
+        return min(counts) if counts else None
+
+
 class MockWorker(gthread.ThreadWorker):
     """gunicorn's gthread worker, hardened for clients that misbehave on purpose.
 
@@ -150,6 +194,10 @@ class MockWorker(gthread.ThreadWorker):
     """
 
     max_body_bytes = 64 * 1024  # set from the mock's settings in `serve`
+    board: ConnectionBoard | None = None  # set in `serve` with more than one worker
+    # How long a worker ahead of another leaves new connections to it before taking them itself (in
+    # case the other cannot accept: stuck, or at its connection limit).
+    ACCEPT_DEFER = 0.02
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,11 +212,40 @@ class MockWorker(gthread.ThreadWorker):
         # or the mock refuses it without waiting for more.
         head = self.line_limit + 2 + cfg.limit_request_fields * (cfg.limit_request_field_size + 2) + 4
         self.buffer_cap = head + self.max_body_bytes + 16 * 1024
+        self.deferring_since = 0.0
+        self.deferred_fewest = 0
 
     def init_process(self) -> None:
         # In this worker process only: gunicorn builds every HTTP/1 response from this module name.
-        wsgi.Response = OneWriteResponse  # type: ignore[misc]
+        wsgi.Response = OneWriteResponse
+        self.slot: int | None = getattr(self, "tokenmock_slot", None) if self.board is not None else None
+        self._publish()
         super().init_process()
+
+    def _publish(self) -> None:
+        if self.board is not None and self.slot is not None:
+            self.board.publish(self.slot, self.nr_conns)
+
+    def accept(self, listener: Any) -> None:
+        """Take the new connection, unless another worker holds fewer: then leave it to that one (see
+        ConnectionBoard), and take it after ACCEPT_DEFER if none of the others has taken anything."""
+        if self.board is not None and self.slot is not None:
+            fewest = self.board.fewest_elsewhere(self.slot)
+            if fewest is not None and self.nr_conns > fewest:
+                now = time.monotonic()
+                if not self.deferring_since or fewest != self.deferred_fewest:  # (the others moved)
+                    self.deferring_since, self.deferred_fewest = now, fewest
+                if now - self.deferring_since < self.ACCEPT_DEFER:
+                    self.set_accept_enabled(False)  # stop waking for it; run() turns it back on
+                    return
+            self.deferring_since = 0.0
+        super().accept(listener)
+        self._publish()
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        if enabled and self.deferring_since and time.monotonic() - self.deferring_since < self.ACCEPT_DEFER:
+            return  # still leaving new connections to a worker that holds fewer
+        super().set_accept_enabled(enabled)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         if fs.cancelled() or fs.exception() is not None or fs.result():  # kept alive, deferred, or failed
@@ -209,6 +286,7 @@ class MockWorker(gthread.ThreadWorker):
 
     def murder_pending(self) -> None:
         super().murder_pending()
+        self._publish()  # once per turn of the event loop: connections closed meanwhile
         now = time.monotonic()
         while self.lingering:
             sock, (deadline, _) = next(iter(self.lingering.items()))
@@ -392,7 +470,7 @@ def _send_json(sock: Any, status: int, reason: str, error: str, description: str
         logging.getLogger("gunicorn.error").debug("failed to send a refusal")
 
 
-class _LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
+class _LineBuffer(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
     """stderr lines gathered and written together when the log queue runs empty (one write per
     batch instead of a write and a flush per line)."""
 
@@ -414,7 +492,7 @@ class _LineBuffer(logging.StreamHandler):  # type: ignore[type-arg]
                 self.stream.flush()
 
 
-class _LogQueue(deque):  # type: ignore[type-arg]
+class _LogQueue(deque[Any]):
     """A bounded queue that never wakes its reader: `put_nowait` is one `append` (a `queue.Queue`
     notifies the waiting listener on every line, and that GIL hand-off cost more than the line);
     the listener polls it every LOG_INTERVAL instead. Full, it drops the line."""
@@ -448,7 +526,7 @@ class _Listener(logging.handlers.QueueListener):
         pending: _LogQueue = self.queue  # type: ignore[assignment]
         while True:
             try:
-                return pending.popleft()  # type: ignore[no-any-return]
+                return pending.popleft()  # type: ignore[no-any-return,unused-ignore]
             except IndexError:
                 for handler in self.handlers:
                     handler.flush()  # the queue ran dry: write the gathered lines
@@ -501,6 +579,10 @@ def configure_logging(access_log: bool) -> None:
     root.setLevel(logging.INFO)
     root.propagate = False
     logging.getLogger("tokenmock.access").disabled = not access_log
+    # What no line of the server shows, not gathered per record: the caller's frame (a stack walk),
+    # thread and process names (the logging HOWTO's "Optimization" section).
+    logging._srcfile = None  # type: ignore[attr-defined,unused-ignore]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     _pump.start()
 
 
@@ -523,18 +605,6 @@ def _worker_exit(_arbiter: Any, _worker: Any) -> None:
     """A worker leaving (gracefully or on Ctrl-C): write its queued journal records and log lines."""
     flush_journals()
     stop_logging()
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """Refuse a port already in use, even by sockets that set SO_REUSEPORT (another tokenmock of this
-    user): with reuse_port the workers would otherwise share it silently with that server."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: TIME_WAIT is no owner
-        try:
-            probe.bind((host.strip("[]"), port))
-        except OSError as exc:
-            raise SystemExit(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def serve(
@@ -567,12 +637,12 @@ def serve(
         "limit_request_field_size": 8190,
         "worker_exit": _worker_exit,
     }
-    if workers > 1 and port and hasattr(socket, "SO_REUSEPORT"):
-        # Each worker binds its own listening socket (gunicorn's reuse_port) and the kernel spreads new
-        # connections over them; on one shared socket, the worker that wakes first takes them all, and
-        # a kept-alive connection stays with it: measured, one core idled in a tenth of the runs.
-        _check_port_free(host, port)
-        options["reuse_port"] = True
+    if workers > 1:
+        # Connections spread evenly over the workers (see ConnectionBoard); the master gives each
+        # worker its slot on the board before forking it and frees the slot when the worker exits.
+        board = MockWorker.board = ConnectionBoard()
+        options["pre_fork"] = lambda arbiter, worker: board.assign(worker, arbiter.WORKERS.values())
+        options["child_exit"] = lambda _arbiter, worker: board.release(worker)
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
     MockWorker.max_body_bytes = max_body_bytes  # the workers are forked from this process

@@ -69,7 +69,7 @@ class SQLiteStore(Store):
         with self._locked():
             self._db().executescript(SCHEMA)
         self.sync()
-        self.journal = SQLiteJournal(self)
+        self.journal = self._journal = SQLiteJournal(self)
 
     # Connections and locks, opened afresh in each process (gunicorn forks after building the app).
 
@@ -201,7 +201,7 @@ class SQLiteStore(Store):
         `tokenmock serve` calls it in the master before forking workers: SQLite connections must not
         cross a fork.
         """
-        self.journal.close()
+        self._journal.close()
         process, self._process = self._process, None
         if process is not None and process.pid == os.getpid():
             db = getattr(process.local, "db", None)

@@ -1,5 +1,5 @@
 """What the serving changes of issue 18 promise: one send per whole response (same bytes as gunicorn's),
-connections spread over the workers, a port never shared with another server, and every access-log
+kept-alive connections shared evenly by the workers, a port never shared with another server, and every access-log
 line written (through the log queue) by the time `serve` has stopped."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 import sys
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -70,18 +71,22 @@ def test_a_whole_response_goes_out_in_one_send_with_gunicorns_bytes(
     assert re.search(rb"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n", ours[0])
 
 
-def test_connections_are_spread_over_both_workers() -> None:
+def test_kept_alive_connections_are_shared_evenly_by_the_workers() -> None:
     process, base = start("--workers", "2")
+    sessions = [requests.Session() for _ in range(8)]
     try:
-        for _ in range(16):  # each its own connection (and source port): the kernel picks a worker's socket
-            with requests.Session() as session:
-                assert session.get(base + "/clickview/__which-worker", timeout=10).status_code == 404
+        for number, session in enumerate(sessions):  # each keeps its connection (and its worker) open
+            assert session.get(f"{base}/clickview/__connection-{number}", timeout=10).status_code == 404
         journal = requests.get(base + "/__mock/requests", params={"vendor": "clickview"}, timeout=10).json()
     finally:
+        for session in sessions:
+            session.close()
         output = stop(process)
-    workers = {entry["worker"] for entry in journal["requests"]}
-    assert len(journal["requests"]) == 16, output
-    assert len(workers) == 2, f"every connection went to one worker: {workers}"  # odds 2**-15 by chance
+    per_worker = Counter(entry["worker"] for entry in journal["requests"])
+    assert sum(per_worker.values()) == 8, output
+    # The kernel alone hands a connection to whichever worker wakes first (often one takes all); the
+    # workers' board keeps them within one of each other (3 allows for a worker slow to accept).
+    assert len(per_worker) == 2 and min(per_worker.values()) >= 3, per_worker
 
 
 def test_a_port_another_server_listens_on_is_refused_not_shared() -> None:
@@ -96,7 +101,6 @@ def test_a_port_another_server_listens_on_is_refused_not_shared() -> None:
             timeout=60,
         )
         assert second.returncode != 0
-        assert f"cannot serve on 127.0.0.1:{port}" in second.stderr
         assert "in use" in second.stderr
         assert requests.get(base + "/", timeout=10).status_code == 200  # the first one is untouched
     finally:
