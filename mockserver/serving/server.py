@@ -17,6 +17,7 @@ import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -163,6 +164,10 @@ class ConnectionBoard:
         if slot is not None:
             self._SLOT.pack_into(self.shared, slot * self._SLOT.size, 0, 0)
 
+    def vacate(self, slot: int) -> None:
+        """In a worker that stops accepting: the others no longer leave connections to it."""
+        self._SLOT.pack_into(self.shared, slot * self._SLOT.size, 0, 0)
+
     def publish(self, slot: int, connections: int) -> None:
         """In a worker: how many connections it holds now."""
         self._SLOT.pack_into(self.shared, slot * self._SLOT.size, os.getpid(), connections)
@@ -196,8 +201,10 @@ class MockWorker(gthread.ThreadWorker):
     max_body_bytes = 64 * 1024  # set from the mock's settings in `serve`
     board: ConnectionBoard | None = None  # set in `serve` with more than one worker
     # How long a worker ahead of another leaves new connections to it before taking them itself (in
-    # case the other cannot accept: stuck, or at its connection limit).
-    ACCEPT_DEFER = 0.02
+    # case the other cannot accept: frozen). Long enough for a worker the scheduler keeps off the CPU
+    # on a loaded machine (20 ms, then 0.5 s were not: one worker still took a whole burst).
+    ACCEPT_DEFER = 2.0
+    RECHECK = 0.005  # how soon a worker that left a connection to others looks again
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -214,6 +221,7 @@ class MockWorker(gthread.ThreadWorker):
         self.buffer_cap = head + self.max_body_bytes + 16 * 1024
         self.deferring_since = 0.0
         self.deferred_fewest = 0
+        self.recheck_pending = False
 
     def init_process(self) -> None:
         # In this worker process only: gunicorn builds every HTTP/1 response from this module name.
@@ -223,28 +231,47 @@ class MockWorker(gthread.ThreadWorker):
         super().init_process()
 
     def _publish(self) -> None:
-        if self.board is not None and self.slot is not None:
+        if self.board is not None and self.slot is not None and self.alive:
             self.board.publish(self.slot, self.nr_conns)
 
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        super().handle_exit(sig, frame)
+        if self.board is not None and self.slot is not None:  # stopping: accepts no more, leave none to it
+            self.board.vacate(self.slot)
+
     def accept(self, listener: Any) -> None:
-        """Take the new connection, unless another worker holds fewer: then leave it to that one (see
-        ConnectionBoard), and take it after ACCEPT_DEFER if none of the others has taken anything."""
-        if self.board is not None and self.slot is not None:
-            fewest = self.board.fewest_elsewhere(self.slot)
-            if fewest is not None and self.nr_conns > fewest:
-                now = time.monotonic()
-                if not self.deferring_since or fewest != self.deferred_fewest:  # (the others moved)
-                    self.deferring_since, self.deferred_fewest = now, fewest
-                if now - self.deferring_since < self.ACCEPT_DEFER:
-                    self.set_accept_enabled(False)  # stop waking for it; run() turns it back on
-                    return
-            self.deferring_since = 0.0
+        """Take the new connection, unless it is left to a worker that holds fewer (ConnectionBoard)."""
+        if self._leaving_to_others():
+            self.set_accept_enabled(False)  # stop waking for it meanwhile
+            if not self.recheck_pending:  # look again soon: run() turns accepting back on when due
+                self.recheck_pending = True
+                timer = threading.Timer(self.RECHECK, self.method_queue.defer, args=(self._recheck,))
+                timer.daemon = True
+                timer.start()
+            return
         super().accept(listener)
         self._publish()
 
+    def _recheck(self) -> None:
+        self.recheck_pending = False
+
+    def _leaving_to_others(self) -> bool:
+        """Whether a new connection is left to another worker: one holds fewer, and none of them has
+        left it waiting longer than ACCEPT_DEFER."""
+        if self.board is None or self.slot is None:
+            return False
+        fewest = self.board.fewest_elsewhere(self.slot)
+        if fewest is None or self.nr_conns <= fewest:
+            self.deferring_since = 0.0
+            return False
+        now = time.monotonic()
+        if not self.deferring_since or fewest != self.deferred_fewest:  # the others moved: they accept
+            self.deferring_since, self.deferred_fewest = now, fewest
+        return now - self.deferring_since < self.ACCEPT_DEFER
+
     def set_accept_enabled(self, enabled: bool) -> None:
-        if enabled and self.deferring_since and time.monotonic() - self.deferring_since < self.ACCEPT_DEFER:
-            return  # still leaving new connections to a worker that holds fewer
+        if enabled and self._leaving_to_others():
+            return
         super().set_accept_enabled(enabled)
 
     def finish_request(self, conn: Any, fs: Any) -> None:

@@ -100,8 +100,13 @@ class Entry:
 
 def pin(servers: list[Serve], per_side: int = PARALLEL // 2) -> list[Entry]:
     """`per_side` connections to one worker of servers[0] and as many to another worker of servers[1],
-    interleaved, so alternate requests land on different processes whatever the kernel's choices."""
+    interleaved, so alternate requests land on different processes whatever the kernel's choices.
+
+    Connections to other workers stay open until the end: the workers of one server share connections
+    evenly, so only while the others hold theirs does the wanted worker get the next ones.
+    """
     sides: list[list[Entry]] = [[], []]
+    held: list[Entry] = []
     for side, server in enumerate(servers):
         for _attempt in range(200):  # bounded: the kernel hands new connections to either worker
             if len(sides[side]) == per_side:
@@ -112,8 +117,10 @@ def pin(servers: list[Serve], per_side: int = PARALLEL // 2) -> list[Entry]:
             if entry.worker not in taken and wanted in (None, entry.worker):
                 sides[side].append(entry)
             else:
-                entry.session.close()
+                held.append(entry)
         assert len(sides[side]) == per_side, "could not reach two different workers"
+    for entry in held:
+        entry.session.close()
     return [entry for pair in zip(*sides, strict=True) for entry in pair]
 
 
