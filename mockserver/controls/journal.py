@@ -46,24 +46,27 @@ def selected(entry: dict[str, Any], vendor: str | None, operation: str | None) -
 
 # A journal writer thread with nothing to write for this long ends (the next record starts another).
 IDLE_EXIT = 5.0
+# The key under which `BatchWriter.submit()` stamps a record with the time it was answered (ns since
+# the epoch): the journal lists records in that order, whichever process writes its batch first. The
+# writer removes it before storing the record.
+ANSWERED = "_answered_ns"
 
 
 class PendingBoard:
     """What the processes of one host sharing a journal have queued and written, in a small shared file.
 
-    It hands out the journal's ids when a record is made (so the journal keeps the order in which
-    requests were answered, whichever process writes its batch first) and lets a reader in one
-    process wait until every record another process answered before the read has been written.
-    Layout: the last id handed out, then per writer (pid, last id queued, last id written).
+    A reader in one process waits on it until every record another process answered before the read
+    has been written. Layout: per writer (pid, records queued, records written), each field written
+    by its writer alone, so nothing on a request's path takes a lock across processes (a `flock` per
+    record was tried: its system calls hand the GIL to another thread twice per request).
     """
 
     SLOTS = 64
-    _HEAD = struct.Struct("<q")
+    _HEAD = struct.Struct("<q")  # (reserved)
     _SLOT = struct.Struct("<qqq")
 
-    def __init__(self, path: str, first_id: Callable[[], int] = lambda: 0) -> None:
+    def __init__(self, path: str) -> None:
         self.path = path
-        self._first_id = first_id  # ids already used (a journal file that outlives this board)
         self._pid = 0
         self._fd = -1
         self._map: mmap.mmap | None = None
@@ -83,9 +86,7 @@ class PendingBoard:
             os.ftruncate(self._fd, size)
         self._map = mmap.mmap(self._fd, size)
         self._slot = None
-        with self._locked():
-            (last,) = self._HEAD.unpack_from(self._map, 0)
-            self._HEAD.pack_into(self._map, 0, max(last, self._first_id()))
+        with self._locked():  # once per writer and process: claiming a slot
             for slot in range(self.SLOTS):
                 pid = self._SLOT.unpack_from(self._map, self._offset(slot))[0]
                 if pid == 0 or not _alive(pid):
@@ -102,21 +103,15 @@ class PendingBoard:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def next_id(self) -> int:
-        """The next journal id, marked as queued by this writer (after `attach()`; callers serialise
-        their own threads: `flock` only excludes other processes)."""
-        assert self._map is not None
-        with self._locked():
-            (last,) = self._HEAD.unpack_from(self._map, 0)
-            self._HEAD.pack_into(self._map, 0, last + 1)
-            if self._slot is not None:
-                struct.pack_into("<q", self._map, self._offset(self._slot) + 8, last + 1)
-        return last + 1
+    def queued(self, count: int) -> None:
+        """This writer has queued `count` records so far."""
+        if self._map is not None and self._slot is not None:
+            struct.pack_into("<q", self._map, self._offset(self._slot) + 8, count)
 
-    def written(self, last_id: int) -> None:
-        """Every id this writer queued up to `last_id` is written."""
+    def written(self, count: int) -> None:
+        """The first `count` records this writer queued are written."""
         if self._map is not None and self._slot is not None and self._pid == os.getpid():
-            struct.pack_into("<q", self._map, self._offset(self._slot) + 16, last_id)
+            struct.pack_into("<q", self._map, self._offset(self._slot) + 16, count)
 
     def release(self) -> None:
         """Give the slot back and close the file (on close; `attach()` claims one again)."""
@@ -168,7 +163,8 @@ def _alive(pid: int) -> bool:
 class BatchWriter:
     """Journal records written by a background thread, in batches, off the request's critical path.
 
-    `submit()` only queues the record; the thread writes what has gathered at most `interval` seconds
+    `submit()` only queues the record, stamped with the time it was answered (`ANSWERED`, for the
+    journal's order); the thread writes what has gathered at most `interval` seconds
     after the first of it, in one transaction (one commit instead of one per request). Bounded: past
     `max_pending` queued records the submitting thread writes them itself. Nothing is lost on a clean
     exit: `flush()` (called on worker exit, and at interpreter exit) writes what is left. Readers call
@@ -197,20 +193,23 @@ class BatchWriter:
         self._lock = threading.Lock()  # the queue and the ids
         self._ready = threading.Condition(self._lock)
         self._writing = threading.Lock()  # one batch at a time, in id order
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[tuple[int, dict[str, Any]]] = []  # (number, record)
+        self._queued = 0
         self._thread: threading.Thread | None = None
         self._closing = False
         self._idle = False  # the thread waits to be notified (else it looks every `interval`)
 
     def submit(self, entry: dict[str, Any]) -> None:
-        """Give the record its id and queue it; returns at once (unless the queue is full)."""
+        """Stamp the record and queue it; returns at once (unless the queue is full)."""
+        entry[ANSWERED] = time.time_ns()
         with self._lock:
             batched = self.board.attach()
-            entry["id"] = self.board.next_id()
             if not batched:  # no slot left on the board: write synchronously
                 batch = [entry]
             else:
-                self._pending.append(entry)
+                self._queued += 1
+                self._pending.append((self._queued, entry))
+                self.board.queued(self._queued)
                 if self._thread is None:
                     self._start()
                 if self._idle:
@@ -254,12 +253,12 @@ class BatchWriter:
             if not batch:
                 return
             try:
-                self._write_batch(batch)
+                self._write_batch([entry for _, entry in batch])
             except Exception as exc:
                 logging.getLogger("tokenmock").error(
                     "journal: %d record(s) could not be written: %s", len(batch), type(exc).__name__
                 )
-            self.board.written(batch[-1]["id"])
+            self.board.written(batch[-1][0])
 
     def close(self) -> None:
         """Flush, stop the thread and give the board slot back (a later record starts afresh)."""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tokenmock.mockserver.controls.journal import BatchWriter, PendingBoard, selected
+from tokenmock.mockserver.controls.journal import ANSWERED, BatchWriter, PendingBoard, selected
 from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store
 
 SCHEMA = """
@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS revoked (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, vendor TEXT, operation TEXT, entry TEXT NOT NULL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, vendor TEXT, operation TEXT, entry TEXT NOT NULL,
+    answered INTEGER NOT NULL DEFAULT 0
 );
 """
 _GEN = struct.Struct("<Q")
@@ -67,7 +68,10 @@ class SQLiteStore(Store):
         self._seen = -1
         self._inserts = 0
         with self._locked():
-            self._db().executescript(SCHEMA)
+            db = self._db()
+            db.executescript(SCHEMA)
+            if "answered" not in {row[1] for row in db.execute("PRAGMA table_info(journal)")}:  # an older file
+                db.execute("ALTER TABLE journal ADD COLUMN answered INTEGER NOT NULL DEFAULT 0")
         self.sync()
         self.journal = self._journal = SQLiteJournal(self)
 
@@ -211,6 +215,10 @@ class SQLiteStore(Store):
             os.close(process.fd)
 
 
+def _dumps(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, separators=(",", ":"), default=str)
+
+
 class SQLiteJournal:
     """The request journal as rows of the shared database.
 
@@ -225,12 +233,7 @@ class SQLiteJournal:
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
-        self._writer = BatchWriter(self._insert, PendingBoard(store.path + "-pending", self._last_id))
-
-    def _last_id(self) -> int:
-        (last,) = self._store._db().execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
-                                            "WHERE name = 'journal'").fetchone()
-        return int(last)
+        self._writer = BatchWriter(self._insert, PendingBoard(store.path + "-pending"))
 
     def record(self, entry: dict[str, Any]) -> None:
         """Queue one (already masked) record; it is written within `BatchWriter.interval`."""
@@ -246,27 +249,30 @@ class SQLiteJournal:
         self._writer.close()
 
     def _insert(self, batch: list[dict[str, Any]]) -> None:
-        rows = [
-            (e["id"], e.get("vendor"), e.get("operation"), json.dumps(e, separators=(",", ":"), default=str))
-            for e in batch
-        ]
+        rows = []
+        for entry in batch:
+            answered = entry.pop(ANSWERED, 0)
+            rows.append((entry.get("vendor"), entry.get("operation"), _dumps(entry), answered))
         store = self._store
         with store._write() as db:
-            db.executemany("INSERT OR REPLACE INTO journal (id, vendor, operation, entry) VALUES (?, ?, ?, ?)", rows)
-            last = max(row[0] for row in rows)
+            db.executemany("INSERT INTO journal (vendor, operation, entry, answered) VALUES (?, ?, ?, ?)", rows)
+            (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
             if last // _TRIM_EVERY != (last - len(rows)) // _TRIM_EVERY:
                 db.execute("DELETE FROM journal WHERE id <= ?", (last - store._journal_size,))
 
     def _newest(self) -> list[tuple[int, str]]:
+        """The newest `journal_size` records, oldest first (in the order they were answered)."""
         self.flush()
         rows = self._store._db().execute(
-            "SELECT id, entry FROM journal ORDER BY id DESC LIMIT ?", (self._store._journal_size,)
+            "SELECT id, entry FROM (SELECT id, entry, answered FROM journal ORDER BY id DESC LIMIT ?) "
+            "ORDER BY answered, id",
+            (self._store._journal_size,),
         )
         return list(rows)
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """The last `journal_size` records, oldest first, optionally filtered."""
-        found = [{**json.loads(text), "id": row_id} for row_id, text in reversed(self._newest())]
+        found = [{**json.loads(text), "id": row_id} for row_id, text in self._newest()]
         return [e for e in found if selected(e, vendor, operation)]
 
     def clear(self) -> None:

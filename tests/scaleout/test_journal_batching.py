@@ -1,5 +1,5 @@
 """The SQLite journal writes in batches off the request path, yet a read sees every answered request,
-in answer order, whichever process answered it; nothing queued is lost on a clean exit; the queue is
+in the order answered, whichever process answered it; nothing queued is lost on a clean exit; the queue is
 bounded. Other processes are real ones (`python -c`), so the shared board and the exit flush are too.
 """
 
@@ -69,16 +69,18 @@ def test_a_read_waits_for_what_another_process_answered(tmp_path: Path) -> None:
     finally:
         child.communicate("done\n", timeout=30)
     assert [(e["operation"], e["n"]) for e in entries] == [("parent", -1)] + [("child", n) for n in range(5)]
-    assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+    assert len({e["id"] for e in entries}) == 6
 
 
-def test_ids_follow_the_order_of_answers_not_of_writes(tmp_path: Path) -> None:
+def test_records_are_listed_in_the_order_answered_not_written(tmp_path: Path) -> None:
     one, two = SQLiteStore(tmp_path / "state.db"), SQLiteStore(tmp_path / "state.db")
     one.journal._writer.interval = 0.5  # `one` writes last...
     one.journal.record({"vendor": "v", "operation": "a", "n": 1})
     two.journal.record({"vendor": "v", "operation": "a", "n": 2})
     two.journal._writer.flush()  # ...`two` first
-    assert [e["n"] for e in two.journal.entries()] == [1, 2]  # ...yet 1 was answered first
+    entries = two.journal.entries()
+    assert [e["n"] for e in entries] == [1, 2]  # ...yet 1 was answered first
+    assert all("_answered_ns" not in e for e in entries)  # the ordering stamp stays out of the records
 
 
 def test_nothing_queued_is_lost_when_a_process_exits_cleanly(tmp_path: Path) -> None:
@@ -98,7 +100,6 @@ def test_the_queue_is_bounded_the_submitter_writes_when_it_is_full(tmp_path: Pat
     assert [[e["n"] for e in batch] for batch in written] == [[0, 1, 2], [3, 4, 5]]
     batches.close()
     assert [e["n"] for batch in written for e in batch] == list(range(7))
-    assert [e["id"] for batch in written for e in batch] == list(range(1, 8))
 
 
 def test_a_failed_batch_is_reported_and_does_not_hold_readers(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -121,3 +122,16 @@ def test_the_board_file_is_private(tmp_path: Path) -> None:
     store.journal.record({"vendor": "v", "operation": "a"})
     assert (tmp_path / "state.db-pending").stat().st_mode & 0o077 == 0
     store.close()
+
+
+def test_a_state_file_from_before_the_batching_opens_with_its_journal(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, vendor TEXT, operation TEXT,"
+            " entry TEXT NOT NULL)"
+        )
+        db.execute("""INSERT INTO journal (vendor, operation, entry) VALUES ('v', 'a', '{"n": 0}')""")
+    store = SQLiteStore(path)
+    store.journal.record({"vendor": "v", "operation": "a", "n": 1})
+    assert [e["n"] for e in store.journal.entries()] == [0, 1]
