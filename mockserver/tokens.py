@@ -11,7 +11,9 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,9 +38,34 @@ class Issued:
     claims: Mapping[str, Any]
 
 
+class _RandomBytes:
+    """Bytes from `os.urandom`, read 4 KiB at a time: `uuid4()` reads 16 per token, and every read lets
+    go of the GIL (a thread switch per token under load). Emptied in a forked child, so no two
+    processes hand out the same bytes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._lock = threading.Lock()
+        self._buffer = b""
+
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if len(self._buffer) < count:
+                self._buffer = os.urandom(4096)
+            taken, self._buffer = self._buffer[:count], self._buffer[count:]
+        return taken
+
+
+_RANDOM = _RandomBytes()
+
+
 def new_jti() -> str:
     """A unique token id (UUID4 text, as Spring Security OAuth2's `jti`)."""
-    return str(uuid.uuid4())
+    return str(uuid.UUID(bytes=_RANDOM.take(16), version=4))
 
 
 # Header members that change how PyJWT builds or reads a token; signers using them take PyJWT's path.

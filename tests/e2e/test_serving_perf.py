@@ -5,9 +5,11 @@ line written (through the log queue) by the time `serve` has stopped."""
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from types import SimpleNamespace
 
@@ -19,6 +21,7 @@ from gunicorn.http import wsgi
 from tests.e2e.test_serve import ROOT, start, stop
 from tokenmock.mockserver.serving import server
 from tokenmock.mockserver.serving.server import OneWriteResponse
+from tokenmock.mockserver.tokens import new_jti
 
 CLICKVIEW_FORM = {
     "grant_type": "client_credentials",
@@ -141,3 +144,19 @@ def test_the_log_queue_is_bounded_and_drained_on_stop(capsys: pytest.CaptureFixt
         server.stop_logging()
         server._pump = None
         root.handlers[:], root.level, root.propagate, logging.getLogger("tokenmock.access").disabled = saved
+
+
+def test_token_ids_come_from_batched_random_bytes_yet_never_repeat_across_a_fork() -> None:
+    first = new_jti()  # fills this process's buffer
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe and leaves at once
+        os.write(writer, new_jti().encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    from_child = os.read(reader, 64).decode()
+    os.close(reader)
+    ours = new_jti()
+    assert len({first, from_child, ours}) == 3
+    assert {uuid.UUID(value).version for value in (first, from_child, ours)} == {4}
