@@ -606,10 +606,12 @@ def configure_logging(access_log: bool) -> None:
     root.setLevel(logging.INFO)
     root.propagate = False
     logging.getLogger("tokenmock.access").disabled = not access_log
-    # What no line of the server shows, not gathered per record: the caller's frame (a stack walk),
-    # thread and process names (the logging HOWTO's "Optimization" section).
+    # What no line of the server shows, not gathered per record (the logging HOWTO's "Optimization"):
+    # the caller's frame (a stack walk) and the multiprocessing process name. Thread and process ids
+    # stay: gunicorn's own format prints `%(process)d`, and a record it cannot format makes logging
+    # print a traceback, with the exception being logged (a refused request line) in it.
     logging._srcfile = None  # type: ignore[attr-defined,unused-ignore]
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logMultiprocessing = False
     _pump.start()
 
 
