@@ -61,7 +61,7 @@ _TOP: dict[str, Any] = {
     "validate_responses": {"type": "boolean", "description": "check every answer against the contract"},
     "max_body_bytes": {
         "type": "integer",
-        "minimum": 1024,
+        "minimum": 1,
         "maximum": 64 * 1024 * 1024,
         "description": "bodies over this get 413 in the vendor's error shape",
     },
