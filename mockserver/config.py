@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
+    # Seconds a Redis store operation may take before the request is answered 503 (store outage).
+    "store_timeout": 0.5,
     # Chaos mode (mockserver.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
 }
