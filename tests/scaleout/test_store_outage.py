@@ -12,7 +12,6 @@ stopped and started again at the same address.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -29,8 +28,20 @@ import pytest
 import redis
 from flask import Flask
 
-from tests.security.flows import RESOURCES, VENDORS, Answer, Credentials, call_resource, flask_http, login, tokens_of
+from tests.security.flows import (
+    RESOURCES,
+    VENDORS,
+    Answer,
+    Credentials,
+    call_resource,
+    flask_http,
+    login,
+    refresh,
+    tokens_of,
+)
 from tokenmock.mockserver import create_app
+from tokenmock.mockserver.errors import StoreUnavailable
+from tokenmock.mockserver.stores.outage import Breaker
 from tokenmock.mockserver.stores.redis import RedisStore
 
 # Far beyond one socket timeout (0.5 s): past it the request is taken to hang, and the test says so.
@@ -245,12 +256,82 @@ def test_a_fresh_redis_is_not_mistaken_for_one_that_came_back_empty(make_redis_a
     assert [app.extensions["tokenmock"].store.republished for app in apps] == [0, 0]
 
 
-def test_store_timeout_is_a_setting(private_redis: PrivateRedis) -> None:
-    app = create_app({"store": private_redis.url, "store_timeout": 0.25, "access_log": False})
+@pytest.mark.parametrize(("settings", "timeout"), [({}, 0.5), ({"store_timeout": 0.25}, 0.25)])
+def test_store_timeout_bounds_every_redis_operation_without_retries(
+    private_redis: PrivateRedis, settings: dict[str, Any], timeout: float
+) -> None:
+    app = create_app({"store": private_redis.url, "access_log": False, **settings})
     store = app.extensions["tokenmock"].store
     try:
         kwargs = store.redis.connection_pool.connection_kwargs
-        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (0.25, 0.25)
-        assert json.loads(json.dumps(kwargs["retry"].get_retries())) == 0
+        assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (timeout, timeout)
+        assert kwargs["retry"].get_retries() == 0
+        assert (store._breaker.probe_every, store._breaker.retry_after) == (0.5, 1)
     finally:
         store.close()
+
+
+def test_rotating_refresh_tokens_issued_before_redis_came_back_empty_are_refused_and_login_works(
+    private_redis: PrivateRedis, make_redis_app: Callable[[], Flask]
+) -> None:
+    """Refresh-token records are not re-published (no process knows them all): Dive's documented refusal."""
+    http = flask_http(make_redis_app().test_client(use_cookies=False))
+    _, token = tokens_of("divetv", login("divetv", http))
+    assert token is not None
+    private_redis.flush()
+    refused = refresh("divetv", http, token)
+    assert (refused.status, refused.json()["error"]) == (400, "invalid_grant")
+    assert login("divetv", http).status == 200
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _attempt(breaker: Breaker, body: Callable[[], None]) -> str:
+    ran: list[bool] = []
+    try:
+        with breaker.guard():
+            ran.append(True)
+            body()
+    except StoreUnavailable as refused:
+        assert refused.status == 503 and refused.retry_after == 1
+        return "ran, 503" if ran else "503 at once"
+    return "ran"
+
+
+def _fail() -> None:
+    raise redis.ConnectionError("refused")
+
+
+def test_the_breaker_fails_fast_during_an_outage_and_probes_once_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    breaker = Breaker("redis://test", (redis.ConnectionError,), probe_every=0.5, clock=clock)
+    assert _attempt(breaker, lambda: None) == "ran"
+    assert _attempt(breaker, _fail) == "ran, 503"  # the first failure costs one try
+    assert [_attempt(breaker, _fail) for _ in range(100)] == ["503 at once"] * 100  # the rest none
+    clock.now = 0.5
+    assert _attempt(breaker, _fail) == "ran, 503"  # one probe per interval
+    assert _attempt(breaker, lambda: None) == "503 at once"
+    clock.now = 1.0
+    assert _attempt(breaker, lambda: None) == "ran"  # the probe that succeeds ends the outage
+    assert not breaker.down and breaker.outages == 1
+    assert _attempt(breaker, lambda: None) == "ran"
+    store_lines = [r.getMessage() for r in caplog.records if r.name == "tokenmock.store"]
+    assert len(store_lines) == 2 and "unreachable" in store_lines[0] and "reachable again" in store_lines[1]
+
+
+def test_while_one_probe_runs_the_others_are_refused_at_once() -> None:
+    clock = FakeClock()
+    breaker = Breaker("redis://test", (redis.ConnectionError,), probe_every=0.5, clock=clock)
+    _attempt(breaker, _fail)
+    clock.now = 1.0
+    inner: list[str] = []
+    assert _attempt(breaker, lambda: inner.append(_attempt(breaker, lambda: None))) == "ran"
+    assert inner == ["503 at once"]
