@@ -49,22 +49,36 @@ def make_private(path: str) -> None:
 
     The file holds every signing key the config does not give and the runtime clients' secrets. SQLite
     creates its WAL, SHM and rollback-journal files with the permissions of the database file, so a
-    0600 database keeps them 0600 too. Missing parent folders are made 0700; files left wider by an
-    older version are narrowed.
+    0600 database keeps them 0600 too. Missing parent folders are made 0700; files of ours left wider
+    by an older version are narrowed (another account's files are its owner's business).
     """
     missing = [p for p in Path(path).absolute().parents if not p.exists()]
     for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # another worker made it first
+        try:
             folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process: not ours to change
+            continue
         os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        os.fchmod(fd, 0o600)
+        _narrow(fd)
     finally:
         os.close(fd)
     for suffix in _COMPANIONS:
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(path + suffix, 0o600)
+        try:
+            fd = os.open(path + suffix, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            _narrow(fd)
+        finally:
+            os.close(fd)
+
+
+def _narrow(fd: int) -> None:
+    """Mode 0600 for an open file of ours, whatever the umask gave it."""
+    if os.fstat(fd).st_uid == os.geteuid():
+        os.fchmod(fd, 0o600)
 
 
 class _Process:
@@ -74,7 +88,7 @@ class _Process:
     def __init__(self, gen_path: str) -> None:
         self.pid = os.getpid()
         self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT, 0o600)
-        os.fchmod(self.fd, 0o600)  # a umask may not widen it, nor narrow it below what this process needs
+        _narrow(self.fd)  # a umask may not widen it, nor narrow it below what this process needs
         if os.fstat(self.fd).st_size < _GEN.size:
             os.ftruncate(self.fd, _GEN.size)
         self.generation = mmap.mmap(self.fd, _GEN.size)
