@@ -9,7 +9,6 @@ documents only when another one changed them.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import mmap
