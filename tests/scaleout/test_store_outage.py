@@ -26,8 +26,10 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 from flask import Flask
 
+from tests.reliability.serving import served
 from tests.security.flows import (
     RESOURCES,
     VENDORS,
@@ -335,3 +337,34 @@ def test_while_one_probe_runs_the_others_are_refused_at_once() -> None:
     inner: list[str] = []
     assert _attempt(breaker, lambda: inner.append(_attempt(breaker, lambda: None))) == "ran"
     assert inner == ["503 at once"]
+
+
+def test_a_served_mock_with_two_workers_answers_503_without_tracebacks(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    """The same through gunicorn: `tokenmock serve --workers 2` on Redis, which is stopped and started."""
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": "demo-client",
+        "client_secret": "demo-secret",
+        "scope": "smartembed.viewkey",
+    }
+    with served(["--workers", "2", "--store", private_redis.url], tmp_path / "serve.log") as server:
+        url = f"{server.url}/clickview/connect/token"
+        assert requests.post(url, data=form, timeout=10).status_code == 200
+        private_redis.stop()
+        answers = [requests.post(url, data=form, timeout=HANG_BOUND) for _ in range(100)]
+        assert {a.status_code for a in answers} == {503}
+        assert {a.headers.get("Retry-After") for a in answers} == {"1"}
+        assert {a.json()["error"] for a in answers} == {"temporarily_unavailable"}
+        private_redis.start()
+        recovered = None
+        for _ in range(200):  # each worker probes again at most every 0.5 s; bounded, never a fixed sleep
+            recovered = requests.post(url, data=form, timeout=10)
+            if recovered.status_code == 200:
+                break
+            time.sleep(0.05)
+        assert recovered is not None and recovered.status_code == 200
+        log = server.log()
+    assert "Traceback" not in log
+    assert 1 <= log.count("unreachable") <= 2  # one line per worker that met the outage, not per request
