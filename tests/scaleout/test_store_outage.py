@@ -42,6 +42,7 @@ from tests.security.flows import (
     tokens_of,
 )
 from tokenmock.mockserver import create_app
+from tokenmock.mockserver.config import ConfigError, load_settings
 from tokenmock.mockserver.errors import StoreUnavailable
 from tokenmock.mockserver.stores.outage import Breaker
 from tokenmock.mockserver.stores.redis import RedisStore
@@ -368,3 +369,13 @@ def test_a_served_mock_with_two_workers_answers_503_without_tracebacks(
         log = server.log()
     assert "Traceback" not in log
     assert 1 <= log.count("unreachable") <= 2  # one line per worker that met the outage, not per request
+
+
+@pytest.mark.parametrize("value", [0, -1, "fast", 61])
+def test_an_impossible_store_timeout_stops_the_start(value: object) -> None:
+    with pytest.raises(ConfigError, match="store_timeout"):
+        load_settings({"store_timeout": value}, environ={})
+
+
+def test_store_timeout_from_the_environment_is_a_number() -> None:
+    assert load_settings(environ={"TOKENMOCK__STORE_TIMEOUT": "0.2"})["store_timeout"] == 0.2
