@@ -12,6 +12,7 @@ stopped and started again at the same address.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -379,3 +380,13 @@ def test_an_impossible_store_timeout_stops_the_start(value: object) -> None:
 
 def test_store_timeout_from_the_environment_is_a_number() -> None:
     assert load_settings(environ={"TOKENMOCK__STORE_TIMEOUT": "0.2"})["store_timeout"] == 0.2
+
+
+def test_every_vendor_renders_a_store_outage_as_its_own_503_with_retry_after() -> None:
+    """Also for a vendor added later: StoreUnavailable is part of the one hierarchy every vendor renders."""
+    mock = create_app({"access_log": False}).extensions["tokenmock"]
+    assert set(mock.vendors) == set(SHAPES)
+    for name, vendor in mock.vendors.items():
+        reply = vendor.render_error(StoreUnavailable("down", retry_after=3), None, "/")
+        assert (reply.status, reply.headers.get("Retry-After")) == (503, "3"), name
+        assert SHAPES[name](json.loads(json.dumps(reply.body))), (name, reply.body)
