@@ -7,10 +7,11 @@ did. `?prefix=NAME` in the URL keeps several mocks apart in one database.
 
 Outages: every operation has a short socket timeout and no retry inside redis-py, and runs under a
 `Breaker`, so a stopped or frozen Redis costs a request at most one timeout and then `StoreUnavailable`
-(each vendor's 503). The generation counter exists from the first start on; finding it gone means Redis
-came back empty (restarted without persistence, flushed), and the process re-publishes what it knows
-(the signing keys it uses, the documents it last read) so hosts started afterwards agree with it.
-Refresh-token records and revocations are not re-published: no process knows all of them.
+(each vendor's 503). A random epoch, set by the first process to use the database and read with the
+generation (one MGET), tells a Redis that came back empty (restarted without persistence, flushed):
+its epoch is gone or new. The process then re-publishes what it knows (the signing keys it uses, the
+documents it last read) so hosts started afterwards agree with it. Refresh-token records and
+revocations are not re-published: no process knows all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import json
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -101,7 +103,9 @@ class RedisStore(Store):
         self._breaker = Breaker(shown, _OUTAGE)
         self._key = {
             name: f"{prefix}:{name}"
-            for name in ("refresh", "expiry", "revoked", "docs", "generation", "keys", "journal", "journal_id")
+            for name in (
+                "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id"
+            )
         }
         self._journal_size = max(1, int(journal_size))
         self._max_refresh = max_refresh
@@ -110,10 +114,11 @@ class RedisStore(Store):
         self._record = self.redis.register_script(_RECORD)
         self._docs: dict[str, Any] = {}
         self._seen: str | None = "never"
+        self._epoch: str | None = None  # the database's epoch as this process first saw it
         self._known_keys: dict[str, str] = {}  # every key this process signs or checks with
         self.republished = 0  # how often this process found Redis empty and re-published its state
+        self.key_conflicts: list[str] = []  # keys another process re-made before this one re-published
         try:
-            self.redis.set(self._key["generation"], 0, nx=True)  # from now on, its absence means data loss
             self.sync()
         except (redis.RedisError, StoreUnavailable) as exc:
             raise StoreError(f"cannot use the Redis store at {shown}: {exc}") from None
@@ -155,11 +160,15 @@ class RedisStore(Store):
 
     def sync(self) -> None:
         with self._guard():
-            generation = self.redis.get(self._key["generation"])
-            if generation == self._seen:  # the usual case: one short GET
+            generation, epoch = self.redis.mget(self._key["generation"], self._key["epoch"])
+            if generation == self._seen and epoch == self._epoch:  # the usual case: one short MGET
                 return
-            if generation is None:  # Redis came back empty (or was flushed)
-                self._republish()
+            if epoch != self._epoch or epoch is None:
+                if self._epoch is not None:  # Redis came back empty (or was flushed): it lost our state
+                    self._republish()
+                self.redis.set(self._key["epoch"], uuid.uuid4().hex, nx=True)  # the first claim wins
+                claimed = self.redis.get(self._key["epoch"])
+                self._epoch = None if claimed is None else str(claimed)
             with self.redis.pipeline(transaction=True) as pipe:  # the documents and their generation, together
                 pipe.get(self._key["generation"])
                 pipe.hgetall(self._key["docs"])
@@ -169,14 +178,19 @@ class RedisStore(Store):
 
     def _republish(self) -> None:
         """Write back the keys and documents this process knows, without overwriting what another
-        process re-published first (HSETNX), and announce them with a new generation."""
+        process re-published first (HSETNX), and announce them with a new generation.
+
+        A host started in between (before any running process noticed) has made keys of its own: they
+        stay, and the keys this process signs with are named in a warning, since tokens it issues are
+        refused there until it restarts."""
         with self.redis.pipeline(transaction=True) as pipe:
             for name, value in self._known_keys.items():
                 pipe.hsetnx(self._key["keys"], name, value)
             for name, doc in self._docs.items():
                 pipe.hsetnx(self._key["docs"], name, json.dumps(doc))
             pipe.incr(self._key["generation"])
-            pipe.execute()
+            pipe.hgetall(self._key["keys"])
+            *_, stored = pipe.execute()
         self.republished += 1
         log.warning(
             "store %s came back empty; re-published %d key(s) and %d document(s)",
@@ -184,6 +198,14 @@ class RedisStore(Store):
             len(self._known_keys),
             len(self._docs),
         )
+        self.key_conflicts = sorted(name for name, value in self._known_keys.items() if stored.get(name) != value)
+        if self.key_conflicts:
+            log.warning(
+                "store %s: another process made new keys after it came back empty (%s); tokens this process"
+                " issues are refused there until it restarts",
+                self._breaker.where,
+                ", ".join(self.key_conflicts),
+            )
 
     def read(self, name: str) -> Any:
         return self._docs.get(name)

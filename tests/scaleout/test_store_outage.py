@@ -390,3 +390,19 @@ def test_every_vendor_renders_a_store_outage_as_its_own_503_with_retry_after() -
         reply = vendor.render_error(StoreUnavailable("down", retry_after=3), None, "/")
         assert (reply.status, reply.headers.get("Retry-After")) == (503, "3"), name
         assert SHAPES[name](json.loads(json.dumps(reply.body))), (name, reply.body)
+
+
+def test_a_host_that_made_new_keys_first_is_named_in_a_warning(
+    private_redis: PrivateRedis, make_redis_app: Callable[[], Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The window this cannot close: a host started after Redis came back empty but before any running
+    process noticed makes keys of its own. The running process keeps its keys and says so, once."""
+    first = make_redis_app()
+    first_http = flask_http(first.test_client(use_cookies=False))
+    assert login("clickview", first_http).status == 200
+    private_redis.flush()
+    make_redis_app()  # starts first, makes new keys
+    assert login("clickview", first_http).status == 200
+    store = first.extensions["tokenmock"].store
+    assert "clickview.signing_secret" in store.key_conflicts
+    assert len(_store_lines(caplog, "another process made new keys")) == 1
