@@ -16,6 +16,7 @@ so refused credentials are exercised too.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -23,17 +24,20 @@ import re
 import string
 import threading
 import time
+import tomllib
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
-from tokenmock.contracts.loader import Operation, inline_refs, operations, read_yaml, resolved_spec
+from tokenmock.contracts.loader import Operation, inline_refs, operations, read_yaml, resolved_spec, vendors
 from tokenmock.contracts.validation import compile_schema
 
 # Every check schemathesis 4 ships; a run enables all of them unless a vendor excludes one below.
@@ -55,21 +59,43 @@ BUILTIN_CHECKS = (
     "max_response_time",
 )
 
-# Seconds; generous on purpose: it catches a handler that hangs, it does not benchmark.
-MAX_RESPONSE_TIME = 5.0
+# The project's schemathesis settings, shared with `st run` from the repository root (one source).
+SETTINGS_FILE = "schemathesis.toml"
 
-# Checks that contradict a documented vendor behaviour, per vendor, with the entry that documents it.
+
+@functools.cache
+def project_settings() -> dict[str, Any]:
+    """schemathesis.toml as a mapping: the checkout's own file when running from a checkout (so an edit
+    takes effect at once), else the copy the wheel ships in tokenmock.contracts."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / SETTINGS_FILE
+    if checkout.is_file() and (here.parent / "pyproject.toml").is_file():
+        text = checkout.read_text(encoding="utf-8")
+    else:
+        text = resources.files("tokenmock.contracts").joinpath(SETTINGS_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _project(vendor: str) -> dict[str, Any]:
+    title = (resolved_spec(vendor).get("info") or {}).get("title")
+    return next((p for p in project_settings().get("project", []) if p.get("title") == title), {})
+
+
+def _disabled(checks: Mapping[str, Any]) -> set[str]:
+    return {name for name, value in checks.items() if isinstance(value, dict) and value.get("enabled") is False}
+
+
+# Checks that contradict a documented vendor behaviour, per vendor (schemathesis.toml names the entry).
 EXCLUDED_CHECKS: dict[str, dict[str, str]] = {
-    "junctiontv": {
-        # Register JTV-11 and the contract's 404 "Invalid API Call" (openapi/junctiontv.yaml): every call
-        # the document does not cover, a wrong method included, is answered 404; no 405 is documented.
-        "unsupported_method": "JTV-11: a wrong method is an invalid call, answered 404, not 405",
-    },
+    vendor: {name: f"disabled for {vendor} in {SETTINGS_FILE}" for name in _disabled(_project(vendor).get("checks", {}))}
+    for vendor in vendors()
+    if _disabled(_project(vendor).get("checks", {}))
 }
 
 # Checks that need the server to refuse everything the contract does not allow. A lenient server (the
 # mock's default readings, many real servers) accepts more than the contract's strict reading.
-STRICT_ONLY_CHECKS = frozenset({"negative_data_rejection"})
+STRICT_ONLY_CHECKS = frozenset(_disabled(project_settings().get("checks", {})))
+MAX_RESPONSE_TIME = float(project_settings()["checks"]["max_response_time"])
 
 # schemathesis' default acceptance statuses for schema-valid requests.
 POSITIVE_STATUSES = ("2xx", "3xx", "401", "403", "404", "409", "429", "5xx")
@@ -298,7 +324,7 @@ class _Plan:
             kind, name = scheme.get("type"), str(scheme.get("scheme", "")).lower()
             if kind == "http" and name == "basic" and (basic := self.basic_header()):
                 found["header:Authorization"] = basic
-            elif kind == "http" and name == "bearer" and (token := self.bearer_for(case)):
+            elif (kind == "oauth2" or (kind == "http" and name == "bearer")) and (token := self.bearer_for(case)):
                 found["header:Authorization"] = f"Bearer {token}"
             elif kind == "apiKey" and scheme.get("name") in self.credentials:
                 found[f"{scheme['in']}:{scheme['name']}"] = self.credentials[scheme["name"]]
@@ -466,13 +492,25 @@ def config_for(
     strict: bool = True,
     workers: int = 1,
 ) -> dict[str, Any]:
-    """A run's schemathesis configuration (a mapping shaped like schemathesis.toml)."""
-    excluded = set(EXCLUDED_CHECKS.get(vendor, {})) | (set() if strict else set(STRICT_ONLY_CHECKS))
-    # RFC 6749 §5.2: a well-formed token request whose credentials, grant or scope are refused gets
-    # 400 (invalid_client without Basic, invalid_grant, invalid_scope), so 400 accepts valid-shaped
-    # data there. Schemathesis does this itself for an oauth2 scheme's tokenUrl; these contracts
-    # have none (each vendor issues tokens from its own operation).
-    return _config(token_operations(vendor), excluded, base_url, max_examples, seed, workers)
+    """A run's schemathesis configuration: schemathesis.toml (the vendor's `[[project]]` included, its
+    demo `auth` left out: a run brings its own credentials) plus the run's own values."""
+    config: dict[str, Any] = json.loads(json.dumps(project_settings()))
+    config["project"] = [
+        {key: value for key, value in project.items() if key != "auth"}
+        for project in config.get("project", [])
+        if project.get("title") == (resolved_spec(vendor).get("info") or {}).get("title")
+    ]
+    config["workers"] = workers
+    config.setdefault("generation", {})["max-examples"] = max_examples
+    if seed is not None:
+        config["seed"] = seed
+        config["generation"]["deterministic"] = True
+    if base_url is not None:
+        config["base-url"] = base_url
+    if strict:
+        for name in STRICT_ONLY_CHECKS:
+            config["checks"][name] = {"enabled": True}
+    return config
 
 
 def _config(
