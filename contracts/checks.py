@@ -209,6 +209,10 @@ class Report:
     # requests that carried a token a link extracted (rather than the run's own token)
     link_tokens_used: int = 0
     elapsed: float = 0.0
+    # checks that could not run against this server: (operation, check, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    # phase -> checks run in it (the summary table)
+    checks_by_phase: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -555,6 +559,7 @@ def run(
     seed: int | None = None,
     strict: bool = True,
     workers: int = 1,
+    progress: Progress | None = None,
 ) -> Report:
     """Run every check in every phase against a server: an in-process WSGI `app`, or `base_url` over HTTP.
 
@@ -581,7 +586,7 @@ def run(
 
     _PLANS[run_id] = plan
     try:
-        report = _execute(schema, vendor)
+        report = _execute(schema, vendor, progress)
     finally:
         del _PLANS[run_id]
     report.link_tokens_used = plan.link_tokens_used
@@ -616,10 +621,18 @@ def run_admin(
     return _execute(schema, "admin")
 
 
-def _execute(schema: Any, label: str) -> Report:
+Progress = Callable[[str, str, Report], None]
+
+
+def _execute(schema: Any, label: str, progress: Progress | None = None) -> Report:
+    """Run the engine; `progress(phase, "started" | "finished", report)` is told as each phase moves."""
     report = Report(label)
     started = time.perf_counter()
     for event in from_schema(schema).execute():
+        if progress is not None and isinstance(event, events.PhaseStarted | events.PhaseFinished):
+            state = "started" if isinstance(event, events.PhaseStarted) else "finished"
+            if getattr(event.phase, "is_enabled", True):
+                progress(str(event.phase.name.value).lower(), state, report)
         _collect(report, event)
     report.elapsed = time.perf_counter() - started
     return report
@@ -633,7 +646,10 @@ def _collect(report: Report, event: events.EngineEvent) -> None:
     if isinstance(event, events.ScenarioFinished):
         _collect_scenario(report, event)
     elif isinstance(event, events.NonFatalError):
-        report.errors.append(f"{event.label}: {event.info.format()}")
+        error = f"{event.label}: {event.info.format()}"
+        # One line per distinct error: a server that is down fails every operation the same way.
+        if error.splitlines()[0] not in {e.splitlines()[0] for e in report.errors}:
+            report.errors.append(error)
     elif isinstance(event, events.FatalError):
         report.errors.append(f"fatal: {type(event.exception).__name__}: {event.exception}")
 
@@ -663,6 +679,7 @@ def _collect_scenario(report: Report, event: events.ScenarioFinished) -> None:
         label = node.value.operation.label if node is not None else (event.label or "?")
         for check in checks:
             report.checks_run[check.name] += 1
+            report.checks_by_phase[phase] += 1
             report.checks_by_operation[(label, check.name)] += 1
             if check.status != Status.FAILURE or check.failure_info is None:
                 continue
