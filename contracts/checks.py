@@ -87,7 +87,9 @@ def _disabled(checks: Mapping[str, Any]) -> set[str]:
 
 # Checks that contradict a documented vendor behaviour, per vendor (schemathesis.toml names the entry).
 EXCLUDED_CHECKS: dict[str, dict[str, str]] = {
-    vendor: {name: f"disabled for {vendor} in {SETTINGS_FILE}" for name in _disabled(_project(vendor).get("checks", {}))}
+    vendor: {
+        name: f"disabled for {vendor} in {SETTINGS_FILE}" for name in _disabled(_project(vendor).get("checks", {}))
+    }
     for vendor in vendors()
     if _disabled(_project(vendor).get("checks", {}))
 }

@@ -8,6 +8,7 @@ What each vendor documents lives in `profiles.py`; nothing here names a vendor.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -95,7 +96,8 @@ def _refused(target: Target, operation_id: str, response: requests.Response, ref
     if refusal.codes and code not in refusal.codes:
         raise CheckFailed(
             f"{what} refused with the wrong error code",
-            f"{target.profile.code_pointer} is {code!r}; expected {' or '.join(sorted(refusal.codes))} ({refusal.source})",
+            f"{target.profile.code_pointer} is {code!r}; "
+            f"expected {' or '.join(sorted(refusal.codes))} ({refusal.source})",
             status=status,
         )
 
@@ -120,7 +122,9 @@ def _bearer_refused(target: Target, token: str, what: str) -> None:
     refusal = Refusal({}, frozenset({401}), source="RFC 6750 §3.1")
     _refused(target, target.profile.resource_operation, response, refusal, what)
     if "bearer" not in response.headers.get("WWW-Authenticate", "").lower():
-        raise CheckFailed(f"{what} refused without a Bearer challenge", "no WWW-Authenticate: Bearer (RFC 6750 §3)", status=401)
+        raise CheckFailed(
+            f"{what} refused without a Bearer challenge", "no WWW-Authenticate: Bearer (RFC 6750 §3)", status=401
+        )
 
 
 def _refresh_token(target: Target) -> str:
@@ -130,7 +134,9 @@ def _refresh_token(target: Target) -> str:
     response, _ = target.token_answer()
     value = pointer(json_of(response), profile.refresh_pointer)
     if not isinstance(value, str):
-        raise CheckFailed("no refresh token", f"the token answer has no {profile.refresh_pointer}", status=response.status_code)
+        raise CheckFailed(
+            "no refresh token", f"the token answer has no {profile.refresh_pointer}", status=response.status_code
+        )
     return value
 
 
@@ -142,7 +148,9 @@ def token_flow_works(target: Target) -> None:
     """The documented token request, with valid credentials, answers 200 with a token, as documented."""
     response, token = target.token_answer()
     if response.status_code != 200:
-        raise CheckFailed("documented token request refused", f"answered {response.status_code}", status=response.status_code)
+        raise CheckFailed(
+            "documented token request refused", f"answered {response.status_code}", status=response.status_code
+        )
     _conforms(target, target.profile.token.operation_id, response, "token answer")
     if not isinstance(token, str) or not token:
         raise CheckFailed("no access token", f"nothing at {target.profile.token_pointer}", status=200)
@@ -153,7 +161,9 @@ def token_opens_resource(target: Target) -> None:
     """The issued token opens the documented protected resource."""
     response = _resource(target, target.token())
     if response.status_code != 200:
-        raise CheckFailed("issued token refused at the resource", f"answered {response.status_code}", status=response.status_code)
+        raise CheckFailed(
+            "issued token refused at the resource", f"answered {response.status_code}", status=response.status_code
+        )
     _conforms(target, target.profile.resource_operation, response, "resource answer")
 
 
@@ -174,9 +184,9 @@ def _refusal_check(kind: str, what: str) -> None:
         if refusal is None:
             raise CheckSkipped(target.profile.no_grant_note or f"the vendor has no {kind.replace('_', ' ')}")
         response = target.request_token(target.profile.token, refusal.change)
-        if refusal.accepted_under and target.reading(refusal.accepted_under[0]) == refusal.accepted_under[1]:
-            if 200 <= response.status_code < 300:
-                return  # that reading lets the server accept it
+        accepted = refusal.accepted_under
+        if accepted and target.reading(accepted[0]) == accepted[1] and 200 <= response.status_code < 300:
+            return  # that reading lets the server accept it
         _refused(target, target.profile.token.operation_id, response, refusal, what)
 
     check.__name__ = f"{kind}_refused"
@@ -227,10 +237,8 @@ def _foreign_token(target: Target) -> str:
             return token
     now = int(time.time())
     claims = {"iss": "https://tokenmock-verify.invalid", "sub": "someone", "iat": now, "exp": now + 3600}
-    try:  # the provider's own claims, signed with a key it does not know
+    with contextlib.suppress(jwt.PyJWTError, CheckFailed):  # the provider's own claims, a key it does not know
         claims = {**jwt.decode(target.token(), options={"verify_signature": False}), "exp": now + 3600}
-    except (jwt.PyJWTError, CheckFailed):
-        pass
     return jwt.encode(claims, secrets.token_bytes(32), algorithm="HS256")
 
 
@@ -260,7 +268,9 @@ def reused_refresh_refused(target: Target) -> None:
     fresh = target.request_token(profile.token)  # a login of its own: reuse may revoke the family
     refresh = pointer(json_of(fresh), profile.refresh_pointer or "")
     if not isinstance(refresh, str):
-        raise CheckFailed("no refresh token", f"the token answer has no {profile.refresh_pointer}", status=fresh.status_code)
+        raise CheckFailed(
+            "no refresh token", f"the token answer has no {profile.refresh_pointer}", status=fresh.status_code
+        )
     first = target.request_token(profile.refresh, refresh_token=refresh)
     if first.status_code != 200:
         raise CheckFailed("refresh refused", f"first use answered {first.status_code}", status=first.status_code)
@@ -271,7 +281,13 @@ def reused_refresh_refused(target: Target) -> None:
             return  # the other reading lets a refresh token be used again
         _conforms(target, profile.refresh.operation_id, second, "reused refresh token refused")
         return
-    refusal = Refusal({}, frozenset(s for s in contracts.operation(target.vendor, profile.refresh.operation_id).statuses if 400 <= s < 500), source=f"{entry} {reading}")
+    refusal = Refusal(
+        {},
+        frozenset(
+            s for s in contracts.operation(target.vendor, profile.refresh.operation_id).statuses if 400 <= s < 500
+        ),
+        source=f"{entry} {reading}",
+    )
     _refused(target, profile.refresh.operation_id, second, refusal, "a reused refresh token")
 
 

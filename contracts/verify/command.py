@@ -121,8 +121,16 @@ def run_behaviour(target: Target, report: Report, mask: Masker) -> int:
             )
         except Exception as exc:  # the provider broke the connection mid-check, answered garbage...
             report.findings.append(
-                Finding(target.vendor, operation, check.name, "check could not complete",
-                        f"{type(exc).__name__}: {exc}", None, curl_of(target.last, mask), "behaviour")
+                Finding(
+                    target.vendor,
+                    operation,
+                    check.name,
+                    "check could not complete",
+                    f"{type(exc).__name__}: {exc}",
+                    None,
+                    curl_of(target.last, mask),
+                    "behaviour",
+                )
             )
         ran += 1
         report.checks_by_operation[(operation, check.name)] += 1
@@ -168,9 +176,7 @@ class _Progress:
     metavar="ID=strict|lenient",
     help="The reading a provider follows for a register entry (default: a tokenmock's own, else the contract's).",
 )
-@click.option(
-    "--admin-token", envvar="TOKENMOCK_ADMIN_TOKEN", help="A tokenmock's admin token (for the clock checks)."
-)
+@click.option("--admin-token", envvar="TOKENMOCK_ADMIN_TOKEN", help="A tokenmock's admin token (for the clock checks).")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per request.")
 @click.option(
     "--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write JUnit XML here."

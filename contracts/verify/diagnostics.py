@@ -20,7 +20,11 @@ def _root_cause(exc: BaseException) -> BaseException:
     seen: set[int] = set()
     while id(exc) not in seen:
         seen.add(id(exc))
-        inner = exc.__cause__ or exc.__context__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+        inner = (
+            exc.__cause__
+            or exc.__context__
+            or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None)
+        )
         reason = getattr(exc, "reason", None)
         if isinstance(reason, BaseException):
             inner = reason
@@ -34,7 +38,10 @@ def _describe_transport(exc: requests.RequestException, url: str) -> str:
     cause = _root_cause(exc)
     text = f"{type(cause).__name__}: {cause}"
     if isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
-        return f"TLS handshake with {url} failed ({text}): an https URL for a plain-http server, or a certificate this machine does not trust"
+        return (
+            f"TLS handshake with {url} failed ({text}): "
+            "an https URL for a plain-http server, or a certificate this machine does not trust"
+        )
     if isinstance(exc, requests.Timeout):
         return f"no answer from {url} within the timeout: the server is overloaded, stalled or behind a firewall"
     if isinstance(cause, socket.gaierror) or "Name or service not known" in text or "NameResolution" in text:
@@ -77,7 +84,9 @@ def _documented_refusal(target: Target, response: requests.Response) -> bool:
     from tokenmock.contracts.errors import Violation
 
     try:
-        contracts.validate_response(target.vendor, target.profile.token.operation_id, response.status_code, response.content)
+        contracts.validate_response(
+            target.vendor, target.profile.token.operation_id, response.status_code, response.content
+        )
     except (Violation, ValueError):
         return False
     return True

@@ -186,7 +186,10 @@ PROFILES: dict[str, Profile] = {
             # Spring Security OAuth2, as the mock models the silent document (DIVE-12): a wrong user
             # password is 400 invalid_grant, a bad client key 401 invalid_client.
             "wrong_secret": Refusal(
-                {"password": WRONG}, frozenset({400, 401}), frozenset({"invalid_grant", "invalid_client"}), source="DIVE-12"
+                {"password": WRONG},
+                frozenset({400, 401}),
+                frozenset({"invalid_grant", "invalid_client"}),
+                source="DIVE-12",
             ),
             "unknown_client": Refusal(
                 {"client_key": UNKNOWN}, frozenset({401}), frozenset({"invalid_client"}), source="DIVE-12"

@@ -123,9 +123,10 @@ def render(report: Report, base_url: str, mask: Masker, behaviour_checks: int = 
     lines += summary_table(report, behaviour_checks)
     verdict = "PASSED" if report.ok else "FAILED"
     counts = f"{len(report.findings)} violation(s), {len(report.errors)} error(s)"
+    checks = sum(report.checks_run.values()) + behaviour_checks
     lines.append(
         f"{verdict}: {report.vendor} at {base_url}: {counts}; "
-        f"{requests_sent} requests, {sum(report.checks_run.values()) + behaviour_checks} checks in {report.elapsed:.1f}s"
+        f"{requests_sent} requests, {checks} checks in {report.elapsed:.1f}s"
     )
     return mask("\n".join(lines))
 

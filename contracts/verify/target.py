@@ -113,7 +113,9 @@ class Target:
             if param.get("in") == "path":
                 path = path.replace("{" + param["name"] + "}", self.credentials.get(param["name"], "unknown"))
         media_type = op.request_media_types[0] if op.request_media_types else None
-        request = requests.Request(op.method, self.base_url + path, params=dict(query or {}), headers=dict(headers or {}))
+        request = requests.Request(
+            op.method, self.base_url + path, params=dict(query or {}), headers=dict(headers or {})
+        )
         if media_type is not None:
             request.headers["Content-Type"] = media_type
             if "json" in media_type:
