@@ -232,6 +232,7 @@ def verify(
         strict=strict,
         workers=workers,
         progress=_Progress(interactive),
+        narrower=target.narrower_than_contract(),
     )
     started = time.perf_counter()
     progress = _Progress(interactive)

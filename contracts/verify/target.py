@@ -91,6 +91,14 @@ class Target:
         """The reading in force of a register entry: the mock's own, `--reading`, else the contract's."""
         return self.readings.get(entry_id, "strict")
 
+    def narrower_than_contract(self) -> bool:
+        """Whether a reading in force is stricter than the one the contract encodes."""
+        return any(
+            e.spec == "lenient" and self.reading(e.id) == "strict"
+            for e in contracts.register(self.vendor)
+            if e.switchable
+        )
+
     def label(self, operation_id: str) -> str:
         """`METHOD /path`, how the reports name an operation."""
         op = contracts.operation(self.vendor, operation_id)
