@@ -28,6 +28,7 @@ MASK = "***"
 SECRET_CREDENTIALS = ("client_secret", "password", "client_key", "session")
 _HEADER = re.compile(r"(?i)((?:-H|--header)\s+['\"]?(?:Authorization|Cookie|Proxy-Authorization):\s*)([^'\"]*)")
 _HEADER_LINE = re.compile(r"(?im)^(\s*(?:Authorization|Cookie|Proxy-Authorization):\s*)(.*)$")
+_CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _USER = re.compile(r"((?:-u|--user)\s+)(\S+)")
 # Token-shaped values: three Base64url segments (JWTs), whatever verify knew about them.
 _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*")
@@ -81,6 +82,8 @@ def curl_of(request: requests.PreparedRequest | None, mask: Masker) -> str:
     for name, value in request.headers.items():
         if name.lower() in ("content-length", "accept-encoding", "connection", "user-agent", "accept"):
             continue
+        if name.lower() in _CREDENTIAL_HEADERS:
+            value = f"{str(value).partition(' ')[0]} {MASK}" if " " in str(value) else MASK
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     body = request.body
     if body:

@@ -322,3 +322,29 @@ def test_demo_credentials_are_named_as_the_contracts_name_them() -> None:
         "channel_id": "demo-channel",
     }
     assert demo_credentials("divetv").keys() == {"client_key", "username", "password"}
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    [
+        pytest.param(lambda: requests.Request("POST", "http://h/t", data={"client_secret": SECRET}), id="form"),
+        pytest.param(lambda: requests.Request("POST", "http://h/t", json={"client_secret": SECRET}), id="json"),
+        pytest.param(lambda: requests.Request("POST", "http://h/t", auth=("demo-client", SECRET)), id="basic"),
+        pytest.param(lambda: requests.Request("GET", "http://h/t", params={"password": SECRET}), id="query"),
+        pytest.param(
+            lambda: requests.Request("POST", "http://h/t", headers={"Authorization": f"Basic {SECRET}"}), id="raw-basic"
+        ),
+    ],
+)
+def test_curl_lines_mask_the_secret_in_every_encoding(prepare: Callable[[], requests.Request]) -> None:
+    from base64 import b64encode
+
+    from tokenmock.contracts.verify.report import Masker, curl_of
+
+    prepared = prepare().prepare()
+    line = curl_of(prepared, Masker({"client_id": "demo-client", "client_secret": SECRET, "password": SECRET}))
+    assert line.startswith(f"curl -X {prepared.method} ") and "***" in line
+    encodings = [SECRET, "Top%2BSecret%2F%25%3A%22XYZ-987", 'Top+Secret/%:\\"XYZ-987']
+    encodings.append(b64encode(f"demo-client:{SECRET}".encode()).decode())
+    assert not [form for form in encodings if form in line], line
+    assert "XYZ-987" not in line
