@@ -120,3 +120,12 @@ def test_audit_finds_an_untraced_element(monkeypatch: pytest.MonkeyPatch) -> Non
     document["paths"] = paths
     monkeypatch.setattr(audit, "spec", lambda vendor: document)
     assert any("POST /connect/token has neither" in p for p in audit.problems("clickview"))
+
+
+def test_the_readme_counts_the_register_entries() -> None:
+    """The README's number of register entries is the register's."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (count,) = re.findall(r"lists every such place \((\d+) entries\)", readme)
+    assert int(count) == len(contracts.register())

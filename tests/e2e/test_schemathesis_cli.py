@@ -20,7 +20,8 @@ EXAMPLES = 10
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
-    process, base = start("--workers", "1")
+    # No access log: nobody reads the server's output pipe until it stops, and a full pipe blocks it.
+    process, base = start("--workers", "1", env={"TOKENMOCK__ACCESS_LOG": "false"})
     yield base
     stop(process)
 
