@@ -144,8 +144,10 @@ class _Progress:
         self.enabled = enabled
         self.started = time.perf_counter()
 
+    shown = ("examples", "coverage", "fuzzing", "stateful", "behaviour")  # not schemathesis' own set-up steps
+
     def __call__(self, phase: str, state: str, report: Report) -> None:
-        if not self.enabled:
+        if not self.enabled or phase not in self.shown:
             return
         if state == "started":
             self.started = time.perf_counter()

@@ -3,6 +3,7 @@ rule or the behaviour check, against a server that breaks the contract or the do
 
 from __future__ import annotations
 
+import re
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -348,3 +349,64 @@ def test_curl_lines_mask_the_secret_in_every_encoding(prepare: Callable[[], requ
     encodings.append(b64encode(f"demo-client:{SECRET}".encode()).decode())
     assert not [form for form in encodings if form in line], line
     assert "XYZ-987" not in line
+
+
+# The README's verify section, held to what verify does.
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+VERIFY_SECTION = README.split("## Verifying a server: `tokenmock verify`")[1].split("\n## ")[0]
+
+
+def test_the_readme_lists_every_behaviour_check() -> None:
+    listed = re.findall(r"^\| `(\w+)` \|", VERIFY_SECTION, re.M)
+    assert listed == list(BEHAVIOUR_CHECKS)
+
+
+def test_the_readme_sample_output_is_what_verify_prints(tokenmock_server: LiveMock) -> None:
+    sample = re.search(r"```\n(  phase .*?)\n```", VERIFY_SECTION, re.S)
+    assert sample is not None
+    url = tokenmock_server.url("divetv")
+    output = verify("divetv", "--base-url", url, examples=5).output.replace(url, "http://127.0.0.1:8080/divetv")
+    printed = [line for line in output.splitlines() if line.strip()][-len(sample.group(1).splitlines()) :]
+    for expected, got in zip(sample.group(1).splitlines(), printed, strict=True):
+        words = [r"[\d.]+s?" if re.fullmatch(r"[\d.]+s?", w) else re.escape(w) for w in expected.split()]
+        assert re.fullmatch(r"\s*" + r"\s+".join(words), got), (expected, got)
+    assert re.search(r"^  behaviour\s+13\s+0\s+0$", output, re.M)  # every check ran for Dive, none failed
+
+
+def test_the_readme_line_for_a_provider_that_is_down() -> None:
+    (line,) = re.findall(r"^tokenmock verify clickview: nothing is listening.*$", VERIFY_SECTION, re.M)
+    printed = one_line(verify("clickview", "--base-url", "http://127.0.0.1:23999/clickview"))
+    assert printed == line.replace("127.0.0.1:8081", "127.0.0.1:23999")
+
+
+def test_a_reading_can_be_named_for_a_provider(tokenmock_server: LiveMock) -> None:
+    """`--reading` overrides what verify expects; an entry that is no switch is a usage error."""
+    url = tokenmock_server.url("divetv")
+    assert verify("divetv", "--base-url", url, "--reading", "DIVE-11=lenient", examples=3).exit_code == 0
+    wrong = verify("divetv", "--base-url", url, "--reading", "DIVE-07=strict", examples=3)
+    assert wrong.exit_code == 2 and "DIVE-07 is no switchable entry of divetv's register" in wrong.output
+
+
+def test_progress_shows_on_a_terminal_only(capsys: pytest.CaptureFixture[str], tokenmock_server: LiveMock) -> None:
+    from tokenmock.contracts.checks import Report
+    from tokenmock.contracts.verify.command import _Progress
+
+    report = Report("clickview")
+    report.checks_by_phase["fuzzing"] = 7
+    shown = _Progress(True)
+    shown("fuzzing", "started", report)
+    shown("auth_bootstrap", "started", report)  # schemathesis' own set-up steps are not phases to show
+    shown("fuzzing", "finished", report)
+    _Progress(False)("fuzzing", "started", report)
+    assert re.fullmatch(r"  fuzzing    \.\.\. 7 checks, [\d.]+s\n", capsys.readouterr().err)
+    # CliRunner's stderr is no terminal: the output is the result only.
+    result = verify("clickview", "--base-url", tokenmock_server.url("clickview"), examples=3)
+    assert " ... " not in result.output
+
+
+def test_tokens_are_masked_whatever_verify_knew_of_them() -> None:
+    from tokenmock.contracts.verify.report import Masker
+
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    assert Masker({})(f"got {jwt} back") == "got *** back"
