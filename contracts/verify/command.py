@@ -218,7 +218,7 @@ def verify(
     target = Target(vendor, base_url, credentials, readings=readings, admin_token=admin_token, timeout=timeout)
     problem = preflight(target)
     if problem is not None:
-        click.echo(f"tokenmock verify {vendor}: {problem}", err=True)
+        click.echo(Masker(credentials)(f"tokenmock verify {vendor}: {problem}"), err=True)
         sys.exit(1)
     _, token = target.token_answer()
     mask = Masker(credentials, [token] if token else [])

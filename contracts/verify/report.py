@@ -28,6 +28,7 @@ MASK = "***"
 SECRET_CREDENTIALS = ("client_secret", "password", "client_key", "session")
 _HEADER = re.compile(r"(?i)((?:-H|--header)\s+['\"]?(?:Authorization|Cookie|Proxy-Authorization):\s*)([^'\"]*)")
 _HEADER_LINE = re.compile(r"(?im)^(\s*(?:Authorization|Cookie|Proxy-Authorization):\s*)(.*)$")
+_USERINFO = re.compile(r"//[^/@\s'\"]+@")  # credentials in a URL (https://user:secret@host)
 _CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
 _USER = re.compile(r"((?:-u|--user)\s+)(\S+)")
 # Token-shaped values: three Base64url segments (JWTs), whatever verify knew about them.
@@ -66,6 +67,7 @@ class Masker:
         }
 
     def __call__(self, text: str) -> str:
+        text = _USERINFO.sub("//" + MASK + "@", text)
         text = _HEADER.sub(lambda m: m.group(1) + MASK, text)
         text = _HEADER_LINE.sub(lambda m: m.group(1) + MASK, text)
         text = _USER.sub(lambda m: m.group(1) + MASK, text)

@@ -410,3 +410,8 @@ def test_tokens_are_masked_whatever_verify_knew_of_them() -> None:
 
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     assert Masker({})(f"got {jwt} back") == "got *** back"
+
+
+def test_credentials_in_the_url_are_masked_in_the_diagnostic_line() -> None:
+    line = one_line(verify("clickview", "--base-url", "http://ci:s3cret-pw@127.0.0.1:23999/clickview"))
+    assert "s3cret-pw" not in line and "//***@127.0.0.1:23999/clickview/connect/token" in line
