@@ -19,7 +19,7 @@ import requests
 from tokenmock import contracts
 from tokenmock.contracts.errors import Violation
 from tokenmock.contracts.verify.profiles import PROFILES, Refusal
-from tokenmock.contracts.verify.target import CheckFailed, CheckSkipped, Target, json_of, pointer
+from tokenmock.contracts.verify.target import CheckFailed, CheckSkipped, Target, demo_credentials, json_of, pointer
 
 # An access token that lives longer than this is not "sane" (a year and a day, in seconds).
 MAX_LIFETIME = 366 * 24 * 3600
@@ -227,8 +227,6 @@ def foreign_bearer_refused(target: Target) -> None:
 
 def _foreign_token(target: Target) -> str:
     import jwt
-
-    from tokenmock.contracts.verify.command import demo_credentials
 
     for name, entry in target.others.items():
         other = Target(name, str(entry["base_url"]), demo_credentials(name), timeout=target.timeout)

@@ -17,43 +17,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tokenmock import contracts
+from tokenmock.contracts.verify.target import CREDENTIALS, Target, demo_credentials
 
 if TYPE_CHECKING:  # schemathesis loads only when the command runs, not with every `tokenmock` command
     from tokenmock.contracts.checks import Report
     from tokenmock.contracts.verify.report import Masker
-    from tokenmock.contracts.verify.target import Target
-
-# Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
-CREDENTIALS = (
-    "client_id",
-    "client_secret",
-    "scope",
-    "client_key",
-    "username",
-    "password",
-    "session",
-    "profile_id",
-    "channel_id",
-)
-# Demo-mapping keys of the mock that name something else than the contract does.
-_DEMO_ALIASES = {"channel": "channel_id", "profiles": "profile_id"}
-
-
-def demo_credentials(vendor: str) -> dict[str, str]:
-    """The mock's demo credentials for a vendor, named as the contract names them."""
-    from tokenmock.mockserver.vendors import vendor_classes
-
-    found: dict[str, str] = {}
-    for key, value in (vendor_classes()[vendor].defaults.get("demo") or {}).items():
-        name = _DEMO_ALIASES.get(key, key)
-        if key == "cookie" and isinstance(value, str):  # "session=..." -> the cookie's own name
-            cookie, _, cookie_value = value.partition("=")
-            found[cookie.strip()] = cookie_value.strip()
-        elif isinstance(value, list) and value:
-            found[name] = str(value[0])
-        elif isinstance(value, str):
-            found[name] = value
-    return {k: v for k, v in found.items() if k in CREDENTIALS}
 
 
 def _credentials(vendor: str, given: Mapping[str, str | None], extra: Iterable[str]) -> dict[str, str]:
@@ -209,7 +177,6 @@ def verify(
     from tokenmock.contracts.checks import run
     from tokenmock.contracts.verify.diagnostics import preflight
     from tokenmock.contracts.verify.report import Masker, render, to_junit_xml
-    from tokenmock.contracts.verify.target import Target
 
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{base_url!r} is not an http:// or https:// URL", param_hint="--base-url")

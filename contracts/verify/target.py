@@ -8,6 +8,7 @@ is held to the reading each contract encodes, unless `--reading ID=strict|lenien
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,38 @@ import requests
 
 from tokenmock import contracts
 from tokenmock.contracts.verify.profiles import PROFILES, Profile, TokenRequest
+
+# Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
+CREDENTIALS = (
+    "client_id",
+    "client_secret",
+    "scope",
+    "client_key",
+    "username",
+    "password",
+    "session",
+    "profile_id",
+    "channel_id",
+)
+# Demo-mapping keys of the mock that name something else than the contract does.
+_DEMO_ALIASES = {"channel": "channel_id", "profiles": "profile_id"}
+
+
+def demo_credentials(vendor: str) -> dict[str, str]:
+    """The mock's demo credentials for a vendor, named as the contract names them."""
+    from tokenmock.mockserver.vendors import vendor_classes
+
+    found: dict[str, str] = {}
+    for key, value in (vendor_classes()[vendor].defaults.get("demo") or {}).items():
+        name = _DEMO_ALIASES.get(key, key)
+        if key == "cookie" and isinstance(value, str):  # "session=..." -> the cookie's own name
+            cookie, _, cookie_value = value.partition("=")
+            found[cookie.strip()] = cookie_value.strip()
+        elif isinstance(value, list) and value:
+            found[name] = str(value[0])
+        elif isinstance(value, str):
+            found[name] = value
+    return {k: v for k, v in found.items() if k in CREDENTIALS}
 
 
 class CheckFailed(Exception):
@@ -127,8 +160,6 @@ class Target:
         if media_type is not None:
             request.headers["Content-Type"] = media_type
             if "json" in media_type:
-                import json
-
                 request.data = json.dumps(dict(body or {}))
             else:
                 request.data = dict(body or {})
