@@ -279,13 +279,7 @@ def reused_refresh_refused(target: Target) -> None:
             return  # the other reading lets a refresh token be used again
         _conforms(target, profile.refresh.operation_id, second, "reused refresh token refused")
         return
-    refusal = Refusal(
-        {},
-        frozenset(
-            s for s in contracts.operation(target.vendor, profile.refresh.operation_id).statuses if 400 <= s < 500
-        ),
-        source=f"{entry} {reading}",
-    )
+    refusal = profile.reuse_refusal or Refusal({}, frozenset({400, 401}), source=f"{entry} {reading}")
     _refused(target, profile.refresh.operation_id, second, refusal, "a reused refresh token")
 
 

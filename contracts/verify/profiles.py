@@ -78,8 +78,9 @@ class Profile:
     lifetime_note: str = ""
     refresh: TokenRequest | None = None
     refresh_pointer: str | None = None
-    # (register entry, reading) under which a reused refresh token must be refused
+    # (register entry, reading) under which a reused refresh token must be refused, and how
     reuse_refused_under: tuple[str, str] | None = None
+    reuse_refusal: Refusal | None = None
     # why there is no wrong-grant check
     no_grant_note: str = ""
 
@@ -210,6 +211,7 @@ PROFILES: dict[str, Profile] = {
         ),
         refresh_pointer="/refresh_token",
         reuse_refused_under=("DIVE-11", "strict"),
+        reuse_refusal=Refusal({}, frozenset({400}), frozenset({"invalid_grant"}), source="DIVE-11 strict"),
     ),
     "aminotv": Profile(
         token=TokenRequest("loginUser", body={"username": "{username}", "password": "{password}"}),
@@ -228,5 +230,6 @@ PROFILES: dict[str, Profile] = {
         refresh=TokenRequest("createAccessToken", body={"refresh_token": "{refresh_token}"}),
         refresh_pointer="/data/0/attributes/refresh_token",
         reuse_refused_under=("AMINO-10", "strict"),
+        reuse_refusal=Refusal({}, frozenset({401}), frozenset({"invalid_refresh_token"}), source="AMINO-10 strict"),
     ),
 }
