@@ -81,6 +81,8 @@ class PendingBoard:
             return self._slot is not None
         self._pid = os.getpid()
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_uid == os.geteuid():
+            os.fchmod(self._fd, 0o600)  # whatever the umask gave it (it names the processes of the mock)
         size = self._offset(self.SLOTS)
         if os.fstat(self._fd).st_size < size:
             os.ftruncate(self._fd, size)

@@ -28,11 +28,12 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedMediaType,
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.tokens import Issued, JwtSigner
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 JSON_API = "application/vnd.api+json"
 # Path parameters the contract names: a validation error about one points at `source.parameter`.
@@ -65,6 +66,31 @@ class AminoTV(Vendor):
 
     name = "aminotv"
     realm = "aminotv"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "refresh_lifetime": LIFETIME,
+            "secret": KEY,
+            "issuer": TEXT,
+            "audience": TEXT,
+            "clients": {
+                "type": "array",
+                "items": settings_object(
+                    {
+                        "username": TEXT,
+                        "password": TEXT,
+                        "user_id": {"type": "integer", "minimum": 0},
+                        "stb_serial_no": TEXT,
+                        "profiles": {"type": "array", "items": TEXT, "minItems": 1},
+                    },
+                    ("username", "password"),
+                ),
+            },
+            "sessions": {"type": "object", "additionalProperties": TEXT},
+            "channels": {"type": "object", "additionalProperties": TEXTS},
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 3600,
         "refresh_lifetime": 98 * 86400,  # the document's example refresh token lives 98 days
@@ -314,6 +340,7 @@ class AminoTV(Vendor):
             headers.update(self.bearer_challenge(error))
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, {"errors": [item]}, headers, JSON_API)
 
     @staticmethod
@@ -337,4 +364,6 @@ class AminoTV(Vendor):
             return 405, "method_not_allowed", "Method not allowed"
         if isinstance(error, ServerFault):
             return 500, "server_error", "Internal server error"
+        if isinstance(error, StoreUnavailable):
+            return 503, "service_unavailable", "Service unavailable"
         return 400, "invalid_request", "Invalid request"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from tokenmock.mockserver.errors import InvalidToken, MockError
+from tokenmock.mockserver.errors import InvalidToken, MockError, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.stores import RefreshUse
 
@@ -23,6 +23,22 @@ if TYPE_CHECKING:
     from tokenmock.mockserver.stores import Store
 
 F = TypeVar("F", bound=Callable[..., Reply])
+
+# JSON Schema pieces for the vendors' `settings_schema` (the config schema in mockserver.config joins them).
+TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+TEXTS: dict[str, Any] = {"type": "array", "items": TEXT}
+# A lifetime in seconds: at least one second, at most ten years (an `expires_in` clients can add to a clock).
+LIFETIME: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 10 * 366 * 86400}
+# A signing key: unset (null) means one is made at start and shared through the store; never empty.
+KEY: dict[str, Any] = {"type": ["string", "null"], "minLength": 1}
+
+
+def settings_object(properties: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed JSON Schema object: a misspelt key is refused instead of silently ignored."""
+    schema: dict[str, Any] = {"type": "object", "properties": dict(properties), "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
 
 
 def operation(operation_id: str) -> Callable[[F], F]:
@@ -49,6 +65,8 @@ class Vendor:
     name: ClassVar[str]
     # Settings this vendor starts with (clients, lifetimes, keys); the config's vendors.<name> overrides.
     defaults: ClassVar[Mapping[str, Any]] = {}
+    # JSON Schema of `defaults`' keys: what a config's vendors.<name> may set (see mockserver.config).
+    settings_schema: ClassVar[Mapping[str, Any]] = {}
     # Discrepancy ids (openapi/discrepancies/<name>.yaml, mock != none) this module switches on.
     switches: ClassVar[frozenset[str]] = frozenset()
     # operationId -> method name, collected from @operation marks.
@@ -171,6 +189,13 @@ class Vendor:
         granted = claims["aud"]
         granted = [granted] if isinstance(granted, str) else granted
         return isinstance(granted, list) and bool(expected & {str(a) for a in granted})
+
+    @staticmethod
+    def retry_hint(error: MockError) -> dict[str, str]:
+        """`Retry-After` for a refusal that a retry can cure (the store is unreachable), else nothing."""
+        if isinstance(error, StoreUnavailable):
+            return {"Retry-After": str(error.retry_after)}
+        return {}
 
     def bearer_challenge(self, error: MockError) -> dict[str, str]:
         """RFC 6750 §3 `WWW-Authenticate` for a refused bearer token (no error attribute if none was sent)."""

@@ -26,11 +26,12 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedGrantType,
 )
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner, new_jti
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 TOKEN_PATH = "/connect/token"
 # The document's own invalid_client wording (§ Handling Errors).
@@ -53,6 +54,21 @@ class ClickView(Vendor):
 
     name = "clickview"
     realm = "clickview"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "signing_secret": KEY,
+            "issuer": TEXT,
+            "resource_scopes": TEXTS,
+            "clients": {
+                "type": "array",
+                "items": settings_object(
+                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS}, ("client_id", "client_secret")
+                ),
+            },
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 86400,
         "signing_secret": None,
@@ -220,6 +236,7 @@ class ClickView(Vendor):
             headers["WWW-Authenticate"] = f'Basic realm="{self.realm}"'
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, body, headers)
 
     def _classify(self, error: MockError) -> tuple[int, str]:
@@ -233,6 +250,8 @@ class ClickView(Vendor):
             return error.status, "invalid_request"
         if isinstance(error, ServerFault):
             return 500, "server_error"
+        if isinstance(error, StoreUnavailable):
+            return 503, "temporarily_unavailable"
         if isinstance(error, UnsupportedGrantType | InvalidScope):
             return 400, error.error
         # Duende answers a wrong Content-Type with 400 invalid_request, not 415.

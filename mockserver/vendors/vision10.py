@@ -20,12 +20,13 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 # tokenmock's error codes (the document gives only 240101); see components.x-error-codes.
 _RULE_CODES = {"json": "240001", "required": "240002", "maxLength": "240003", "type": "240004"}
@@ -37,6 +38,7 @@ _TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 _TOKEN_FIELDS = ("grant_type", "scope", "client_id", "client_secret")
 
@@ -46,6 +48,20 @@ class Vision10(Vendor):
 
     name = "vision10"
     realm = "vision10"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "private_key_pem": {**KEY, "pattern": "^-----BEGIN (RSA )?PRIVATE KEY-----"},
+            "clients": {
+                "type": "array",
+                "items": settings_object(
+                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS, "first_vision_id": TEXT},
+                    ("client_id", "client_secret"),
+                ),
+            },
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 7199,
         "private_key_pem": None,
@@ -168,6 +184,7 @@ class Vision10(Vendor):
             headers.update(self.bearer_challenge(error))
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, [problem], headers)
 
     @staticmethod
@@ -189,6 +206,8 @@ class Vision10(Vendor):
             return 404, "240009", error.description
         if isinstance(error, ServerFault):
             return 500, "240500", error.description
+        if isinstance(error, StoreUnavailable):
+            return 503, "240503", error.description
         if error.rule == "additionalProperties":
             return 400, "240010", error.description
         if error.rule == "type" and error.field is None:  # the body itself is not a JSON object
