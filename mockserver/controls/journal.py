@@ -129,6 +129,7 @@ class PendingBoard:
     def wait_for_others(self, timeout: float) -> bool:
         """Wait until the other writers have written what they had queued when called; False on timeout
         (a writer stuck or killed: its queued records are then missing from the read)."""
+        self.attach()  # a reader that has written nothing yet still reads the board
         if self._map is None:
             return True
         snapshot = []

@@ -78,6 +78,13 @@ def test_kept_alive_connections_are_shared_evenly_by_the_workers() -> None:
     process, base = start("--workers", "2")
     sessions = [requests.Session() for _ in range(8)]
     try:
+        seen: set[str] = set()
+        for _attempt in range(100):  # bounded: until both workers have booted and answered once
+            requests.get(base + "/clickview/__boot", timeout=10)
+            seen |= {e["worker"] for e in requests.get(base + "/__mock/requests", timeout=10).json()["requests"]}
+            if len(seen) == 2:
+                break
+        requests.delete(base + "/__mock/requests", timeout=10)
         for number, session in enumerate(sessions):  # each keeps its connection (and its worker) open
             assert session.get(f"{base}/clickview/__connection-{number}", timeout=10).status_code == 404
         journal = requests.get(base + "/__mock/requests", params={"vendor": "clickview"}, timeout=10).json()
