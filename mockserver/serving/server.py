@@ -227,6 +227,7 @@ class MockWorker(gthread.ThreadWorker):
     # on a loaded machine (20 ms, then 0.5 s were not: one worker still took a whole burst).
     ACCEPT_DEFER = 2.0
     RECHECK = 0.005  # how soon a worker that left a connection to others looks again
+    REBALANCE = 0.05  # at most one connection let go per this many seconds to even the workers out
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -244,6 +245,8 @@ class MockWorker(gthread.ThreadWorker):
         self.deferring_since = 0.0
         self.deferred_fewest = 0
         self.recheck_pending = False
+        self.rebalancing = threading.Lock()
+        self.last_rebalance = 0.0
 
     def init_process(self) -> None:
         # In this worker process only: gunicorn builds every HTTP/1 response from this module name.
@@ -458,7 +461,26 @@ class MockWorker(gthread.ThreadWorker):
             # limit, a 100-continue body): a client that stalls is cut off. (A whole request is not
             # given one: a socket timeout costs a poll() before every send.)
             conn.sock.settimeout(BODY_READ_TIMEOUT)
+        if self._surplus():
+            req.must_close = True  # answered with `Connection: close`: the client reconnects elsewhere
         return super().handle_request(req, conn)
+
+    def _surplus(self) -> bool:
+        """Whether this worker holds two connections more than another, so that one of them should move:
+        connections accepted while a worker was still closing a burst of old ones stay unbalanced for
+        as long as they are kept alive (measured: a core idle through a whole -c4 run). One connection
+        is let go per REBALANCE interval, so that the counts are current before the next."""
+        if self.board is None or self.slot is None:
+            return False
+        fewest = self.board.fewest_elsewhere(self.slot)
+        if fewest is None or self.nr_conns < fewest + 2:
+            return False
+        now = time.monotonic()
+        with self.rebalancing:
+            if now - self.last_rebalance < self.REBALANCE:
+                return False
+            self.last_rebalance = now
+        return True
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         """Answer what failed before the mock could (gunicorn's parse errors, mostly) in JSON, and log it

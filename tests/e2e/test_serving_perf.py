@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from types import SimpleNamespace
@@ -97,6 +98,34 @@ def test_kept_alive_connections_are_shared_evenly_by_the_workers() -> None:
     # The kernel alone hands a connection to whichever worker wakes first (often one takes all); the
     # workers' board keeps them within one of each other (3 allows for a worker slow to accept).
     assert len(per_worker) == 2 and min(per_worker.values()) >= 3, per_worker
+
+
+def test_a_worker_two_connections_ahead_asks_a_client_to_reconnect() -> None:
+    process, base = start("--workers", "2")
+    sessions = [requests.Session() for _ in range(8)]
+    try:
+        workers = []
+        for number, session in enumerate(sessions):
+            session.get(f"{base}/clickview/__connection-{number}", timeout=10)
+            workers.append(requests.get(base + "/__mock/requests", timeout=10).json()["requests"][-1]["worker"])
+        for session, worker in zip(sessions, workers, strict=True):
+            if worker == workers[0]:
+                session.close()  # every connection of the first worker gone: the other holds several more
+        kept = [s for s, w in zip(sessions, workers, strict=True) if w != workers[0]]
+        closes = 0
+        for _ in range(10):  # bounded: each round one request per connection, at most one let go per 50 ms
+            for session in kept:
+                response = session.get(base + "/clickview/__which", timeout=10)
+                closes += response.headers.get("Connection", "").lower() == "close"
+            time.sleep(0.06)  # the REBALANCE interval: one connection let go per interval
+        answered = requests.get(base + "/__mock/requests", timeout=10).json()["requests"]
+    finally:
+        for session in sessions:
+            session.close()
+        stop(process)
+    assert closes >= 1  # a connection was asked to move
+    last_round = Counter(entry["worker"] for entry in answered[-len(kept) :])
+    assert len(last_round) == 2, last_round  # and the held connections now span both workers
 
 
 def test_a_port_another_server_listens_on_is_refused_not_shared() -> None:

@@ -98,12 +98,13 @@ class Entry:
         return self.session.post(self.server.base + path, timeout=10, **kwargs)
 
 
-def pin(servers: list[Serve], per_side: int = PARALLEL // 2) -> list[Entry]:
+def pin(servers: list[Serve], per_side: int = PARALLEL // 2) -> tuple[list[Entry], list[Entry]]:
     """`per_side` connections to one worker of servers[0] and as many to another worker of servers[1],
     interleaved, so alternate requests land on different processes whatever the kernel's choices.
 
-    Connections to other workers stay open until the end: the workers of one server share connections
-    evenly, so only while the others hold theirs does the wanted worker get the next ones.
+    Returns them and the connections it did not want, to be kept open as long as the pinned ones: the
+    workers of one server share connections evenly (and ask a client to reconnect when one holds two
+    more than another), so the pinned ones stay where they are only while the others are held too.
     """
     sides: list[list[Entry]] = [[], []]
     held: list[Entry] = []
@@ -119,9 +120,7 @@ def pin(servers: list[Serve], per_side: int = PARALLEL // 2) -> list[Entry]:
             else:
                 held.append(entry)
         assert len(sides[side]) == per_side, "could not reach two different workers"
-    for entry in held:
-        entry.session.close()
-    return [entry for pair in zip(*sides, strict=True) for entry in pair]
+    return [entry for pair in zip(*sides, strict=True) for entry in pair], held
 
 
 def spread(
@@ -200,10 +199,10 @@ def farm(request: pytest.FixtureRequest) -> Iterator[list[Entry]]:
     alternating, after a reset to a clean state."""
     servers: list[Serve] = request.getfixturevalue(request.param)
     servers[0].admin("POST", "/reset")
-    entries = pin(servers)
+    entries, held = pin(servers)
     servers[0].admin("DELETE", "/requests")
     yield entries
-    for entry in entries:
+    for entry in entries + held:
         entry.session.close()
 
 
