@@ -75,17 +75,23 @@ def test_a_whole_response_goes_out_in_one_send_with_gunicorns_bytes(
     assert re.search(rb"\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT\r\n", ours[0])
 
 
+def both_workers_answer(base: str) -> None:
+    """Wait (bounded) until both workers have booted and answered once; then empty the journal."""
+    seen: set[str] = set()
+    for _attempt in range(100):
+        requests.get(base + "/clickview/__boot", timeout=10)
+        seen |= {e["worker"] for e in requests.get(base + "/__mock/requests", timeout=10).json()["requests"]}
+        if len(seen) == 2:
+            break
+    requests.delete(base + "/__mock/requests", timeout=10)
+    assert len(seen) == 2, seen
+
+
 def test_kept_alive_connections_are_shared_evenly_by_the_workers() -> None:
     process, base = start("--workers", "2")
     sessions = [requests.Session() for _ in range(8)]
     try:
-        seen: set[str] = set()
-        for _attempt in range(100):  # bounded: until both workers have booted and answered once
-            requests.get(base + "/clickview/__boot", timeout=10)
-            seen |= {e["worker"] for e in requests.get(base + "/__mock/requests", timeout=10).json()["requests"]}
-            if len(seen) == 2:
-                break
-        requests.delete(base + "/__mock/requests", timeout=10)
+        both_workers_answer(base)
         for number, session in enumerate(sessions):  # each keeps its connection (and its worker) open
             assert session.get(f"{base}/clickview/__connection-{number}", timeout=10).status_code == 404
         journal = requests.get(base + "/__mock/requests", params={"vendor": "clickview"}, timeout=10).json()
@@ -104,6 +110,7 @@ def test_a_worker_two_connections_ahead_asks_a_client_to_reconnect() -> None:
     process, base = start("--workers", "2")
     sessions = [requests.Session() for _ in range(8)]
     try:
+        both_workers_answer(base)
         workers = []
         for number, session in enumerate(sessions):
             session.get(f"{base}/clickview/__connection-{number}", timeout=10)
@@ -112,6 +119,7 @@ def test_a_worker_two_connections_ahead_asks_a_client_to_reconnect() -> None:
             if worker == workers[0]:
                 session.close()  # every connection of the first worker gone: the other holds several more
         kept = [s for s, w in zip(sessions, workers, strict=True) if w != workers[0]]
+        assert len(kept) >= 3, workers
         closes = 0
         for _ in range(10):  # bounded: each round one request per connection, at most one let go per 50 ms
             for session in kept:
