@@ -143,7 +143,7 @@ def test_tokenmock_is_the_installed_wheel():
 
 def test_a_tokenmock_fixture_serves_a_token(tokenmock_server):
     demo = tokenmock_server.demo("clickview")
-    clickview = ClickViewClient(demo["client_id"], demo["client_secret"], base_url=tokenmock_server.url("clickview"))
+    clickview = ClickViewClient(demo["client_id"], demo["client_secret"], base_url=tokenmock_server.url + "/clickview")
     assert clickview.token().access_token
     assert [r["status"] for r in tokenmock_server.requests(vendor="clickview")] == [200]
 '''

@@ -50,7 +50,7 @@ class RootUrl(str):
     """The mock's root URL, a plain string (`url + "/clickview"`); calling it with a vendor gives that
     vendor's base URL, as `LiveMock.url_for(vendor)` does (the form earlier versions documented)."""
 
-    __slots__ = ("_live",)
+    _live: LiveMock
 
     def __new__(cls, value: str, live: LiveMock) -> RootUrl:
         url = super().__new__(cls, value)
