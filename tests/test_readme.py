@@ -319,3 +319,15 @@ def test_the_readme_states_the_soaks_numbers() -> None:
     assert f"{test_soak.TOTAL:,} ".replace(",", " ") in README
     assert f"less than {test_soak.RSS_GROWTH_LIMIT_KIB // 1024} MB" in README
     assert f"after {test_soak.SAFETY_STOP / 60:g} minutes" in README
+
+
+def test_the_fixture_table_is_the_plugins(tmp_path: Path) -> None:
+    shown = run_pytest(tmp_path, "--fixtures").stdout
+    scopes = {
+        m["name"]: m["scope"] or "test"
+        for m in re.finditer(r"^(?P<name>tokenmock_\w+)(?: \[(?P<scope>\w+) scope\])? -- ", shown, re.M)
+    }
+    table = README[README.index("| fixture | scope |") :]
+    table = table[: table.index("\n\n")]
+    rows = {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| (\w+) \|", table, re.M)}
+    assert rows == scopes
