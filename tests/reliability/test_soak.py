@@ -156,7 +156,8 @@ def test_soak_32_clients_100k_requests(
     fds_before = settled_fds(pids)
     rss_before = {pid: rss_kib(pid) for pid in pids}
 
-    # Four quarters of the fixed work, with the memory of every process sampled after each.
+    # Four quarters of the fixed work, with the memory of every process sampled after each; the warm-up
+    # counts against the same safety stop.
     load, elapsed, samples = Load(0, stop_at), 0.0, [sum(rss_before.values())]
     fds_warm = fds_before
     for quarter in range(4):
@@ -192,6 +193,12 @@ def test_soak_32_clients_100k_requests(
     assert load.sent == sum(load.ok.values())
     assert growth < RSS_GROWTH_LIMIT_KIB, f"RSS grew {growth} KiB"
     assert fds_after <= fds_warm, f"descriptors {fds_warm} after the first quarter -> {fds_after}"
+
+
+def test_the_safety_stop_ends_a_run_without_an_error() -> None:
+    """A run past its safety stop sends nothing more and records no error (the soak reports it, no failure)."""
+    load, _ = run_load("http://127.0.0.1:9", budget=100, clients=4, deadline=0.0)  # nothing listens on port 9
+    assert (load.sent, load.errors) == (0, [])
 
 
 # A restart keeps what the configuration file says.
