@@ -134,15 +134,15 @@ def test_pinned(tokenmock_server, tokenmock_port):
 """
 
 
-@pytest.mark.parametrize("how", ["option", "ini"])
+@pytest.mark.parametrize("how", ["option", "ini", "both"])
 def test_the_port_can_be_pinned(how: str, tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "test_pinned.py").write_text(PINNED_TEST.format(port=port))
     args = ["-q"]
-    if how == "option":
+    if how in ("option", "both"):
         args.append(f"--tokenmock-port={port}")
-    else:
-        (tmp_path / "pytest.ini").write_text(f"[pytest]\ntokenmock_port = {port}\n")
+    if how in ("ini", "both"):  # with both, the option wins: the ini names a port no test expects
+        (tmp_path / "pytest.ini").write_text(f"[pytest]\ntokenmock_port = {port if how == 'ini' else 1}\n")
     result = run_pytest(tmp_path, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
