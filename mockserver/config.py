@@ -40,6 +40,11 @@ DEFAULTS: dict[str, Any] = {
     "access_log": True,
     # Chaos mode (mockserver.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
+    # `Prefer: code=/example=` handling (issue 17): None means on for a loopback bind and off when
+    # `exposed` (anyone could then pick any answer, a 200 without a token included); true/false decide.
+    "prefer": None,
+    # Prometheus metrics at /__mock/metrics (same access rules as the admin API).
+    "metrics": True,
 }
 
 
