@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
-from tokenmock.mockserver.controls import admin
+from tokenmock.mockserver.controls import admin, metrics
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -42,7 +42,8 @@ from tokenmock.mockserver.responses import body_bytes, to_response
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
-_INJECTABLE = ("clock", "store")
+# (`running_metrics`: the counts a reloaded app carries on; `metrics` is the on/off setting.)
+_INJECTABLE = ("clock", "store", "running_metrics")
 
 
 class UnreadableBody(BadRequest):
@@ -89,7 +90,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         injected = {k: config[k] for k in _INJECTABLE if k in config}
         config = {k: v for k, v in config.items() if k not in _INJECTABLE}
     settings = load_settings(config)
-    mock = TokenMock(settings, **injected)
+    mock = TokenMock(
+        settings, clock=injected.get("clock"), store=injected.get("store"), metrics=injected.get("running_metrics")
+    )
 
     app = Flask("tokenmock")
     app.config["MAX_CONTENT_LENGTH"] = int(settings["max_body_bytes"])
@@ -118,7 +121,10 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             methods=["GET"],
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
-    app.register_blueprint(admin.blueprint(mock))
+    admin_routes = admin.blueprint(mock)
+    if mock.metrics is not None:
+        metrics.add_route(admin_routes, mock.metrics)
+    app.register_blueprint(admin_routes)
 
     @app.errorhandler(HTTPException)
     def unmatched(error: HTTPException) -> Response:

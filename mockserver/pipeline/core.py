@@ -17,12 +17,15 @@ from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook, FaultError
 from tokenmock.mockserver.controls.journal import JournalLike
 from tokenmock.mockserver.controls.masking import mask_data, mask_headers
+from tokenmock.mockserver.controls.metrics import Metrics
 from tokenmock.mockserver.controls.scenarios import (
     PreferUnavailable,
     apply_quirk,
     documented_reply,
+    named_examples,
     parse_prefer,
     preferred,
+    token_object,
 )
 from tokenmock.mockserver.errors import MockError, ServerFault
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
@@ -79,7 +82,12 @@ class TokenMock:
     """Every vendor of the mock, its shared state, and the request pipeline."""
 
     def __init__(
-        self, settings: Mapping[str, Any], *, clock: Clock | None = None, store: Store | str | None = None
+        self,
+        settings: Mapping[str, Any],
+        *,
+        clock: Clock | None = None,
+        store: Store | str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         store = store if store is not None else settings.get("store")
@@ -128,6 +136,11 @@ class TokenMock:
                 self.validators[(name, op_id)] = RequestValidator(op, vendor)
                 self.operations[(name, op_id)] = op
         self.mounted = {selected: ""} if selected else {name: f"/{name}" for name in names}
+        token_ops = [key for key, op in self.operations.items() if _issues_tokens(op)]
+        # A reload (serve --reload) hands over the running counts with the store and the clock.
+        self.metrics: Metrics | None = None
+        if settings.get("metrics", True):
+            self.metrics = metrics if metrics is not None else Metrics(token_ops)
 
     def handle(self, vendor_name: str, operation_id: str, raw: RawRequest) -> Reply:
         """Apply faults and `Prefer`, validate, dispatch, render refusals, check the answer against the
@@ -279,6 +292,8 @@ class TokenMock:
                 "worker": f"{_HOST}:{os.getpid()}",
             }
         )
+        if self.metrics is not None:
+            self.metrics.observe(vendor_name, operation_id, reply.status, elapsed_ms / 1000, fault)
         if self.access_log:
             log.info(
                 "%s %s -> %d %s.%s %.1fms",
@@ -298,3 +313,8 @@ class TokenMock:
         self.faults.clear()
         self.chaos.reset()
         self.clock.reset()
+
+
+def _issues_tokens(op: contracts.Operation) -> bool:
+    """Whether an operation's documented success carries an access token (metrics count those as issued)."""
+    return any(status == 200 and token_object(value) is not None for _, _, status, _, value in named_examples(op))
