@@ -1,0 +1,140 @@
+"""End to end (issue 17): `serve --reload` applies a changed config without a restart, keeping state; the
+metrics of several gunicorn workers add up."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[2]
+CLICKVIEW = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}
+# The ports this suite's servers may use.
+PORTS = range(25200, 25400)
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.bind(("127.0.0.1", port))
+            return port
+    raise AssertionError(f"no free port in {PORTS}")
+
+
+class Served:
+    """`tokenmock serve` in a subprocess; its stderr collected in a file (read at any time)."""
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / f"serve-{self.port}.log"
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tokenmock", "serve", "--port", str(self.port), *args],
+                cwd=ROOT, env={**os.environ, "TOKENMOCK__ACCESS_LOG": "false"}, stdout=out, stderr=subprocess.STDOUT,
+            )
+        self.wait_for(lambda: requests.get(self.base + "/", timeout=0.5).ok, "the server to answer")
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_for(self, condition: Callable[[], Any], what: str, within: float = 20) -> Any:
+        """Poll `condition` until it is truthy; past `within` seconds, fail saying what did not happen."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited: {self.output()}")
+            with contextlib.suppress(requests.RequestException):
+                if found := condition():
+                    return found
+            time.sleep(0.05)  # polling a server for a change, not waiting for expiry
+        raise AssertionError(f"gave up after {within} s waiting for {what}; serve said:\n{self.output()}")
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    started: list[Served] = []
+
+    def start(*args: str) -> Served:
+        started.append(Served(tmp_path, *args))
+        return started[-1]
+
+    yield start
+    for served in started:
+        served.stop()
+
+
+def lifetime(served: Served) -> int:
+    answer = requests.post(f"{served.base}/clickview/connect/token", data=CLICKVIEW, timeout=5)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["expires_in"])
+
+
+def test_reload_applies_a_changed_token_lifetime_and_keeps_state(serve: Callable[..., Served], tmp_path: Path) -> None:
+    config = tmp_path / "mock.yaml"
+    config.write_text("vendors:\n  clickview:\n    token_lifetime: 60\n")
+    served = serve("--workers", "1", "--config", str(config), "--reload")  # memory store: state in the worker
+    assert lifetime(served) == 60
+    admin = f"{served.base}/__mock"
+    requests.post(f"{admin}/clients", timeout=5, json={"vendor": "clickview", "client": {
+        "client_id": "ci", "client_secret": "ci-secret-value", "scopes": ["smartembed.viewkey"]}})
+    requests.post(f"{admin}/faults", json={"kind": "latency", "vendor": "divetv", "times": 5}, timeout=5)
+    requests.post(f"{admin}/clock", json={"advance": 3600}, timeout=5)
+    clock_before = requests.get(f"{admin}/clock", timeout=5).json()["offset"]
+
+    config.write_text("vendors:\n  clickview:\n    token_lifetime: 120\n    clients:\n"
+                      "      - {client_id: demo-client, client_secret: new-secret-value, scopes: [smartembed.viewkey]}\n")
+    served.wait_for(lambda: "token_lifetime: 60 -> 120" in served.output(), "the reload to be reported")
+    served.wait_for(lambda: requests.post(f"{served.base}/clickview/connect/token", timeout=5, data={
+        **CLICKVIEW, "client_secret": "new-secret-value"}).json().get("expires_in") == 120, "expires_in 120")
+    assert "new-secret-value" not in served.output()  # a changed secret is named, not shown
+    # the state kept in the store survived: journal, runtime client, armed fault, clock
+    assert requests.get(f"{admin}/requests", timeout=5).json()["count"] >= 2
+    ci = requests.post(f"{served.base}/clickview/connect/token", timeout=5,
+                       data={**CLICKVIEW, "client_id": "ci", "client_secret": "ci-secret-value"})
+    assert ci.status_code == 200
+    assert [f["kind"] for f in requests.get(f"{admin}/faults", timeout=5).json()["faults"]] == ["latency"]
+    assert requests.get(f"{admin}/clock", timeout=5).json()["offset"] == pytest.approx(clock_before, abs=1)
+
+    config.write_text("vendors:\n  clickview:\n    token_lifetime: [\n")  # not YAML
+    served.wait_for(lambda: "reload: refused mock.yaml" in served.output(), "the refusal to be reported")
+    assert "still serving the previous settings" in served.output()
+    assert requests.post(f"{served.base}/clickview/connect/token", timeout=5, data={
+        **CLICKVIEW, "client_secret": "new-secret-value"}).json()["expires_in"] == 120
+
+
+def scrape(served: Served) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    text = requests.get(f"{served.base}/__mock/metrics", timeout=5, headers={"Connection": "close"}).text
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def test_metrics_add_up_across_workers(serve: Callable[..., Served]) -> None:
+    served = serve("--workers", "2")
+    sent, workers = 0, set()
+    while len(workers) < 2 and sent < 400:  # new connections until both workers have answered
+        with requests.Session() as fresh:
+            fresh.post(f"{served.base}/clickview/connect/token", data=CLICKVIEW, timeout=5)
+        sent += 1
+        workers = {e["worker"] for e in requests.get(f"{served.base}/__mock/requests", timeout=5).json()["requests"]}
+    if len(workers) < 2:
+        pytest.skip(f"one worker answered all {sent} requests; the sum across workers was not exercised")
+    key = ("tokenmock_requests_total",
+           frozenset({"vendor": "clickview", "operation": "requestToken", "status": "200"}.items()))
+    seen = {scrape(served).get(key) for _ in range(8)}  # scrapes land on either worker: each sums both
+    assert seen == {float(sent)}
