@@ -42,7 +42,10 @@ class Served:
         with self.log.open("w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tokenmock", "serve", "--port", str(self.port), *args],
-                cwd=ROOT, env={**os.environ, "TOKENMOCK__ACCESS_LOG": "false"}, stdout=out, stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env={**os.environ, "TOKENMOCK__ACCESS_LOG": "false"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         self.wait_for(lambda: requests.get(self.base + "/", timeout=0.5).ok, "the server to answer")
 
@@ -85,7 +88,9 @@ def lifetime(served: Served) -> int:
     return int(answer.json()["expires_in"])
 
 
-def test_reload_applies_a_changed_token_lifetime_and_keeps_state(serve: Callable[..., Served], tmp_path: Path) -> None:
+def test_reload_applies_a_changed_token_lifetime_and_keeps_state(
+    serve: Callable[..., Served], tmp_path: Path
+) -> None:
     config = tmp_path / "mock.yaml"
     config.write_text("vendors:\n  clickview:\n    token_lifetime: 60\n")
     served = serve("--workers", "1", "--config", str(config), "--reload")  # memory store: state in the worker
