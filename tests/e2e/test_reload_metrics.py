@@ -102,8 +102,8 @@ def test_reload_applies_a_changed_token_lifetime_and_keeps_state(
     requests.post(f"{admin}/clock", json={"advance": 3600}, timeout=5)
     clock_before = requests.get(f"{admin}/clock", timeout=5).json()["offset"]
 
-    config.write_text("vendors:\n  clickview:\n    token_lifetime: 120\n    clients:\n"
-                      "      - {client_id: demo-client, client_secret: new-secret-value, scopes: [smartembed.viewkey]}\n")
+    client = "{client_id: demo-client, client_secret: new-secret-value, scopes: [smartembed.viewkey]}"
+    config.write_text(f"vendors:\n  clickview:\n    token_lifetime: 120\n    clients:\n      - {client}\n")
     served.wait_for(lambda: "token_lifetime: 60 -> 120" in served.output(), "the reload to be reported")
     served.wait_for(lambda: requests.post(f"{served.base}/clickview/connect/token", timeout=5, data={
         **CLICKVIEW, "client_secret": "new-secret-value"}).json().get("expires_in") == 120, "expires_in 120")
