@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
-from tokenmock.mockserver.controls import admin, metrics
+from tokenmock.mockserver.controls import admin, control_page, metrics
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -39,6 +39,7 @@ from tokenmock.mockserver.pipeline.core import TokenMock
 from tokenmock.mockserver.pipeline.exchange import Reply
 from tokenmock.mockserver.pipeline.validation import RawRequest
 from tokenmock.mockserver.responses import body_bytes, to_response
+from tokenmock.mockserver.vendors.base import fill_demo_curl
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
@@ -125,6 +126,7 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     if mock.metrics is not None:
         metrics.add_route(admin_routes, mock.metrics)
     app.register_blueprint(admin_routes)
+    app.register_blueprint(control_page.blueprint(mock))
 
     @app.errorhandler(HTTPException)
     def unmatched(error: HTTPException) -> Response:
@@ -351,6 +353,7 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
         root = request.host_url.rstrip("/")
         body = {
             "service": "tokenmock",
+            "control_page": f"{root}{control_page.PATH}",
             "vendors": {
                 name: {
                     "base_url": root + prefix,
@@ -360,6 +363,9 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
                         for op in contracts.operations(name)
                     },
                     "demo_credentials": mock.vendors[name].settings.get("demo", {}),
+                    "curl": fill_demo_curl(
+                        mock.vendors[name].demo_curl, root + prefix, mock.vendors[name].settings.get("demo", {})
+                    ),
                 }
                 for name, prefix in mock.mounted.items()
             },
