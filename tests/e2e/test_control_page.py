@@ -231,3 +231,15 @@ def test_every_index_curl_line_gets_a_token(make_app: Callable[..., Flask], tmp_
             assert run.stdout == "200", f"{vendor}: {entry['curl']} answered {run.stdout} {run.stderr}"
     finally:
         server.stop()
+
+
+def test_the_wheel_carries_the_page() -> None:
+    import fnmatch
+    import tomllib
+
+    from tokenmock.mockserver.controls.control_page import ASSETS
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["tokenmock.mockserver.controls"]
+    for name in ASSETS:
+        assert any(fnmatch.fnmatch(f"static/{name}", pattern) for pattern in globs), f"{name} is not package data"

@@ -98,3 +98,12 @@ def test_metrics_can_be_switched_off(make_app: Callable[..., Flask]) -> None:
     http = make_app(metrics=False).test_client()
     assert http.post(TOKEN, json=VISION10_BODY).status_code == 200
     assert http.get("/__mock/metrics").status_code == 404
+
+
+def test_the_readme_lists_exactly_the_exported_names() -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Metrics: `/__mock/metrics`", 1)[1].split("\n### ", 1)[0]
+    assert tuple(re.findall(r"^\| `(tokenmock_[a-z_]+)`", section, re.M)) == NAMES
