@@ -7,13 +7,17 @@ registry (no module-level state, so two mocks in one test process count apart). 
 (`enable_multiprocess`): every worker then writes its counts to memory-mapped files there, and a scrape of any
 worker adds up all of them (the library's multiprocess mode).
 
-Per request the pipeline calls `observe()` once. The label children are looked up once per
-(vendor, operation, status) and kept, so the common case is two increments and one histogram observation.
+Per request the pipeline calls `observe()` once; see `Metrics` for how that stays cheap.
 """
 
 from __future__ import annotations
 
+import atexit
+import bisect
+import logging
 import os
+import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +37,8 @@ NAMES = (
 # Token endpoints answer in well under a millisecond; faults add up to 30 s of latency.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# How late another worker's counts may reach a scrape.
+FLUSH_SECONDS = 0.5
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -44,7 +50,15 @@ def enable_multiprocess(directory: str) -> None:
 
 
 class Metrics:
-    """The mock's counters and latency histogram, in a registry of their own."""
+    """The mock's counters and latency histogram, in a registry of their own.
+
+    A request only adds to plain in-process tallies (a lock, a few integer additions, a `bisect`); the
+    tallies go into prometheus_client's metrics before every scrape and, under gunicorn (where a scrape
+    reaches one worker and reads every worker's files), every FLUSH_SECONDS from a thread of each worker.
+    That keeps the per-request cost near a microsecond instead of the 4-8 us that
+    four metric updates cost (each a lock, and under gunicorn a write to a memory-mapped file). The price:
+    a scrape sees another worker's counts up to FLUSH_SECONDS late (its own are exact).
+    """
 
     def __init__(self, token_operations: Iterable[tuple[str, str]]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -70,39 +84,72 @@ class Metrics:
         self.refused = Counter(
             "tokenmock_tokens_refused", "Token requests refused (4xx)", labels, registry=self.registry
         )
-        self._children: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
+        self._lock = threading.Lock()
+        # (vendor, operation, status) -> [count, seconds, count per bucket]; fault label -> count.
+        self._tallies: dict[tuple[str, str, int], list[Any]] = {}
+        self._fault_tallies: dict[str, int] = {}
+        self._pid = 0  # the worker whose flusher runs (each forked worker starts its own)
 
     def observe(
         self, vendor: str | None, operation: str | None, status: int, seconds: float, fault: str | None
     ) -> None:
         """Count one answered request (`fault` as journaled: a kind, `sequence:n:kind` or `chaos:n:kind`)."""
+        if self._multiprocess and self._pid != os.getpid():
+            self._start_flusher()
         key = (vendor or "-", operation or "-", status)
-        children = self._children.get(key)
-        if children is None:
-            vendor_label, op_label = key[0], key[1]
-            token_op = (vendor_label, op_label) in self._token_ops
-            outcome = None
-            if token_op and status == 200:
-                outcome = self.issued.labels(vendor_label, op_label)
-            elif token_op and 400 <= status < 500:
-                outcome = self.refused.labels(vendor_label, op_label)
-            children = (
-                self.requests.labels(vendor_label, op_label, str(status)),
-                self.duration.labels(vendor_label, op_label),
-                outcome,
-            )
-            self._children[key] = children
-        counted, timed, outcome = children
-        counted.inc()
-        timed.observe(seconds)
-        if outcome is not None:
-            outcome.inc()
-        if fault is not None:
-            source, _, kind = fault.rpartition(":")
-            (self.chaos if source.startswith("chaos") else self.faults).labels(kind).inc()
+        bucket = bisect.bisect_left(BUCKETS, seconds)
+        with self._lock:
+            tally = self._tallies.get(key)
+            if tally is None:
+                tally = self._tallies[key] = [0, 0.0, [0] * (len(BUCKETS) + 1)]
+            tally[0] += 1
+            tally[1] += seconds
+            tally[2][bucket] += 1
+            if fault is not None:
+                self._fault_tallies[fault] = self._fault_tallies.get(fault, 0) + 1
+
+    def flush(self) -> None:
+        """Move the tallies into the prometheus_client metrics."""
+        with self._lock:
+            tallies, self._tallies = self._tallies, {}
+            fault_tallies, self._fault_tallies = self._fault_tallies, {}
+        for (vendor, operation, status), (count, seconds, buckets) in tallies.items():
+            self.requests.labels(vendor, operation, str(status)).inc(count)
+            timed = self.duration.labels(vendor, operation)
+            # Histogram.observe() once per request, done in bulk: its sum and the (non-cumulative) bucket counts.
+            timed._sum.inc(seconds)
+            for index, bucket_count in enumerate(buckets):
+                if bucket_count:
+                    timed._buckets[min(index, len(timed._buckets) - 1)].inc(bucket_count)
+            if (vendor, operation) in self._token_ops:
+                if status == 200:
+                    self.issued.labels(vendor, operation).inc(count)
+                elif 400 <= status < 500:
+                    self.refused.labels(vendor, operation).inc(count)
+        for label, count in fault_tallies.items():
+            source, _, kind = label.rpartition(":")
+            (self.chaos if source.startswith("chaos") else self.faults).labels(kind).inc(count)
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._tallies, self._fault_tallies = {}, {}  # a forked worker does not count its parent's requests
+        threading.Thread(target=self._flush_every, name="tokenmock-metrics", daemon=True).start()
+        atexit.register(self.flush)
+
+    def _flush_every(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            try:
+                self.flush()
+            except Exception:  # a full disk must not end the counting for good
+                logging.getLogger("tokenmock").exception("metrics flush failed")
 
     def exposition(self) -> bytes:
         """The text format for a scrape: this process's counts, or every worker's under gunicorn."""
+        self.flush()
         if self._multiprocess:
             merged = CollectorRegistry()
             MultiProcessCollector(merged)

@@ -145,5 +145,7 @@ def test_metrics_add_up_across_workers(serve: Callable[..., Served]) -> None:
         pytest.skip(f"one worker answered all {sent} requests; the sum across workers was not exercised")
     key = ("tokenmock_requests_total",
            frozenset({"vendor": "clickview", "operation": "requestToken", "status": "200"}.items()))
+    # A worker adds its tallies to the shared files at least twice a second (and before it answers a scrape).
+    served.wait_for(lambda: scrape(served).get(key) == sent, f"a scrape counting all {sent} requests", within=10)
     seen = {scrape(served).get(key) for _ in range(8)}  # scrapes land on either worker: each sums both
     assert seen == {float(sent)}

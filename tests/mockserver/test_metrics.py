@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tokenmock.mockserver.controls.metrics import NAMES
+from tokenmock.mockserver.controls.metrics import FLUSH_SECONDS, NAMES
 
 VISION10_BODY = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client",
                  "client_secret": "demo-secret"}
@@ -107,3 +107,4 @@ def test_the_readme_lists_exactly_the_exported_names() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Metrics: `/__mock/metrics`", 1)[1].split("\n### ", 1)[0]
     assert tuple(re.findall(r"^\| `(tokenmock_[a-z_]+)`", section, re.M)) == NAMES
+    assert "writes out twice a second" in section and FLUSH_SECONDS == 0.5
