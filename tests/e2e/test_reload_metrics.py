@@ -18,6 +18,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tokenmock.mockserver.config import ConfigError, load_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 CLICKVIEW = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}
 # The ports this suite's servers may use.
@@ -123,6 +125,11 @@ def test_reload_applies_a_changed_token_lifetime_and_keeps_state(
     config.write_text("vendors:\n  clickview:\n    token_lifetime: [\n")  # not YAML
     served.wait_for(lambda: "reload: refused mock.yaml" in served.output(), "the refusal to be reported")
     assert "still serving the previous settings" in served.output()
+    config.write_text("vendors:\n  clickview:\n    token_lifetime: -5\n")  # YAML the schema refuses
+    with pytest.raises(ConfigError) as schema_says:
+        load_settings(config)
+    served.wait_for(lambda: f"still serving the previous settings: {schema_says.value}" in served.output(),
+                    "the schema's message")
     assert requests.post(f"{served.base}/clickview/connect/token", timeout=5, data={
         **CLICKVIEW, "client_secret": "new-secret-value"}).json()["expires_in"] == 120
 
