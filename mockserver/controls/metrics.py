@@ -16,6 +16,7 @@ import atexit
 import bisect
 import logging
 import os
+import struct
 import threading
 import time
 from collections.abc import Iterable
@@ -24,6 +25,9 @@ from typing import Any
 from flask import Blueprint, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from tokenmock.mockserver.pipeline.exchange import Reply
+from tokenmock.mockserver.responses import to_response
 
 # Every metric name this module exports (the README lists them; a test compares).
 NAMES = (
@@ -37,6 +41,11 @@ NAMES = (
 # Token endpoints answer in well under a millisecond; faults add up to 30 s of latency.
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Fault kinds that answer instead of the handler (with chaos draws other than `real`): their 200s and 4xx
+# are not tokens issued or refused.
+NOT_THE_HANDLER_S = frozenset({"documented", "status"})
+# Reads of every worker's files per scrape before giving up (see `exposition`).
+READ_ATTEMPTS = 5
 # How late another worker's counts may reach a scrape.
 FLUSH_SECONDS = 0.5
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -85,7 +94,8 @@ class Metrics:
             "tokenmock_tokens_refused", "Token requests refused (4xx)", labels, registry=self.registry
         )
         self._lock = threading.Lock()
-        # (vendor, operation, status) -> [count, seconds, count per bucket]; fault label -> count.
+        # (vendor, operation, status) -> [count, seconds, count per bucket, answered without the handler];
+        # fault label -> count.
         self._tallies: dict[tuple[str, str, int], list[Any]] = {}
         self._fault_tallies: dict[str, int] = {}
         self._pid = 0  # the worker whose flusher runs (each forked worker starts its own)
@@ -101,19 +111,22 @@ class Metrics:
         with self._lock:
             tally = self._tallies.get(key)
             if tally is None:
-                tally = self._tallies[key] = [0, 0.0, [0] * (len(BUCKETS) + 1)]
+                tally = self._tallies[key] = [0, 0.0, [0] * (len(BUCKETS) + 1), 0]
             tally[0] += 1
             tally[1] += seconds
             tally[2][bucket] += 1
             if fault is not None:
                 self._fault_tallies[fault] = self._fault_tallies.get(fault, 0) + 1
+                kind = fault.rpartition(":")[2]
+                if kind in NOT_THE_HANDLER_S or (fault.startswith("chaos:") and kind != "real"):
+                    tally[3] += 1  # answered instead of the handler: no token was issued or refused
 
     def flush(self) -> None:
         """Move the tallies into the prometheus_client metrics."""
         with self._lock:
             tallies, self._tallies = self._tallies, {}
             fault_tallies, self._fault_tallies = self._fault_tallies, {}
-        for (vendor, operation, status), (count, seconds, buckets) in tallies.items():
+        for (vendor, operation, status), (count, seconds, buckets, scripted) in tallies.items():
             self.requests.labels(vendor, operation, str(status)).inc(count)
             timed = self.duration.labels(vendor, operation)
             # Histogram.observe() once per request, done in bulk: its sum and the (non-cumulative) bucket counts.
@@ -121,11 +134,11 @@ class Metrics:
             for index, bucket_count in enumerate(buckets):
                 if bucket_count:
                     timed._buckets[min(index, len(timed._buckets) - 1)].inc(bucket_count)
-            if (vendor, operation) in self._token_ops:
+            if (vendor, operation) in self._token_ops and count > scripted:
                 if status == 200:
-                    self.issued.labels(vendor, operation).inc(count)
+                    self.issued.labels(vendor, operation).inc(count - scripted)
                 elif 400 <= status < 500:
-                    self.refused.labels(vendor, operation).inc(count)
+                    self.refused.labels(vendor, operation).inc(count - scripted)
         for label, count in fault_tallies.items():
             source, _, kind = label.rpartition(":")
             (self.chaos if source.startswith("chaos") else self.faults).labels(kind).inc(count)
@@ -150,11 +163,20 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text format for a scrape: this process's counts, or every worker's under gunicorn."""
         self.flush()
-        if self._multiprocess:
-            merged = CollectorRegistry()
-            MultiProcessCollector(merged)
-            return generate_latest(merged)
-        return generate_latest(self.registry)
+        if not self._multiprocess:
+            return generate_latest(self.registry)
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                merged = CollectorRegistry()
+                MultiProcessCollector(merged)
+                return generate_latest(merged)
+            except struct.error:
+                # Another worker's file caught between its creation and its first write (a window
+                # prometheus_client does not lock): read again in a moment.
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
 
 def add_route(admin: Blueprint, metrics: Metrics) -> None:
@@ -162,6 +184,10 @@ def add_route(admin: Blueprint, metrics: Metrics) -> None:
     admin token, which Prometheus sends with `authorization: {credentials: ...}` in its scrape config)."""
 
     def scrape() -> Response:
-        return Response(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+        try:
+            return Response(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
+        except struct.error:
+            body = {"error": "temporarily_unavailable", "error_description": "a worker's metrics file is being created"}
+            return to_response(Reply(503, body, {"Retry-After": "1"}))
 
     admin.add_url_rule("/metrics", endpoint="metrics", view_func=scrape, methods=["GET"])

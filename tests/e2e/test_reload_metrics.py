@@ -97,6 +97,7 @@ def test_reload_applies_a_changed_token_lifetime_and_keeps_state(
     config.write_text("vendors:\n  clickview:\n    token_lifetime: 60\n")
     served = serve("--workers", "1", "--config", str(config), "--reload")  # memory store: state in the worker
     assert lifetime(served) == 60
+    early = requests.post(f"{served.base}/clickview/connect/token", data=CLICKVIEW, timeout=5).json()["access_token"]
     admin = f"{served.base}/__mock"
     requests.post(f"{admin}/clients", timeout=5, json={"vendor": "clickview", "client": {
         "client_id": "ci", "client_secret": "ci-secret-value", "scopes": ["smartembed.viewkey"]}})
@@ -121,6 +122,9 @@ def test_reload_applies_a_changed_token_lifetime_and_keeps_state(
     assert ci.status_code == 200
     assert [f["kind"] for f in requests.get(f"{admin}/faults", timeout=5).json()["faults"]] == ["latency"]
     assert requests.get(f"{admin}/clock", timeout=5).json()["offset"] == pytest.approx(clock_before, abs=1)
+    example = requests.get(f"{served.base}/clickview/api/v1/example", timeout=5,
+                           headers={"Authorization": f"Bearer {early}"})
+    assert example.status_code == 401 and "expired" in example.headers["WWW-Authenticate"]  # same key: it verifies
 
     config.write_text("vendors:\n  clickview:\n    token_lifetime: [\n")  # not YAML
     served.wait_for(lambda: "reload: refused mock.yaml" in served.output(), "the refusal to be reported")

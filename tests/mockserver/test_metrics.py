@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -70,6 +72,12 @@ def test_faults_and_chaos_draws_are_counted_by_kind(make_app: Callable[..., Flas
     journaled = {e["fault"].rsplit(":", 1)[1] for e in http.get("/__mock/requests").json["requests"]
                  if (e["fault"] or "").startswith("chaos:")}
     assert drawn == journaled and sum(v for (n, _), v in found.items() if n == "tokenmock_chaos_draws_total") == 5
+    # tokens issued and refused are the handler's answers only, not documented, injected or drawn ones
+    journal = http.get("/__mock/requests").json["requests"]
+    by_handler = [e["status"] for e in journal if e["fault"] is None or e["fault"].endswith(":real")]
+    op = {"vendor": "vision10", "operation": "getAccessToken"}
+    assert value(found, "tokenmock_tokens_issued_total", **op) == by_handler.count(200) >= 2
+    assert value(found, "tokenmock_tokens_refused_total", **op) == len([s for s in by_handler if 400 <= s < 500])
 
 
 def test_every_exported_name_is_there_and_two_apps_count_apart(make_app: Callable[..., Flask]) -> None:
@@ -108,3 +116,18 @@ def test_the_readme_lists_exactly_the_exported_names() -> None:
     section = readme.split("### Metrics: `/__mock/metrics`", 1)[1].split("\n### ", 1)[0]
     assert tuple(re.findall(r"^\| `(tokenmock_[a-z_]+)`", section, re.M)) == NAMES
     assert "writes out twice a second" in section and FLUSH_SECONDS == 0.5
+
+
+def test_a_worker_file_caught_half_made_gets_503_not_a_traceback(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    metrics = app.extensions["tokenmock"].metrics
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setattr(metrics, "_multiprocess", True)  # as under `serve`, without switching this process over
+    (tmp_path / "counter_4242.db").write_bytes(b"")  # created by another worker, not yet written
+    answer = app.test_client().get("/__mock/metrics")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+    assert answer.json["error"] == "temporarily_unavailable"
+    (tmp_path / "counter_4242.db").unlink()
+    assert app.test_client().get("/__mock/metrics").status_code == 200
