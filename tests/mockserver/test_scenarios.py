@@ -118,9 +118,11 @@ def test_documented_under_a_seed_is_reproducible(make_app: Callable[..., Flask])
          "documents no such response"),
         ({"kind": "documented", "vendor": "vision10", "operation": "getAccessToken", "params": {"example": "nope"}},
          "invalid_client"),  # the valid names are listed
-        ({"kind": "documented", "params": {"status": 401}}, "give vendor and operation"),
-        ({"kind": "documented", "vendor": "vision10", "operation": "getAccessToken"}, "needs status or example"),
-        ({"kind": "sequence", "params": {"steps": []}}, "steps must be a list"),
+        ({"kind": "documented", "params": {"status": 401}}, "vendor, operation is required"),  # by admin.yaml
+        ({"kind": "documented", "vendor": "vision10", "operation": "getAccessToken"}, "params is required"),
+        ({"kind": "documented", "vendor": "vision10", "operation": "getAccessToken", "params": {"status": "401"}},
+         "params"),
+        ({"kind": "sequence", "params": {"steps": []}}, "params/steps must have at least 1 items"),
         ({"kind": "sequence", "params": {"steps": [{"kind": "real"}, {"kind": "bogus"}]}}, "step 2: unknown fault"),
         ({"kind": "sequence", "params": {"steps": [{"kind": "sequence", "steps": [{"kind": "real"}]}]}},
          "cannot hold a sequence"),
