@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tokenmock.reload")
 INTERVAL = 0.5
-# Settings whose values are never printed (credentials, keys); only that they changed.
-_SECRET = re.compile(r"secret|password|pem|admin_token|(^|_)key$|clients|demo", re.IGNORECASE)
+# Settings whose values are never printed (credentials, keys, cookies, a store URL with its password); only
+# that they changed. Lists and mappings of values are not printed either: they may hold any of those.
+_SECRET = re.compile(r"secret|password|pem|(^|_)token$|(^|_)key$|clients|users|session|cookie|demo|store", re.I)
 # Settings fixed when the server starts (the bind, the workers, where state lives).
 _FIXED = ("store", "exposed")
 
@@ -120,7 +121,7 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") ->
             continue
         if isinstance(before, Mapping) and isinstance(after, Mapping) and not _SECRET.search(str(key)):
             lines.extend(changes(before, after, f"{name}."))
-        elif _SECRET.search(str(key)):
+        elif _SECRET.search(str(key)) or isinstance(before, list | dict) or isinstance(after, list | dict):
             lines.append(f"{name} changed (value not shown)")
         else:
             lines.append(f"{name}: {before!r} -> {after!r}")
