@@ -48,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
+    # Seconds a Redis store operation may take before the request is answered 503 (store outage).
+    "store_timeout": 0.5,
     # Chaos mode (mockserver.controls.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
     # `Prefer: code=/example=` handling (issue 17): None means on for a loopback bind and off when
@@ -66,7 +68,7 @@ _TOP: dict[str, Any] = {
     "validate_responses": {"type": "boolean", "description": "check every answer against the contract"},
     "max_body_bytes": {
         "type": "integer",
-        "minimum": 1024,
+        "minimum": 1,
         "maximum": 64 * 1024 * 1024,
         "description": "bodies over this get 413 in the vendor's error shape",
     },
@@ -98,6 +100,12 @@ _TOP: dict[str, Any] = {
         "description": "honour `Prefer: code=/example=` (null: on for a loopback bind, off when exposed)",
     },
     "metrics": {"type": "boolean", "description": "Prometheus metrics at /__mock/metrics"},
+    "store_timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 60,
+        "description": "seconds one Redis operation may take; past it the store is down and requests get 503",
+    },
     "store": {
         "type": ["string", "null"],
         "pattern": "^(memory(://)?|sqlite(://.+)?|rediss?://.+|unix://.+)$",
