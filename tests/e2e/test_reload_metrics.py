@@ -67,8 +67,9 @@ class Served:
         raise AssertionError(f"gave up after {within} s waiting for {what}; serve said:\n{self.output()}")
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=15)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=15)
 
 
 @pytest.fixture
@@ -160,3 +161,12 @@ def test_metrics_add_up_across_workers(serve: Callable[..., Served]) -> None:
     served.wait_for(lambda: scrape(served).get(key) == sent, f"a scrape counting all {sent} requests", within=10)
     seen = {scrape(served).get(key) for _ in range(8)}  # scrapes land on either worker: each sums both
     assert seen == {float(sent)}
+    # The counts live in a directory of serve's own that only its user can enter, gone after it stops.
+    pid = int(next(iter(workers)).rsplit(":", 1)[1])
+    held = {os.path.realpath(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    directories = {os.path.dirname(path) for path in held if path.endswith(".db") and "tokenmock-metrics-" in path}
+    assert len(directories) == 1, held
+    directory = directories.pop()
+    assert os.stat(directory).st_mode & 0o777 == 0o700
+    served.stop()
+    assert not os.path.exists(directory)
