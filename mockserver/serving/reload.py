@@ -52,6 +52,9 @@ class ReloadingApp:
         self.config_file = config_file
         self.overrides = dict(overrides)  # what the command line set over the file (vendor, chaos, store...)
         self._lock = threading.Lock()
+        # The files as `current` was built from them: a worker forked later (gunicorn replacing one that
+        # died, or a HUP) starts from the master's first app and catches up at its watcher's first look.
+        self.built_from = fingerprint(watched_files(config_file))
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         return self.current(environ, start_response)
@@ -69,6 +72,7 @@ class ReloadingApp:
 
         with self._lock:
             old_mock = self.current.extensions["tokenmock"]
+            files = fingerprint(watched_files(self.config_file))
             new = candidate_settings(self.config_file, self.overrides)
             clear_contract_caches()
             chaos_before = old_mock.store.read(CHAOS_DOC)
@@ -77,7 +81,7 @@ class ReloadingApp:
             if new.get("chaos") == old_mock.settings.get("chaos"):  # same chaos: keep counting its draws
                 old_mock.store.update(CHAOS_DOC, lambda _doc: (chaos_before, None))
             old = dict(old_mock.settings)
-            self.current = app
+            self.current, self.built_from = app, files
             return old, dict(app.extensions["tokenmock"].settings)
 
 
@@ -131,10 +135,16 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "") ->
 class Watcher(threading.Thread):
     """Polls the watched files and calls `on_change(changed paths)` when their content changes."""
 
-    def __init__(self, files: list[Path], on_change: Callable[[list[Path]], None], interval: float = INTERVAL) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        on_change: Callable[[list[Path]], None],
+        interval: float = INTERVAL,
+        seen: dict[Path, str] | None = None,
+    ) -> None:
         super().__init__(name="tokenmock-reload", daemon=True)
         self.files, self.on_change, self.interval = files, on_change, interval
-        self.seen = fingerprint(files)
+        self.seen = dict(seen) if seen is not None else fingerprint(files)
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -158,7 +168,7 @@ def watch_in_worker(app: ReloadingApp) -> Watcher:
         except Exception as exc:
             log.debug("kept the running settings: %s", exc)
 
-    watcher = Watcher(watched_files(app.config_file), apply)
+    watcher = Watcher(watched_files(app.config_file), apply, seen=app.built_from)
     watcher.start()
     return watcher
 

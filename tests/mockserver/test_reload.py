@@ -74,3 +74,21 @@ def test_changes_name_secrets_without_showing_them() -> None:
 def test_the_contracts_are_watched_too(tmp_path: Path) -> None:
     names = {path.name for path in watched_files(str(tmp_path / "mock.yaml"))}
     assert {"mock.yaml", "clickview.yaml", "admin.yaml"} <= names
+
+
+def test_a_worker_forked_after_a_change_catches_up_at_once(tmp_path: Path) -> None:
+    """gunicorn forks replacement workers from the master, whose app is the first one."""
+    from tokenmock.mockserver.serving.reload import watch_in_worker
+
+    served, config = reloading(tmp_path, "vendors: {clickview: {token_lifetime: 60}}\n")
+    config.write_text("vendors: {clickview: {token_lifetime: 90}}\n")  # changed before this "worker" started
+    watcher = watch_in_worker(served)
+    try:
+        deadline = 200  # polls of 0.05 s: a bound that reports, not a wait for expiry
+        while served.current.extensions["tokenmock"].settings["vendors"]["clickview"].get("token_lifetime") != 90:
+            deadline -= 1
+            assert deadline, "the worker did not catch up with the changed file"
+            watcher.stopped.wait(0.05)
+    finally:
+        watcher.stopped.set()
+    assert served.current.test_client().post("/connect/token", data=TOKEN).json["expires_in"] == 90
