@@ -170,3 +170,26 @@ def test_metrics_add_up_across_workers(serve: Callable[..., Served]) -> None:
     assert os.stat(directory).st_mode & 0o777 == 0o700
     served.stop()
     assert not os.path.exists(directory)
+
+
+def worker_of_last_request(served: Served) -> str:
+    requests.post(f"{served.base}/clickview/connect/token", data=CLICKVIEW, timeout=5)
+    return str(requests.get(f"{served.base}/__mock/requests?limit=1", timeout=5).json()["requests"][0]["worker"])
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["hup", "hup-with-reload"])
+def test_what_a_hup_does(serve: Callable[..., Served], tmp_path: Path, reload: bool) -> None:
+    """The README's reason for an in-app reload: a HUP restarts the workers from the app the server started with."""
+    config = tmp_path / "mock.yaml"
+    config.write_text("vendors:\n  clickview:\n    token_lifetime: 60\n")
+    served = serve("--workers", "1", "--config", str(config), *(["--reload"] if reload else []))
+    first = worker_of_last_request(served)
+    config.write_text("vendors:\n  clickview:\n    token_lifetime: 120\n")
+    served.process.send_signal(signal.SIGHUP)
+    served.wait_for(lambda: worker_of_last_request(served) != first, "a new worker after the HUP")
+    if reload:  # the new worker catches up with the file
+        served.wait_for(lambda: lifetime(served) == 120, "the new worker to apply the file")
+    else:  # the old settings, and the memory store's state gone with the old worker
+        assert lifetime(served) == 60
+        assert {e["worker"] for e in requests.get(f"{served.base}/__mock/requests", timeout=5).json()["requests"]} \
+            == {worker_of_last_request(served)}
