@@ -6,10 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import LiveServer
 from tokenmock.mockserver.controls.metrics import FLUSH_SECONDS, NAMES
 
 VISION10_BODY = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client",
@@ -131,3 +133,24 @@ def test_a_worker_file_caught_half_made_gets_503_not_a_traceback(
     assert answer.json["error"] == "temporarily_unavailable"
     (tmp_path / "counter_4242.db").unlink()
     assert app.test_client().get("/__mock/metrics").status_code == 200
+
+
+def test_the_readme_metrics_curl_line_prints_request_counts(
+    make_app: Callable[..., Flask], serve: Callable[[Flask], LiveServer]
+) -> None:
+    import re
+    import shutil
+    import subprocess
+
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Metrics: `/__mock/metrics`", 1)[1].split("\n### ", 1)[0]
+    (line,) = re.findall(r"```sh\n(.*?)\n```", section, re.S)
+    live = serve(make_app())
+    requests.post(live.url + TOKEN, json=VISION10_BODY, timeout=5)
+    run = subprocess.run(["bash", "-c", line.replace("http://127.0.0.1:8080", live.url)],
+                         capture_output=True, text=True, timeout=30, check=False)
+    printed = run.stdout.splitlines()
+    assert printed and all(p.startswith("tokenmock_requests_total{") for p in printed)
+    assert 'tokenmock_requests_total{operation="getAccessToken",status="200",vendor="vision10"} 1.0' in printed
