@@ -373,6 +373,12 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
                     "curl": fill_demo_curl(
                         mock.vendors[name].demo_curl, root + prefix, mock.vendors[name].settings.get("demo", {})
                     ),
+                    # The reading in force of each discrepancy switch, so `tokenmock verify` knows what
+                    # behaviour to expect where the vendor document allows two.
+                    "readings": {
+                        switch: "lenient" if mock.vendors[name].lenient(switch) else "strict"
+                        for switch in sorted(mock.vendors[name].switches)
+                    },
                 }
                 for name, prefix in mock.mounted.items()
             },
