@@ -157,15 +157,18 @@ def serve(
                 click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
         served: Any = app
-        worker_start = None
+        worker_start, when_ready = None, ready
         if reload_files:
             from tokenmock.mockserver.serving import reload
 
             served = reload.ReloadingApp(app, config_file, overrides)
-            reload.watch_in_master(served, lambda line: click.echo(line, err=True))
 
             def worker_start() -> None:
                 reload.watch_in_worker(served)
+
+            def when_ready() -> None:  # the master's watcher starts once the first workers are forked
+                ready()
+                reload.watch_in_master(served, lambda line: click.echo(line, err=True))
 
         run(
             lambda: served,
@@ -175,7 +178,7 @@ def serve(
             workers=workers,
             threads=threads,
             max_body_bytes=int(settings["max_body_bytes"]),
-            on_ready=ready,
+            on_ready=when_ready,
         )
     finally:
         if os.getpid() == master:  # workers leave through here too
