@@ -52,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "store_timeout": 0.5,
     # Chaos mode (mockserver.controls.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
+    # `Prefer: code=/example=` handling (issue 17): None means on for a loopback bind and off when
+    # `exposed` (anyone could then pick any answer, a 200 without a token included); true/false decide.
+    "prefer": None,
+    # Prometheus metrics at /__mock/metrics (same access rules as the admin API).
+    "metrics": True,
 }
 
 # Settings a program may pass to create_app() that no file can hold (objects, not data).
@@ -90,6 +95,11 @@ _TOP: dict[str, Any] = {
             },
         ],
     },
+    "prefer": {
+        "type": ["boolean", "null"],
+        "description": "honour `Prefer: code=/example=` (null: on for a loopback bind, off when exposed)",
+    },
+    "metrics": {"type": "boolean", "description": "Prometheus metrics at /__mock/metrics"},
     "store_timeout": {
         "type": "number",
         "exclusiveMinimum": 0,

@@ -81,6 +81,10 @@ class ClickView(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "smartembed.viewkey"},
     }
     switches = frozenset({"CV-02", "CV-03", "CV-07", "CV-11"})
+    demo_curl = (
+        "curl -X POST {base}/connect/token -d grant_type=client_credentials"
+        " -d client_id={client_id} -d client_secret={client_secret} -d scope={scope}"
+    )
 
     def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
         super().__init__(runtime, settings, readings)

@@ -74,6 +74,11 @@ class Vision10(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "all"},
     }
     switches = frozenset({"V10-01", "V10-02", "V10-04", "V10-05", "V10-12", "V10-13"})
+    demo_curl = (
+        "curl -X POST {base}/v1/api/oauth/token -H 'Content-Type: application/json'"
+        """ -d '{"grant_type":"client_credentials","scope":"{scope}","""
+        """"client_id":"{client_id}","client_secret":"{client_secret}"}'"""
+    )
 
     def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
         super().__init__(runtime, settings, readings)

@@ -64,6 +64,13 @@ def main() -> None:
     metavar="KIND,...",
     help="Chaos kinds never to draw, e.g. stalled_body,dripping_body,no_answer (GET /__mock/chaos lists them).",
 )
+@click.option(
+    "--reload",
+    "reload_files",
+    is_flag=True,
+    envvar="TOKENMOCK_RELOAD",
+    help="Apply changes to the config file and the contracts while serving, keeping the store's state.",
+)
 def serve(
     host: str,
     port: int,
@@ -74,6 +81,7 @@ def serve(
     store_url: str | None,
     chaos_seed: int | None,
     chaos_exclude: str | None,
+    reload_files: bool,
 ) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
     import os
@@ -83,6 +91,7 @@ def serve(
 
     from tokenmock.mockserver import create_app
     from tokenmock.mockserver.config import ConfigError, load_settings
+    from tokenmock.mockserver.controls.metrics import enable_multiprocess
     from tokenmock.mockserver.serving.server import bind_problem, configure_logging, is_loopback
     from tokenmock.mockserver.serving.server import serve as run
     from tokenmock.mockserver.stores import is_shared
@@ -119,6 +128,11 @@ def serve(
         )
     configure_logging(bool(settings.get("access_log", True)))
     master = os.getpid()
+    # Prometheus counts of every worker, in files only this user can read; set before prometheus_client loads.
+    metrics_dir = tempfile.mkdtemp(prefix="tokenmock-metrics-")
+    enable_multiprocess(metrics_dir)
+    # What the command line sets over the config file, applied again on every reload.
+    overrides: dict[str, Any] = {k: settings[k] for k in ("vendor", "chaos", "store", "exposed") if k in settings}
     try:
         try:
             app = create_app(settings)
@@ -142,18 +156,35 @@ def serve(
             for name, prefix in mock.mounted.items():
                 click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
+        served: Any = app
+        worker_start, when_ready = None, ready
+        if reload_files:
+            from tokenmock.mockserver.serving import reload
+
+            served = reload.ReloadingApp(app, config_file, overrides)
+
+            def worker_start() -> None:
+                reload.watch_in_worker(served)
+
+            def when_ready() -> None:  # the master's watcher starts once the first workers are forked
+                ready()
+                reload.watch_in_master(served, lambda line: click.echo(line, err=True))
+
         run(
-            lambda: app,
+            lambda: served,
+            on_worker_start=worker_start,
             host=host,
             port=port,
             workers=workers,
             threads=threads,
             max_body_bytes=int(settings["max_body_bytes"]),
-            on_ready=ready,
+            on_ready=when_ready,
         )
     finally:
-        if scratch is not None and os.getpid() == master:  # workers leave through here too
-            shutil.rmtree(scratch, ignore_errors=True)
+        if os.getpid() == master:  # workers leave through here too
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 @main.command()
