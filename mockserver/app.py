@@ -75,6 +75,7 @@ def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: boo
         cookies=request.cookies,
         body=body,
         content_type=request.headers.get("Content-Type"),
+        scheme=request.scheme,
     )
 
 
@@ -263,6 +264,7 @@ class LeanRoutes:
                     cookies=req.cookies if req is not None and cookies else _NO_COOKIES,
                     body=body,
                     content_type=headers.get("Content-Type"),
+                    scheme=environ.get("wsgi.url_scheme", "http"),
                 )
                 reply = self.mock.handle(vendor_name, operation_id, raw)
         except Exception as exc:
