@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
-from tokenmock.mockserver.controls import admin
+from tokenmock.mockserver.controls import admin, public
+from tokenmock.mockserver.cors import Cors, allowed_origins
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -119,6 +120,7 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             methods=["GET"],
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
+    app.register_blueprint(public.blueprint(mock))  # /__mock/health and /__mock/ca.pem: open to every caller
     app.register_blueprint(admin.blueprint(mock))
 
     @app.errorhandler(HTTPException)
@@ -133,7 +135,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         for op in contracts.operations(vendor_name):
             if not _PATH_PARAM.search(op.path):
                 lean.add(op.method, prefix + op.path, vendor_name, op.operation_id)
-    app.wsgi_app = lean  # type: ignore[method-assign]
+    # CORS in front of everything: preflights never reach routes, faults or the journal.
+    app.wsgi_app = Cors(lean, mock.mounted, allowed_origins(settings.get("cors_origins")))  # type: ignore[method-assign]
     return app
 
 

@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
+    # CORS on the vendor endpoints (never on /__mock/): "*" any origin (as Prism), a list of origins
+    # ["http://localhost:3000"], or false for none.
+    "cors_origins": "*",
+    # HTTPS (`tokenmock serve --tls`): with no certfile/keyfile, a server certificate for localhost,
+    # 127.0.0.1, ::1, the bound host and `hostnames`, from a local CA kept in ca_dir (default: the
+    # user's data directory, e.g. ~/.local/share/tokenmock/tls) and served at /__mock/ca.pem.
+    "tls": {"enabled": False, "certfile": None, "keyfile": None, "ca_dir": None, "hostnames": []},
     # Chaos mode (mockserver.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
 }
