@@ -65,7 +65,9 @@ def routes(mounted: Mapping[str, str]) -> list[Route]:
             request_headers = {"Prefer"}
             exposed = {"Retry-After"}
             for op in ops:
-                if any(alternative for alternative in op.security):
+                # Authorization wherever credentials go: the contract's security, and client authentication
+                # by Basic at token endpoints (RFC 6749 §2.3.1), which the mock accepts under lenient readings.
+                if op.request_media_types or any(alternative for alternative in op.security):
                     request_headers.add("Authorization")
                 if op.request_media_types:
                     request_headers.add("Content-Type")
@@ -116,7 +118,11 @@ class Cors:
         route = self._route(path) if self._allows(origin) else None
         if route is None:
             return self.app(environ, start_response)
-        allow = [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")]
+        allow = [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Vary", "Origin"),
+        ]
         if preflight:
             start_response(
                 "204 No Content",

@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tokenmock.mockserver.controls.clock import Clock
@@ -24,6 +25,7 @@ from tokenmock.mockserver.tokens import Issued, JwtSigner
 def public_jwk(signer: JwtSigner) -> dict[str, Any]:
     """The RFC 7517 public JWK of an RS256 signer: kty, use, alg, kid, n, e (never a private member)."""
     public = serialization.load_pem_public_key(signer.public_material())
+    assert isinstance(public, rsa.RSAPublicKey)
     jwk = RSAAlgorithm.to_jwk(public, as_dict=True)
     return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": signer.kid, "n": jwk["n"], "e": jwk["e"]}
 
@@ -147,6 +149,6 @@ class KeyRing:
 
 def _pem_of(signer: JwtSigner) -> str:
     key = signer._signing_key
-    return key.private_bytes(  # type: ignore[no-any-return]
+    return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode("ascii")

@@ -274,7 +274,8 @@ def blueprint(mock: TokenMock) -> Blueprint:
             raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
         rotated = mock.vendors[vendor].rotate_keys()
         if rotated is None:
-            raise AdminError(400, "invalid_request", f"{vendor} signs with a secret key it never publishes: nothing to rotate")
+            why = f"{vendor} signs with a secret key it never publishes: nothing to rotate"
+            raise AdminError(400, "invalid_request", why)
         return _json(200, {"vendor": vendor, **rotated})
 
     @route("/reset", ["POST"])

@@ -356,10 +356,13 @@ def serve(
     threads: int = 8,
     max_body_bytes: int = 64 * 1024,
     on_ready: Callable[[], None] | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both).
 
     `max_body_bytes` is the mock's limit: a body up to it is waited for before the request runs.
+    `certfile` and `keyfile` serve HTTPS (gunicorn's own TLS).
     """
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -376,6 +379,8 @@ def serve(
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
     }
+    if certfile and keyfile:
+        options.update(certfile=certfile, keyfile=keyfile)
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
     MockWorker.max_body_bytes = max_body_bytes  # the workers are forked from this process

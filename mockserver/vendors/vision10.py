@@ -23,8 +23,8 @@ from tokenmock.mockserver.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
-from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.keyring import KeyRing
+from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 # tokenmock's error codes (the document gives only 240101); see components.x-error-codes.

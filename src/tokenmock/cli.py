@@ -55,6 +55,9 @@ def main() -> None:
     metavar="KIND,...",
     help="Chaos kinds never to draw, e.g. stalled_body,dripping_body,no_answer (GET /__mock/chaos lists them).",
 )
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate from the mock's local CA (made once).")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="The private key of --certfile (PEM).")
 def serve(
     host: str,
     port: int,
@@ -65,6 +68,9 @@ def serve(
     store_url: str | None,
     chaos_seed: int | None,
     chaos_exclude: str | None,
+    tls: bool,
+    certfile: str | None,
+    keyfile: str | None,
 ) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
     import os
@@ -76,6 +82,7 @@ def serve(
     from tokenmock.mockserver.config import ConfigError, load_settings
     from tokenmock.mockserver.serving.server import configure_logging, is_loopback
     from tokenmock.mockserver.serving.server import serve as run
+    from tokenmock.mockserver.serving.tls import TlsError, prepare
     from tokenmock.mockserver.stores import is_shared
 
     started = time.perf_counter()
@@ -106,6 +113,17 @@ def serve(
             f"warning: binding {host} exposes the mock (and its demo credentials) beyond this machine",
             err=True,
         )
+    tls_settings = settings["tls"] = dict(settings.get("tls") or {})
+    if certfile or keyfile:
+        tls_settings.update(certfile=certfile, keyfile=keyfile)
+    if tls or tls_settings.get("certfile") or tls_settings.get("keyfile"):
+        tls_settings["enabled"] = True
+    tls_files = None
+    if tls_settings.get("enabled"):
+        try:
+            tls_files = prepare(settings, host)
+        except TlsError as exc:
+            raise click.ClickException(str(exc)) from None
     configure_logging(bool(settings.get("access_log", True)))
     master = os.getpid()
     try:
@@ -118,7 +136,7 @@ def serve(
         shown = "[" + host + "]" if ":" in host else host
 
         def ready() -> None:
-            base = f"http://{shown}:{port}"
+            base = f"{'https' if tls_files else 'http'}://{shown}:{port}"
             click.echo(
                 f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base}"
                 " (GET / lists vendors and demo credentials)",
@@ -128,6 +146,8 @@ def serve(
             click.echo(f"  {workers} worker(s) x {threads} threads, store {where}", err=True)
             if mock.chaos.configured:
                 click.echo(f"  chaos mode, seed {mock.chaos.configured['seed']}: every answer is a draw", err=True)
+            if tls_files is not None and tls_files.ca_file:
+                click.echo(f"  TLS: trust the CA {tls_files.ca_file} (also at {base}/__mock/ca.pem)", err=True)
             for name, prefix in mock.mounted.items():
                 click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
@@ -139,6 +159,8 @@ def serve(
             threads=threads,
             max_body_bytes=int(settings["max_body_bytes"]),
             on_ready=ready,
+            certfile=tls_files.certfile if tls_files else None,
+            keyfile=tls_files.keyfile if tls_files else None,
         )
     finally:
         if scratch is not None and os.getpid() == master:  # workers leave through here too
