@@ -271,7 +271,7 @@ def blueprint(mock: TokenMock) -> Blueprint:
     def rotate_keys() -> Response:
         vendor = _body("rotateKeys")["vendor"]
         if vendor not in mock.vendors:
-            raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
+            raise AdminError(404, "not_found", f"{vendor} is not served here; mounted: {', '.join(mock.vendors)}")
         rotated = mock.vendors[vendor].rotate_keys()
         if rotated is None:
             why = f"{vendor} signs with a secret key it never publishes: nothing to rotate"
