@@ -1,0 +1,192 @@
+"""End to end: `tokenmock serve --tls`, trusted through the CA it prints and serves, by requests,
+requests-oauthlib and curl; wire faults still happen under TLS."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography import x509
+from oauthlib.oauth2 import BackendApplicationClient, InsecureTransportError
+from requests_oauthlib import OAuth2Session
+
+ROOT = Path(__file__).resolve().parents[2]
+FORM = {
+    "grant_type": "client_credentials",
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+    "scope": "smartembed.viewkey",
+}
+START_TIMEOUT = 30.0
+
+
+def port_in_range(low: int = 24000, high: int = 24999) -> int:
+    """A free port in the range this suite may use, starting at a spot that differs between runs."""
+    for offset in range(high - low + 1):
+        port = low + (os.getpid() + offset) % (high - low + 1)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {low}-{high}")
+
+
+@dataclass
+class TlsServer:
+    base: str
+    port: int
+    ca_file: Path
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    work = tmp_path_factory.mktemp("tls-serve")
+    ca_dir, log = work / "ca", work / "serve.log"
+    port = port_in_range()
+    env = {**os.environ, "TOKENMOCK__TLS__CA_DIR": str(ca_dir)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tokenmock", "serve", "--tls", "--workers", "1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"https://localhost:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while "tokenmock ready" not in log.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"serve --tls did not start: {log.read_text()}")
+            time.sleep(0.05)  # polling a starting server, not waiting for expiry
+        yield TlsServer(base, port, ca_dir / "ca.pem", log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, log.read_text()
+
+
+def test_start_prints_the_ca_path_and_https_urls(server: TlsServer) -> None:
+    output = server.log.read_text()
+    assert f"TLS: trust the CA {server.ca_file} (also at https://127.0.0.1:{server.port}/__mock/ca.pem)" in output
+    assert f"clickview   https://127.0.0.1:{server.port}/clickview" in output
+
+
+def test_the_ca_is_kept_private_and_served(server: TlsServer) -> None:
+    directory = server.ca_file.parent
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert (directory / "ca-key.pem").stat().st_mode & 0o777 == 0o600
+    served = requests.get(server.base + "/__mock/ca.pem", verify=str(server.ca_file), timeout=5)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "application/x-pem-file"
+    assert served.content == server.ca_file.read_bytes()
+    assert b"PRIVATE KEY" not in served.content
+
+
+def test_requests_trusts_the_server_through_the_ca_only(server: TlsServer) -> None:
+    for host in ("localhost", "127.0.0.1"):  # both names are in the certificate
+        token = requests.post(f"https://{host}:{server.port}/clickview/connect/token", data=FORM,
+                              verify=str(server.ca_file), timeout=5)
+        assert token.status_code == 200 and token.json()["token_type"] == "Bearer"
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(server.base + "/__mock/health", timeout=5)  # the system's CAs do not vouch for it
+
+
+def test_requests_oauthlib_gets_a_token_without_insecure_transport(
+    server: TlsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    session = OAuth2Session(client=BackendApplicationClient(client_id="demo-client"), scope=["smartembed.viewkey"])
+    with pytest.raises(InsecureTransportError):  # why TLS matters: plain http is refused outright
+        session.fetch_token(f"http://127.0.0.1:{server.port}/clickview/connect/token", client_secret="demo-secret")
+    token = session.fetch_token(
+        f"{server.base}/clickview/connect/token",
+        client_id="demo-client",
+        client_secret="demo-secret",
+        verify=str(server.ca_file),
+    )
+    assert token["token_type"] == "Bearer" and token["access_token"]
+    example = session.get(f"{server.base}/clickview/api/v1/example", verify=str(server.ca_file), timeout=5)
+    assert example.status_code == 200
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_with_cacert(server: TlsServer) -> None:
+    command = ["curl", "-sS", "--cacert", str(server.ca_file), f"{server.base}/clickview/connect/token",
+               *(arg for name, value in FORM.items() for arg in ("--data", f"{name}={value}"))]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["token_type"] == "Bearer"
+    untrusted = subprocess.run(["curl", "-sS", f"{server.base}/__mock/health"], capture_output=True, timeout=30,
+                               check=False)
+    assert untrusted.returncode == 60  # "SSL certificate problem"
+
+
+def test_the_certificate_names_every_loopback_address(server: TlsServer) -> None:
+    pem = next(p for p in server.ca_file.parent.glob("server-*.pem") if not p.name.endswith("-key.pem"))
+    certificate = x509.load_pem_x509_certificate(pem.read_bytes())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {"localhost"} <= set(names.get_values_for_type(x509.DNSName))
+    assert {"127.0.0.1", "::1"} <= {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+
+
+def arm(server: TlsServer, kind: str, **params: object) -> None:
+    armed = requests.post(
+        server.base + "/__mock/faults",
+        json={"kind": kind, "vendor": "clickview", "operation": "requestToken", "times": 1, "params": params},
+        verify=str(server.ca_file),
+        timeout=5,
+    )
+    assert armed.status_code == 201, armed.text
+
+
+def fetch(server: TlsServer) -> requests.Response:
+    return requests.post(server.base + "/clickview/connect/token", data=FORM, verify=str(server.ca_file), timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "error"),
+    [
+        ("connection_reset", {}, requests.ConnectionError),
+        ("truncated_body", {}, requests.exceptions.ChunkedEncodingError),
+        ("stalled_body", {"seconds": 1}, requests.exceptions.ChunkedEncodingError),
+        ("not_http", {}, requests.ConnectionError),
+    ],
+)
+def test_wire_faults_happen_under_tls(server: TlsServer, kind: str, params: dict[str, object], error: type) -> None:
+    arm(server, kind, **params)
+    with pytest.raises(error):
+        fetch(server)
+    assert fetch(server).status_code == 200  # the next request is answered
+
+
+def test_slow_drip_under_tls_delivers_the_whole_body(server: TlsServer) -> None:
+    arm(server, "slow_drip", chunk_bytes=16, interval_ms=2)
+    dripped = fetch(server)
+    assert dripped.status_code == 200 and dripped.json()["token_type"] == "Bearer"
+    entry = requests.get(server.base + "/__mock/requests?limit=1", verify=str(server.ca_file), timeout=5).json()
+    assert entry["requests"][0]["fault"] == "slow_drip"
+
+
+def test_the_log_holds_no_secret(server: TlsServer) -> None:
+    output = server.log.read_text()
+    assert "demo-secret" not in output and "PRIVATE KEY" not in output
+    assert not re.search(r"Traceback", output)
