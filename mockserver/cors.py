@@ -43,7 +43,7 @@ class Route:
 
 def allowed_origins(setting: Any) -> frozenset[str] | None:
     """`cors_origins` as a set of lower-cased origins, `{"*"}` for any, None when CORS is off."""
-    if setting is None or setting is False or setting == []:
+    if setting is None or setting is False or setting == [] or (isinstance(setting, str) and not setting.strip()):
         return None
     if setting == "*" or setting is True:
         return frozenset({"*"})
