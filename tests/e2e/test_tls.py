@@ -190,3 +190,41 @@ def test_the_log_holds_no_secret(server: TlsServer) -> None:
     output = server.log.read_text()
     assert "demo-secret" not in output and "PRIVATE KEY" not in output
     assert not re.search(r"Traceback", output)
+
+
+# The README's HTTPS examples, run against this server (its port and CA directory in place of the defaults).
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+HTTPS = README.split("### HTTPS: `tokenmock serve --tls`", 1)[1].split("\n### ", 1)[0]
+DEFAULT_CA = "~/.local/share/tokenmock/tls/ca.pem"
+
+
+def readme_blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", HTTPS, re.S)
+
+
+def localised(text: str, server: TlsServer) -> str:
+    return text.replace("https://localhost:8080", server.base).replace(DEFAULT_CA, str(server.ca_file))
+
+
+def test_readme_https_shell_example(server: TlsServer) -> None:
+    (block,) = readme_blocks("sh")
+    lines = block.strip().splitlines()
+    assert lines[0] == "tokenmock serve --tls"  # what the fixture runs (with a port and a CA directory)
+    done = subprocess.run(["bash", "-e", "-c", localised("\n".join(lines[1:]), server)], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "ok"
+
+
+def test_readme_https_python_example(server: TlsServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    (block,) = readme_blocks("python")
+    exec(compile(localised(block, server), "README.md HTTPS python block", "exec"), {})
+
+
+def test_the_default_ca_directory_is_the_one_the_readme_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokenmock.mockserver.serving.tls import default_dir
+
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    if sys.platform.startswith("linux"):
+        assert default_dir() / "ca.pem" == Path(DEFAULT_CA).expanduser()
