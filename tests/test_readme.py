@@ -139,3 +139,9 @@ def test_surrounding_settings_are_valid() -> None:
     assert allowed_origins(load_settings(environ={"TOKENMOCK__CORS_ORIGINS": ""})["cors_origins"]) is None
     ca_dir = load_settings(environ={"TOKENMOCK__TLS__CA_DIR": "/var/lib/tokenmock/tls"})["tls"]["ca_dir"]
     assert ca_dir == "/var/lib/tokenmock/tls"
+
+
+def test_the_register_count_is_the_registers() -> None:
+    from tokenmock import contracts
+
+    assert f"({len(contracts.register())} entries)" in README
