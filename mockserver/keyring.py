@@ -66,7 +66,7 @@ class KeyRing:
     def _refresh(self) -> None:
         """Follow the store's document (a rotation made by another worker or host)."""
         doc = self.store.read(self.doc)
-        if doc == self._seen:
+        if doc is self._seen or doc == self._seen:  # the same document (the usual case), or an equal re-read
             return
         self._seen = doc
         if not doc:
