@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+import trustme
 from cryptography import x509
 from oauthlib.oauth2 import BackendApplicationClient, InsecureTransportError
 from requests_oauthlib import OAuth2Session
@@ -53,15 +55,15 @@ class TlsServer:
     log: Path
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
-    work = tmp_path_factory.mktemp("tls-serve")
+@contextmanager
+def serving(work: Path, *args: str) -> Iterator[TlsServer]:
+    """`tokenmock serve ARGS` on a port of this suite's range, its CA kept under `work`; stopped by PID."""
     ca_dir, log = work / "ca", work / "serve.log"
     port = port_in_range()
     env = {**os.environ, "TOKENMOCK__TLS__CA_DIR": str(ca_dir)}
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tokenmock", "serve", "--tls", "--workers", "1", "--port", str(port)],
+            [sys.executable, "-m", "tokenmock", "serve", *args, "--workers", "1", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -72,7 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
         deadline = time.monotonic() + START_TIMEOUT
         while "tokenmock ready" not in log.read_text():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"serve --tls did not start: {log.read_text()}")
+                raise AssertionError(f"serve {' '.join(args)} did not start: {log.read_text()}")
             time.sleep(0.05)  # polling a starting server, not waiting for expiry
         yield TlsServer(base, port, ca_dir / "ca.pem", log)
     finally:
@@ -83,6 +85,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
             process.kill()
             process.wait()
     assert process.returncode == 0, log.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    with serving(tmp_path_factory.mktemp("tls-serve"), "--tls") as started:
+        yield started
+
+
+def test_ones_own_certificate_is_served(tmp_path: Path) -> None:
+    authority = trustme.CA()
+    leaf = authority.issue_cert("localhost")
+    cert, key, ca = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "own-ca.pem"
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    leaf.private_key_pem.write_to_path(str(key))
+    authority.cert_pem.write_to_path(str(ca))
+    with serving(tmp_path, "--certfile", str(cert), "--keyfile", str(key)) as own:
+        health = requests.get(own.base + "/__mock/health", verify=str(ca), timeout=5)
+        assert health.status_code == 200
+        assert requests.get(own.base + "/__mock/ca.pem", verify=str(ca), timeout=5).status_code == 404
+        assert "TLS: trust the CA" not in own.log.read_text()
+        assert not own.ca_file.exists()  # no local CA was made
 
 
 def test_start_prints_the_ca_path_and_https_urls(server: TlsServer) -> None:
