@@ -55,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     # 127.0.0.1, ::1, the bound host and `hostnames`, from a local CA kept in ca_dir (default: the
     # user's data directory, e.g. ~/.local/share/tokenmock/tls) and served at /__mock/ca.pem.
     "tls": {"enabled": False, "certfile": None, "keyfile": None, "ca_dir": None, "hostnames": []},
+    # Seconds a Redis store operation may take before the request is answered 503 (store outage).
+    "store_timeout": 0.5,
     # Chaos mode (mockserver.controls.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
 }
@@ -68,7 +70,7 @@ _TOP: dict[str, Any] = {
     "validate_responses": {"type": "boolean", "description": "check every answer against the contract"},
     "max_body_bytes": {
         "type": "integer",
-        "minimum": 1024,
+        "minimum": 1,
         "maximum": 64 * 1024 * 1024,
         "description": "bodies over this get 413 in the vendor's error shape",
     },
@@ -126,6 +128,12 @@ _TOP: dict[str, Any] = {
             },
         },
         "additionalProperties": False,
+    },
+    "store_timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 60,
+        "description": "seconds one Redis operation may take; past it the store is down and requests get 503",
     },
     "store": {
         "type": ["string", "null"],

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response
 
+from tokenmock.mockserver.errors import StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import Reply
 from tokenmock.mockserver.responses import to_response
 from tokenmock.mockserver.serving.tls import ca_file
@@ -22,18 +23,21 @@ if TYPE_CHECKING:
 
 PREFIX = "/__mock"
 HEALTH_PROBE = "tokenmock.health"  # a key read through the store: a real round trip to its backend
-RETRY_AFTER = "1"
+RETRY_AFTER = 1
 
 
-def store_state(mock: TokenMock) -> tuple[bool, dict[str, object]]:
-    """(reachable, a description of the store without its address): one read through the store."""
+def store_state(mock: TokenMock) -> tuple[int | None, dict[str, object]]:
+    """(None when reachable, else the seconds to retry after; the store described without its address),
+    from one read through the store (during an outage the store's breaker answers at once)."""
     kind = type(mock.store).__name__.removesuffix("Store").lower()
     started = time.perf_counter()
     try:
         mock.store.shared_key(HEALTH_PROBE, lambda: "ok")
-    except Exception as exc:  # any failure of the backend means not ready; its text may name the host
-        return False, {"kind": kind, "reachable": False, "error": type(exc).__name__}
-    return True, {"kind": kind, "reachable": True, "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
+    except StoreUnavailable as outage:
+        return outage.retry_after, {"kind": kind, "reachable": False, "error": type(outage).__name__}
+    except Exception as exc:  # any other failure of the backend means not ready too; its text may name the host
+        return RETRY_AFTER, {"kind": kind, "reachable": False, "error": type(exc).__name__}
+    return None, {"kind": kind, "reachable": True, "latency_ms": round((time.perf_counter() - started) * 1000, 3)}
 
 
 def blueprint(mock: TokenMock) -> Blueprint:
@@ -43,11 +47,11 @@ def blueprint(mock: TokenMock) -> Blueprint:
 
     @bp.route("/health", methods=["GET"])
     def health() -> Response:
-        reachable, store = store_state(mock)
-        body = {"status": "ok" if reachable else "unavailable", "store": store, "vendors": list(mock.mounted)}
-        if reachable:
+        retry_after, store = store_state(mock)
+        body = {"status": "ok" if retry_after is None else "unavailable", "store": store, "vendors": list(mock.mounted)}
+        if retry_after is None:
             return to_response(Reply(200, body))
-        return to_response(Reply(503, body, {"Retry-After": RETRY_AFTER}))
+        return to_response(Reply(503, body, {"Retry-After": str(retry_after)}))
 
     @bp.route("/ca.pem", methods=["GET"])
     def ca_certificate() -> Response:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from tokenmock.mockserver.errors import InvalidToken, MockError
+from tokenmock.mockserver.errors import InvalidToken, MockError, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.stores import RefreshUse
 
@@ -194,6 +194,13 @@ class Vendor:
         granted = claims["aud"]
         granted = [granted] if isinstance(granted, str) else granted
         return isinstance(granted, list) and bool(expected & {str(a) for a in granted})
+
+    @staticmethod
+    def retry_hint(error: MockError) -> dict[str, str]:
+        """`Retry-After` for a refusal that a retry can cure (the store is unreachable), else nothing."""
+        if isinstance(error, StoreUnavailable):
+            return {"Retry-After": str(error.retry_after)}
+        return {}
 
     def bearer_challenge(self, error: MockError) -> dict[str, str]:
         """RFC 6750 §3 `WWW-Authenticate` for a refused bearer token (no error attribute if none was sent)."""
