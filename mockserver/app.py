@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
-from tokenmock.mockserver.controls import admin, control_page, metrics
+from tokenmock.mockserver.controls import admin, control_page, metrics, public
+from tokenmock.mockserver.cors import Cors, allowed_origins
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -78,6 +79,7 @@ def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: boo
         cookies=request.cookies,
         body=body,
         content_type=request.headers.get("Content-Type"),
+        scheme=request.scheme,
     )
 
 
@@ -123,6 +125,7 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             methods=["GET"],
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
+    app.register_blueprint(public.blueprint(mock))  # /__mock/health and /__mock/ca.pem: open to every caller
     admin_routes = admin.blueprint(mock)
     if mock.metrics is not None:
         metrics.add_route(admin_routes, mock.metrics)
@@ -147,7 +150,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         for op in contracts.operations(vendor_name):
             if not _PATH_PARAM.search(op.path):
                 lean.add(op.method, prefix + op.path, vendor_name, op.operation_id)
-    app.wsgi_app = lean  # type: ignore[method-assign]
+    # CORS in front of everything: preflights never reach routes, faults or the journal.
+    app.wsgi_app = Cors(lean, mock.mounted, allowed_origins(settings.get("cors_origins")))  # type: ignore[method-assign]
     return app
 
 
@@ -278,6 +282,7 @@ class LeanRoutes:
                     cookies=req.cookies if req is not None and cookies else _NO_COOKIES,
                     body=body,
                     content_type=headers.get("Content-Type"),
+                    scheme=environ.get("wsgi.url_scheme", "http"),
                 )
                 reply = self.mock.handle(vendor_name, operation_id, raw)
         except Exception as exc:

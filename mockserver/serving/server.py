@@ -382,6 +382,8 @@ def serve(
     max_body_bytes: int = 64 * 1024,
     on_ready: Callable[[], None] | None = None,
     on_worker_start: Callable[[], None] | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both).
 
@@ -389,6 +391,7 @@ def serve(
     starts its watcher there).
 
     `max_body_bytes` is the mock's limit: a body up to it is waited for before the request runs.
+    `certfile` and `keyfile` serve HTTPS (gunicorn's own TLS).
     """
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -405,6 +408,8 @@ def serve(
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
     }
+    if certfile and keyfile:
+        options.update(certfile=certfile, keyfile=keyfile)
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
     if on_worker_start is not None:

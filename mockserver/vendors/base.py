@@ -142,6 +142,11 @@ class Vendor:
         """
         raise NotImplementedError
 
+    def rotate_keys(self) -> dict[str, Any] | None:
+        """Replace the asymmetric signing key (admin API): the new `kid` and the retired keys still
+        published; None for a vendor without one (HMAC keys are never published, so never rotated)."""
+        return None
+
     # Helpers for the vendor modules.
 
     def clients(self) -> list[Mapping[str, Any]]:

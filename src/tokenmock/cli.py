@@ -71,6 +71,9 @@ def main() -> None:
     envvar="TOKENMOCK_RELOAD",
     help="Apply changes to the config file and the contracts while serving, keeping the store's state.",
 )
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate from the mock's local CA (made once).")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="The private key of --certfile (PEM).")
 def serve(
     host: str,
     port: int,
@@ -82,6 +85,9 @@ def serve(
     chaos_seed: int | None,
     chaos_exclude: str | None,
     reload_files: bool,
+    tls: bool,
+    certfile: str | None,
+    keyfile: str | None,
 ) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
     import os
@@ -94,6 +100,7 @@ def serve(
     from tokenmock.mockserver.controls.metrics import enable_multiprocess
     from tokenmock.mockserver.serving.server import bind_problem, configure_logging, is_loopback
     from tokenmock.mockserver.serving.server import serve as run
+    from tokenmock.mockserver.serving.tls import TlsError, prepare
     from tokenmock.mockserver.stores import is_shared
 
     started = time.perf_counter()
@@ -126,6 +133,17 @@ def serve(
             f"warning: binding {host} exposes the mock (and its demo credentials) beyond this machine",
             err=True,
         )
+    tls_settings = settings["tls"] = dict(settings.get("tls") or {})
+    if certfile or keyfile:
+        tls_settings.update(certfile=certfile, keyfile=keyfile)
+    if tls or tls_settings.get("certfile") or tls_settings.get("keyfile"):
+        tls_settings["enabled"] = True
+    tls_files = None
+    if tls_settings.get("enabled"):
+        try:
+            tls_files = prepare(settings, host)
+        except TlsError as exc:
+            raise click.ClickException(str(exc)) from None
     configure_logging(bool(settings.get("access_log", True)))
     master = os.getpid()
     # Prometheus counts of every worker, in files only this user can read; set before prometheus_client loads.
@@ -143,7 +161,7 @@ def serve(
         shown = "[" + host + "]" if ":" in host else host
 
         def ready() -> None:
-            base = f"http://{shown}:{port}"
+            base = f"{'https' if tls_files else 'http'}://{shown}:{port}"
             click.echo(
                 f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base}"
                 " (GET / lists vendors and demo credentials)",
@@ -153,6 +171,8 @@ def serve(
             click.echo(f"  {workers} worker(s) x {threads} threads, store {where}", err=True)
             if mock.chaos.configured:
                 click.echo(f"  chaos mode, seed {mock.chaos.configured['seed']}: every answer is a draw", err=True)
+            if tls_files is not None and tls_files.ca_file:
+                click.echo(f"  TLS: trust the CA {tls_files.ca_file} (also at {base}/__mock/ca.pem)", err=True)
             for name, prefix in mock.mounted.items():
                 click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
@@ -179,6 +199,8 @@ def serve(
             threads=threads,
             max_body_bytes=int(settings["max_body_bytes"]),
             on_ready=when_ready,
+            certfile=tls_files.certfile if tls_files else None,
+            keyfile=tls_files.keyfile if tls_files else None,
         )
     finally:
         if os.getpid() == master:  # workers leave through here too
