@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "journal_size": 1000,
     # Admin API (/__mock/): None means loopback-only and no token; a string is required as a bearer token.
     "admin_token": None,
+    # Host names (besides loopback addresses and localhost) the admin API answers to: a request whose
+    # Host header names anything else is refused (DNS rebinding), e.g. ["mock.ci"].
+    "admin_hosts": [],
     # True when served on a non-loopback address (`tokenmock serve --host` sets it): the admin API then
     # answers only requests carrying admin_token, and none at all while no admin_token is configured.
     "exposed": False,

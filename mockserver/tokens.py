@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -179,6 +180,8 @@ class JwtSigner:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Check signature, algorithm, key id and time window; return the claims or raise InvalidToken."""
+        if not canonical_jws(token):
+            raise InvalidToken("the access token is malformed")
         fast = self._verified_fast(token)
         if fast is not None:
             check_window(fast, self.clock)
@@ -202,6 +205,28 @@ class JwtSigner:
             raise InvalidToken("the access token signature is invalid") from None
         check_window(claims, self.clock)
         return claims
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def canonical_jws(token: str) -> bool:
+    """Whether a compact JWS is written the one way its bytes encode (RFC 7515 §2: base64url without
+    padding): each segment equals the re-encoding of what it decodes to.
+
+    Base64 decoders forgive padding and the unused low bits of the last character, so `sig=` or a
+    last character with flipped spare bits decodes to the same signature: a second spelling of a
+    genuine token, which a denylist keyed by the token text (revocation) would not recognise.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    for part in parts:
+        if len(part) % 4 == 1 or not _BASE64URL.fullmatch(part):
+            return False
+        if _b64(_unb64(part)) != part:
+            return False
+    return True
 
 
 def _load_private_key(pem: bytes) -> Any:

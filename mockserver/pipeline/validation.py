@@ -102,6 +102,30 @@ def parse_json(body: bytes) -> Any:
         raise InvalidRequest("the body is not valid JSON", rule="json") from None
 
 
+def refuse_unencodable(value: Any, where: str) -> None:
+    """Refuse text no server can carry on: lone surrogates (a JSON `\\ud800` escape decodes to one, and
+    it cannot be encoded, compared as bytes, stored or logged) and NUL. The one place every decoded
+    request value passes, so no handler, store or log line meets such text."""
+    if isinstance(value, str):
+        if "\x00" in value or (not value.isascii() and not _encodable(value)):
+            raise InvalidRequest(f"{where} is not valid text (a lone surrogate or NUL)", field=where, rule="encoding")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            refuse_unencodable(key, where)
+            refuse_unencodable(item, str(key) if isinstance(key, str) and _encodable(key) else where)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_unencodable(item, where)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class RequestValidator:
     """Everything the contract says about one operation's request, compiled."""
 
@@ -146,6 +170,10 @@ class RequestValidator:
             basic_decoder=self.vendor.decode_basic,
         )
         self._parse_body(call, raw)
+        refuse_unencodable(call.body, "body")
+        refuse_unencodable(call.query, "query")
+        refuse_unencodable(call.path_params, "path")
+        refuse_unencodable(call.cookies, "cookie")
         self._check_security(call)
         self._check_params(call, raw)
         if call.media_type:

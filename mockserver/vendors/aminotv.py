@@ -31,7 +31,7 @@ from tokenmock.mockserver.errors import (
     UnsupportedMediaType,
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
-from tokenmock.mockserver.tokens import Issued, JwtSigner
+from tokenmock.mockserver.tokens import Issued, JwtSigner, canonical_jws
 from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
 
 JSON_API = "application/vnd.api+json"
@@ -229,6 +229,8 @@ class AminoTV(Vendor):
 
     def _genuine(self, token: str) -> bool:
         """Whether our key signed `token`, ignoring its time window."""
+        if not canonical_jws(token):
+            return False
         try:
             if jwt.get_unverified_header(token).get("kid") != self.signer.kid:
                 return False

@@ -144,7 +144,9 @@ class Vendor:
     def find_client(self, **credentials: str | None) -> Mapping[str, Any] | None:
         """The configured client whose fields equal every given credential, compared in constant time.
 
-        Every record is compared in full, so the time taken does not tell which part was wrong.
+        Every record is compared in full, so the time taken does not tell which part was wrong. A record
+        without one of the fields matches nothing (a runtime client registered without a secret is not
+        one whose secret is empty).
         """
         if any(value is None for value in credentials.values()):
             return None
@@ -153,7 +155,10 @@ class Vendor:
             matched = True
             for key, value in credentials.items():
                 expected = str(record.get(key, ""))
-                matched &= hmac.compare_digest(expected.encode("utf-8"), str(value).encode("utf-8"))
+                matched &= key in record
+                matched &= hmac.compare_digest(
+                    expected.encode("utf-8", "surrogatepass"), str(value).encode("utf-8", "surrogatepass")
+                )
             if matched and found is None:
                 found = record
         return found
