@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
 from tokenmock.mockserver.controls import admin
+from tokenmock.mockserver.controls.masking import printable
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -110,12 +111,14 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
                 view_func=_view(mock, vendor_name, op.operation_id),
                 methods=[op.method],
                 strict_slashes=False,
+                provide_automatic_options=False,  # OPTIONS is `options_reply`'s (Flask's is an empty text/html 200)
             )
         app.add_url_rule(
             f"{prefix}/openapi.yaml",
             endpoint=f"{vendor_name}:openapi",
             view_func=_contract_view(vendor_name),
             methods=["GET"],
+            provide_automatic_options=False,
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
     app.register_blueprint(admin.blueprint(mock))
@@ -125,6 +128,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         """Unknown paths, wrong methods and oversize bodies answered in the vendor's shape."""
         if request.path.startswith(admin.PREFIX):
             return admin.refusal(error)
+        if request.method == "OPTIONS" and isinstance(error, WerkzeugMethodNotAllowed):
+            return to_response(options_reply(error.valid_methods or ()))
         return to_response(refusal_reply(mock, error, request.method, request.path, request.headers))
 
     lean = LeanRoutes(app, mock)
@@ -134,6 +139,15 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
                 lean.add(op.method, prefix + op.path, vendor_name, op.operation_id)
     app.wsgi_app = lean  # type: ignore[method-assign]
     return app
+
+
+def options_reply(allowed: Iterable[str]) -> Reply:
+    """The answer to `OPTIONS` on a path the mock serves: 204 with `Allow` (RFC 9110 §9.3.7), no body.
+
+    Kept small and alone so CORS preflight answers can build on it.
+    """
+    methods = sorted({*allowed, "OPTIONS"} - {"HEAD"})
+    return Reply(204, None, {"Allow": ", ".join(methods)})
 
 
 def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str, headers: Any) -> Reply:
@@ -286,7 +300,7 @@ class LeanRoutes:
                 propagate = self.app.testing or self.app.debug
             if propagate:
                 raise
-            self.app.logger.error(f"Exception on {path} [{method}]", exc_info=exc)
+            self.app.logger.error("Exception on %s [%s]", printable(path), printable(method), exc_info=exc)
             reply = refusal_reply(self.mock, HTTPException(), method, path, headers)
         return self._send(reply, environ, start_response)
 

@@ -276,6 +276,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+# What an `OpaqueSigner` token looks like (base64url of a JSON object, a dot, a 43-character HMAC), for
+# masking: such a token is not a JWT, so the JWS shape does not find it in a log or the journal.
+OPAQUE_TOKEN = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"
+
+
 class OpaqueSigner:
     """Opaque tokens (not JWTs) that the mock can still check without shared state.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from tokenmock.mockserver.controls.chaos import Chaos, Draw
 from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook
 from tokenmock.mockserver.controls.journal import JournalLike
-from tokenmock.mockserver.controls.masking import mask_data, mask_headers
+from tokenmock.mockserver.controls.masking import mask_data, mask_headers, mask_text, printable, secret_pattern
 from tokenmock.mockserver.controls.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
 from tokenmock.mockserver.errors import MockError, ServerFault
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
@@ -118,6 +119,9 @@ class TokenMock:
                 self.validators[(name, op_id)] = RequestValidator(op, vendor)
                 self.operations[(name, op_id)] = op
         self.mounted = {selected: ""} if selected else {name: f"/{name}" for name in names}
+        admin_token = settings.get("admin_token")
+        configured = {str(admin_token)} if admin_token else set()
+        self._configured_secrets = frozenset(configured.union(*(v.known_secrets() for v in self.vendors.values())))
 
     def handle(self, vendor_name: str, operation_id: str, raw: RawRequest) -> Reply:
         """Apply faults and `Prefer`, validate, dispatch, render refusals, check the answer against the
@@ -226,18 +230,20 @@ class TokenMock:
         started: float,
         fault: str | None = None,
     ) -> None:
-        """Journal the exchange (masked) and write one masked log line."""
+        """Journal the exchange (masked) and write one masked, escaped log line."""
         elapsed_ms = (time.perf_counter() - started) * 1000
+        secrets = self.secret_mask()
+        path = mask_text(raw.path, secrets)
         self.journal.record(
             {
                 "time": self.clock.now(),
                 "vendor": vendor_name,
                 "operation": operation_id,
                 "method": raw.method,
-                "path": raw.path,
-                "query": mask_data(dict(raw.query)),
-                "headers": mask_headers(dict(raw.headers)),
-                "body": mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)},
+                "path": path,
+                "query": mask_data(dict(raw.query), secrets),
+                "headers": mask_headers(dict(raw.headers), secrets),
+                "body": mask_data(call.body, secrets) if call is not None else {"unparsed_bytes": len(raw.body)},
                 "status": reply.status,
                 "fault": fault,
                 "duration_ms": round(elapsed_ms, 3),
@@ -247,13 +253,19 @@ class TokenMock:
         if self.access_log:
             log.info(
                 "%s %s -> %d %s.%s %.1fms",
-                raw.method,
-                raw.path,
+                printable(raw.method),
+                printable(path),
                 reply.status,
                 vendor_name or "-",
                 operation_id or "-",
                 elapsed_ms,
             )
+
+    def secret_mask(self) -> re.Pattern[str]:
+        """The pattern of every token shape the mock issues and every secret value it knows now
+        (configured, registered at runtime, the admin token)."""
+        runtime = [vendor.runtime_secrets() for vendor in self.vendors.values()]
+        return secret_pattern(self._configured_secrets.union(*runtime) if any(runtime) else self._configured_secrets)
 
     def reset(self) -> None:
         """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again;

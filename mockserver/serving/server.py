@@ -156,6 +156,16 @@ class MockWorker(gthread.ThreadWorker):
         util.close(sock)
 
     def murder_pending(self) -> None:
+        # A connection that sent part of a request and then fell silent waits here (gunicorn's pending
+        # connections) until its keep-alive timeout: it is owed the documented 408, not a silent close.
+        now = time.monotonic()
+        for conn in self.pending_conns:
+            if conn.timeout > now:
+                break
+            parser = getattr(conn, "parser", None)
+            if parser is not None and parser.unreader.buf.getvalue():
+                self.log.debug("closing a connection whose request stalled")
+                _send_json(conn.sock, 408, "Request Timeout", "invalid_request", "the request did not arrive in time")
         super().murder_pending()
         now = time.monotonic()
         while self.lingering:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from tokenmock.mockserver.controls.masking import known_secret_values
 from tokenmock.mockserver.errors import InvalidToken, MockError
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.stores import RefreshUse
@@ -71,6 +72,7 @@ class Vendor:
         self.store = runtime.store
         self.settings = settings
         self.readings = readings
+        self._configured_secrets = known_secret_values(settings)
 
     def lenient(self, discrepancy_id: str) -> bool:
         """Whether the lenient reading of a register entry is in force."""
@@ -122,6 +124,16 @@ class Vendor:
         raise NotImplementedError
 
     # Helpers for the vendor modules.
+
+    def known_secrets(self) -> frozenset[str]:
+        """Values this vendor's configuration holds as secrets (client secrets, passwords, sessions, keys):
+        the journal and the log mask them wherever they turn up, whatever the field is called."""
+        return frozenset(self._configured_secrets)
+
+    def runtime_secrets(self) -> frozenset[str]:
+        """The secrets of clients registered at runtime (usually none: then no work)."""
+        records = self.store.clients(self.name)
+        return frozenset(known_secret_values({}, records)) if records else frozenset()
 
     def clients(self) -> list[Mapping[str, Any]]:
         """Configured clients (settings `clients`) plus those registered at runtime."""

@@ -394,7 +394,15 @@ def test_amino_09_token_without_type(make_app: Callable[..., Flask], reading: st
     assert http.get(STREAMS, headers=bearer(refreshing)).status_code == 401
 
 
-def test_amino_10_lenient_every_refresh_token_works_until_it_expires(http: FlaskClient) -> None:
+def test_amino_10_is_strict_by_default(http: FlaskClient) -> None:
+    """Lenient in what the mock accepts, strict in what clients must handle: a reused refresh token fails."""
+    token = attributes(login(http))["refresh_token"]
+    assert refresh(http, token).status_code == 200
+    assert error(refresh(http, token), 401)["code"] == "invalid_refresh_token"
+
+
+def test_amino_10_lenient_every_refresh_token_works_until_it_expires(make_app: Callable[..., Flask]) -> None:
+    http = make_app(vendor="aminotv", readings={"AMINO-10": "lenient"}).test_client()
     token = attributes(login(http))["refresh_token"]
     assert refresh(http, token).status_code == 200
     assert refresh(http, token).status_code == 200
