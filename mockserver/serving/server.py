@@ -116,7 +116,7 @@ class MockWorker(gthread.ThreadWorker):
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        self.wsgi = _closing(self.wsgi)
+        self.wsgi: Any = _closing(self.wsgi)
 
     def finish_request(self, conn: Any, fs: Any) -> None:
         if fs.cancelled() or fs.exception() is not None or fs.result():  # kept alive, deferred, or failed

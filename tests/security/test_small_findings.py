@@ -1,0 +1,60 @@
+"""Issue 14, findings 14 and 16: strict defaults where leniency lets a client skip a duty, OPTIONS, demo users.
+
+- AMINO-10 defaults to rotation: a reused AminoTV refresh token is refused, and of parallel refreshes
+  with one token exactly one succeeds (a client that keeps the newest refresh token also works against
+  a server that does not rotate, not the other way round).
+- OPTIONS on a vendor path answers 204 with `Allow` and no body (not Flask's empty text/html 200).
+- Every AminoTV user the mock accepts out of the box is listed at `GET /`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import Flask
+
+from tests.security.flows import flask_http, login, refresh, tokens_of
+from tests.security.hostile import CASES, ROUTES
+from tokenmock import contracts
+from tokenmock.mockserver.vendors.aminotv import AminoTV
+
+PARALLEL = 20
+
+
+def test_a_reused_aminotv_refresh_token_is_refused_by_default(make_app: Callable[..., Flask]) -> None:
+    assert next(e for e in contracts.register("aminotv") if e.id == "AMINO-10").mock == "strict"
+    app = make_app()
+    http = flask_http(app.test_client())
+    _, first = tokens_of("aminotv", login("aminotv", http))
+    assert first is not None
+    assert refresh("aminotv", http, first).status == 200
+    assert refresh("aminotv", http, first).status == 401
+    _, token = tokens_of("aminotv", login("aminotv", http))
+    assert token is not None
+
+    def one(_: int) -> int:
+        return refresh("aminotv", flask_http(app.test_client()), token).status
+
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        statuses = list(pool.map(one, range(PARALLEL)))
+    CASES["parallel refreshes"] += PARALLEL
+    print(f"parallel AminoTV refreshes: {statuses.count(200)} of {PARALLEL} succeeded")
+    assert statuses.count(200) == 1 and statuses.count(401) == PARALLEL - 1, statuses
+
+
+def test_options_on_a_vendor_path_is_204_with_allow(make_app: Callable[..., Flask]) -> None:
+    http = make_app().test_client()
+    for route in ROUTES:
+        CASES["OPTIONS"] += 1
+        answer = http.open(route.path, method="OPTIONS")
+        assert answer.status_code == 204, (str(route), answer.status_code)
+        assert route.method in answer.headers["Allow"].split(", ") and "OPTIONS" in answer.headers["Allow"]
+        assert answer.get_data() == b"" and "Content-Type" not in answer.headers, (str(route), dict(answer.headers))
+
+
+def test_every_aminotv_user_is_listed_at_the_root(make_app: Callable[..., Flask]) -> None:
+    index = make_app().test_client().get("/").get_json()
+    listed = str(index["vendors"]["aminotv"]["demo_credentials"])
+    for user in AminoTV.defaults["clients"]:
+        assert user["username"] in listed and user["password"] in listed, user["username"]
