@@ -12,11 +12,13 @@ import contextvars
 import email.utils
 import random
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -235,7 +237,7 @@ class Transport:
         except requests.RequestException as exc:
             if watch.expired:
                 raise TransportError(f"no answer within {self.timeout:g} s", vendor=self.vendor) from None
-            raise TransportError(f"connection failed: {type(exc).__name__}", vendor=self.vendor) from None
+            raise TransportError(f"cannot reach {_origin(url)}: {_why(exc)}", vendor=self.vendor) from None
         try:
             if watch.expired:  # cut mid-headers: http.client may take the shutdown for their end
                 raise TransportError(f"no answer within {self.timeout:g} s", vendor=self.vendor)
@@ -267,3 +269,31 @@ class Transport:
             late = f"the response body did not arrive within {self.timeout:g} s"
             raise TransportError(late, vendor=self.vendor)
         return Reply(response.status_code, response.headers, b"".join(chunks), response.url)
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of a URL: enough to act on, with no path, query or userinfo to leak."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def _why(exc: BaseException) -> str:
+    """The likely cause of a failed connection, in words a person can act on."""
+    seen: BaseException | None = exc
+    for _ in range(12):  # a bounded walk down the chain of causes
+        if seen is None:
+            break
+        if isinstance(seen, requests.exceptions.SSLError | ssl.SSLError):
+            return "TLS handshake failed (wrong scheme, or a certificate this machine does not trust)"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused (is the server running on that port?)"
+        if isinstance(seen, socket.gaierror) or "NameResolution" in type(seen).__name__:
+            return "host name not found (check the URL)"
+        if isinstance(seen, ConnectionResetError):
+            return "connection reset by the server"
+        inner = next((a for a in seen.args if isinstance(a, BaseException)), None)  # requests wraps urllib3
+        reason = getattr(seen, "reason", None)  # urllib3's MaxRetryError
+        seen = reason if isinstance(reason, BaseException) else (seen.__cause__ or seen.__context__ or inner)
+    return f"connection failed ({type(exc).__name__})"

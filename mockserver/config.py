@@ -1,18 +1,28 @@
 """The mock's settings: built-in defaults, then a TOML or YAML file, then environment variables.
 
-Environment overrides name a nested key with double underscores and take YAML scalars, e.g.
-`TOKENMOCK__VENDORS__CLICKVIEW__TOKEN_LIFETIME=60` or `TOKENMOCK__READINGS__DIVE-01=strict`.
+Every layer is checked against one JSON Schema (`settings_schema()`, printed by `tokenmock config
+--schema`), so a misspelt key, an unknown vendor, a wrong type or an impossible value (a negative
+lifetime, an empty secret) stops the start with one line naming where it came from, the key and the
+rule, instead of being ignored or served.
+
+Environment overrides name a nested key with double underscores, e.g.
+`TOKENMOCK__VENDORS__CLICKVIEW__TOKEN_LIFETIME=60`; the schema types the value, so a string setting
+stays a string (`TOKENMOCK__ADMIN_TOKEN=0123` is "0123", never 83 or a YAML boolean).
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
+import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
 ENV_PREFIX = "TOKENMOCK__"
@@ -41,13 +51,153 @@ DEFAULTS: dict[str, Any] = {
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
-    # Chaos mode (mockserver.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
+    # Chaos mode (mockserver.controls.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
+}
+
+# Settings a program may pass to create_app() that no file can hold (objects, not data).
+PROGRAMMATIC = frozenset({"clock"})
+
+_SEED = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+# Top-level settings; `vendors`, `vendor` and `readings` are filled in from the vendor modules and the register.
+_TOP: dict[str, Any] = {
+    "validate_responses": {"type": "boolean", "description": "check every answer against the contract"},
+    "max_body_bytes": {
+        "type": "integer",
+        "minimum": 1024,
+        "maximum": 64 * 1024 * 1024,
+        "description": "bodies over this get 413 in the vendor's error shape",
+    },
+    "strict_all": {"type": "boolean", "description": "every register switch takes its strict reading"},
+    "journal_size": {"type": "integer", "minimum": 1, "maximum": 1_000_000, "description": "journal entries kept"},
+    "admin_token": {
+        "type": ["string", "null"],
+        "minLength": 1,
+        "pattern": "^[!-~]+$",
+        "description": "bearer token the admin API requires (null: loopback only, no token)",
+    },
+    "admin_hosts": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9._-]+$"},
+        "description": "host names the admin API answers to besides loopback and localhost (DNS rebinding)",
+    },
+    "exposed": {"type": "boolean", "description": "set by `serve --host` on a non-loopback address"},
+    "access_log": {"type": "boolean", "description": "one masked log line per request"},
+    "chaos": {
+        "description": "chaos mode: a seed, or {seed, exclude}",
+        "oneOf": [
+            {"type": "null"},
+            _SEED,
+            {
+                "type": "object",
+                "properties": {"seed": _SEED, "exclude": {"type": "array", "items": {"type": "string"}}},
+                "required": ["seed"],
+                "additionalProperties": False,
+            },
+        ],
+    },
+    "store": {
+        "type": ["string", "null"],
+        "pattern": "^(memory(://)?|sqlite(://.+)?|rediss?://.+|unix://.+)$",
+        "description": "memory, sqlite:///path/to/state.db or redis://host:port/db",
+    },
 }
 
 
 class ConfigError(ValueError):
     """The configuration file or an override is invalid."""
+
+
+@cache
+def settings_schema() -> dict[str, Any]:
+    """The JSON Schema of a settings file: every key the mock knows, with its type and bounds."""
+    from tokenmock.contracts.register import register
+    from tokenmock.mockserver.vendors import vendor_classes
+
+    classes = vendor_classes()
+    ids = sorted(entry.id for entry in register() if entry.switchable)
+    properties = dict(_TOP)
+    properties["vendor"] = {"enum": [None, *sorted(classes)], "description": "serve one vendor alone, at the root"}
+    properties["readings"] = {
+        "type": "object",
+        "description": "discrepancy id -> strict | lenient (openapi/DISCREPANCIES.md)",
+        "propertyNames": {"enum": ids},
+        "additionalProperties": {"enum": ["strict", "lenient"]},
+    }
+    properties["vendors"] = {
+        "type": "object",
+        "description": "per-vendor settings, merged over each vendor's defaults",
+        "properties": {name: cls.settings_schema or {"type": "object"} for name, cls in sorted(classes.items())},
+        "additionalProperties": False,
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://tokenmock.invalid/settings.schema.json",
+        "title": "tokenmock settings",
+        "type": "object",
+        "properties": dict(sorted(properties.items())),
+        "additionalProperties": False,
+    }
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    schema = settings_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def _key(path: Iterable[Any]) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """One line for a schema error: the key and the rule, never the offending value (it may be a secret)."""
+    error = jsonschema.exceptions.best_match([error]) if error.context else error
+    where = list(error.absolute_path)
+    rule = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if rule == "additionalProperties" and isinstance(error.instance, dict):
+        known = sorted(schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))
+        name = unknown[0] if unknown else "?"
+        close = difflib.get_close_matches(str(name), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(known)})"
+        what = "vendor" if where == ["vendors"] else "key"
+        return f"{_key([*where, name])}: unknown {what}{hint}"
+    if "propertyNames" in error.schema_path:
+        return f"{_key([*where, error.instance])}: unknown key (see `tokenmock config --schema`)"
+    if rule == "type":
+        wanted = schema.get("type")
+        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        return f"{_key(where)}: must be {wanted}"
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": "at least", "maximum": "at most"}.get(str(rule), str(rule))
+        return f"{_key(where)}: must be {word} {error.validator_value}"
+    if rule == "minLength":
+        return f"{_key(where)}: must not be empty" if error.validator_value == 1 else (
+            f"{_key(where)}: must be at least {error.validator_value} characters"
+        )
+    if rule == "enum":
+        choices = ", ".join("null" if c is None else str(c) for c in error.validator_value)
+        return f"{_key(where)}: must be one of {choices}"
+    if rule == "required":
+        return f"{_key(where)}: {error.message.split(' is a ')[0]} is required"
+    if rule == "pattern":
+        return f"{_key(where)}: not of the expected form"
+    if rule in ("oneOf", "anyOf"):
+        return f"{_key(where)}: not one of the accepted forms (see `tokenmock config --schema`)"
+    return f"{_key(where)}: breaks the rule {rule!r}"
+
+
+def check(settings: Mapping[str, Any], source: str) -> None:
+    """Raise ConfigError naming `source`, the key and the rule when `settings` breaks the schema."""
+    data = {key: value for key, value in settings.items() if key not in PROGRAMMATIC}
+    if not isinstance(data.get("store"), str | None):  # a Store object handed over by a program
+        data.pop("store")
+    errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path), str(e.validator)))
+    if errors:
+        raise ConfigError(f"{source}: {_explain(errors[0])}")
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,42 +212,96 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a TOML (`.toml`) or YAML file into a mapping."""
+    """Read a TOML (`.toml`) or YAML file into a mapping, checked against the schema."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config {file}: {exc.strerror}") from None
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: not UTF-8 text") from None
     try:
         data = tomllib.loads(text) if file.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"config {file} is not valid {file.suffix.lstrip('.') or 'YAML'}: {exc}") from None
+        detail = str(exc).splitlines()[0]
+        raise ConfigError(f"{file}: not valid {file.suffix.lstrip('.') or 'YAML'}: {detail}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config {file} must hold a mapping at the top level")
+        raise ConfigError(f"{file}: must hold a mapping at the top level")
+    check(data, str(file))
     return data
 
 
+def _node(path: list[str]) -> dict[str, Any] | None:
+    """The schema of the setting at `path`, or None when the schema has no such key."""
+    node: dict[str, Any] = settings_schema()
+    for part in path:
+        properties = node.get("properties", {})
+        if part in properties:
+            node = properties[part]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            return None
+    return node
+
+
+def _types(node: Mapping[str, Any]) -> set[str]:
+    found: set[str] = set()
+    declared = node.get("type")
+    found.update([declared] if isinstance(declared, str) else declared or [])
+    for option in [*node.get("oneOf", []), *node.get("anyOf", [])]:
+        found |= _types(option)
+    if "enum" in node:
+        names = {type(None): "null", str: "string", bool: "boolean", int: "integer"}
+        found |= {names.get(type(value), "string") for value in node["enum"]}
+    return found
+
+
+def typed(raw: str, node: Mapping[str, Any] | None, name: str) -> Any:
+    """An environment value as the schema types it: a string setting stays the string given."""
+    types = _types(node) if node is not None else set()
+    if "string" in types or not types:
+        return raw
+    if "boolean" in types and raw.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        return raw.lower() in ("true", "1", "yes", "on")
+    if "integer" in types:
+        try:
+            return int(raw)
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            return float(raw)
+        except ValueError:
+            pass
+    if "null" in types and raw.lower() in ("", "null", "none"):
+        return None
+    if types & {"object", "array"}:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"environment {name}: must be JSON ({' or '.join(sorted(types))})") from None
+    raise ConfigError(f"environment {name}: must be {' or '.join(sorted(types))}")
+
+
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Nested overrides from `TOKENMOCK__A__B=value` variables (keys lower-cased, values YAML scalars)."""
+    """Nested overrides from `TOKENMOCK__A__B=value` variables (keys lower-cased, values typed by the schema)."""
     result: dict[str, Any] = {}
-    for name, raw in environ.items():
+    for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX):
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__") if part]
         if not path:
             continue
-        try:
-            value = yaml.safe_load(raw) if raw else raw
-        except yaml.YAMLError:
-            value = raw
-        node = result
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
         if path[0] == "readings":  # discrepancy ids are upper-case
             path[-1] = path[-1].upper()
-        node[path[-1]] = value
+        single: dict[str, Any] = {path[-1]: typed(raw, _node(path), name)}
+        for part in reversed(path[:-1]):
+            single = {part: single}
+        check(single, f"environment {name}")
+        result = deep_merge(result, single)
     return result
 
 
@@ -105,10 +309,13 @@ def load_settings(
     config: Mapping[str, Any] | str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Defaults, then `config` (a mapping or a file path), then environment overrides."""
+    """Defaults, then `config` (a mapping or a file path), then environment overrides, each layer checked."""
     settings = copy.deepcopy(DEFAULTS)
+    objects: dict[str, Any] = {}
     if isinstance(config, str | os.PathLike):
         settings = deep_merge(settings, read_file(config))
     elif config is not None:
-        settings = deep_merge(settings, config)
-    return deep_merge(settings, env_overrides(os.environ if environ is None else environ))
+        check(config, "config")
+        objects = {k: config[k] for k in PROGRAMMATIC if k in config}  # handed over as they are, not copied
+        settings = deep_merge(settings, {k: v for k, v in config.items() if k not in PROGRAMMATIC})
+    return deep_merge(settings, env_overrides(os.environ if environ is None else environ)) | objects

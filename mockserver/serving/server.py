@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import json
 import logging
@@ -58,6 +59,27 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served, in one line, or None: checked before gunicorn starts, which would
+    otherwise retry for seconds and print its own log lines and tracebacks."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError):
+        return f"cannot bind {host!r}: not an address or a name this machine resolves"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is in use (another tokenmock? choose another with --port)"
+            if exc.errno == errno.EACCES:
+                return f"port {port} on {host} needs privileges this user lacks (choose one above 1023)"
+            return f"cannot bind {host}:{port}: {exc.strerror}"
+    return None
 
 
 class MockServer(BaseApplication):

@@ -32,7 +32,7 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.tokens import Issued, JwtSigner, canonical_jws
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 JSON_API = "application/vnd.api+json"
 # Path parameters the contract names: a validation error about one points at `source.parameter`.
@@ -65,6 +65,31 @@ class AminoTV(Vendor):
 
     name = "aminotv"
     realm = "aminotv"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "refresh_lifetime": LIFETIME,
+            "secret": KEY,
+            "issuer": TEXT,
+            "audience": TEXT,
+            "clients": {
+                "type": "array",
+                "items": settings_object(
+                    {
+                        "username": TEXT,
+                        "password": TEXT,
+                        "user_id": {"type": "integer", "minimum": 0},
+                        "stb_serial_no": TEXT,
+                        "profiles": {"type": "array", "items": TEXT, "minItems": 1},
+                    },
+                    ("username", "password"),
+                ),
+            },
+            "sessions": {"type": "object", "additionalProperties": TEXT},
+            "channels": {"type": "object", "additionalProperties": TEXTS},
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 3600,
         "refresh_lifetime": 98 * 86400,  # the document's example refresh token lives 98 days

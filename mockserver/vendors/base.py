@@ -25,6 +25,22 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Reply])
 
+# JSON Schema pieces for the vendors' `settings_schema` (the config schema in mockserver.config joins them).
+TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
+TEXTS: dict[str, Any] = {"type": "array", "items": TEXT}
+# A lifetime in seconds: at least one second, at most ten years (an `expires_in` clients can add to a clock).
+LIFETIME: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 10 * 366 * 86400}
+# A signing key: unset (null) means one is made at start and shared through the store; never empty.
+KEY: dict[str, Any] = {"type": ["string", "null"], "minLength": 1}
+
+
+def settings_object(properties: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A closed JSON Schema object: a misspelt key is refused instead of silently ignored."""
+    schema: dict[str, Any] = {"type": "object", "properties": dict(properties), "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
 
 def operation(operation_id: str) -> Callable[[F], F]:
     """Mark a `Vendor` method as the handler of a contract operation."""
@@ -50,6 +66,8 @@ class Vendor:
     name: ClassVar[str]
     # Settings this vendor starts with (clients, lifetimes, keys); the config's vendors.<name> overrides.
     defaults: ClassVar[Mapping[str, Any]] = {}
+    # JSON Schema of `defaults`' keys: what a config's vendors.<name> may set (see mockserver.config).
+    settings_schema: ClassVar[Mapping[str, Any]] = {}
     # Discrepancy ids (openapi/discrepancies/<name>.yaml, mock != none) this module switches on.
     switches: ClassVar[frozenset[str]] = frozenset()
     # operationId -> method name, collected from @operation marks.

@@ -30,7 +30,7 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner, new_jti
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 TOKEN_PATH = "/connect/token"
 # The document's own invalid_client wording (§ Handling Errors).
@@ -53,6 +53,21 @@ class ClickView(Vendor):
 
     name = "clickview"
     realm = "clickview"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "signing_secret": KEY,
+            "issuer": TEXT,
+            "resource_scopes": TEXTS,
+            "clients": {
+                "type": "array",
+                "items": settings_object(
+                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS}, ("client_id", "client_secret")
+                ),
+            },
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 86400,
         "signing_secret": None,

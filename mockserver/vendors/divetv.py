@@ -35,7 +35,7 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import Issued, JwtSigner, new_jti
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 DEVICE_GRANT, REFRESH_GRANT = "device_credentials", "refresh_token"
 JSON = "application/json"
@@ -58,6 +58,35 @@ class DiveTV(Vendor):
 
     name = "divetv"
     realm = "oauth2-resource"  # Spring's resource-server realm
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": {**LIFETIME, "minimum": 2},  # expires_in is one less (DIVE-05)
+            "refresh_lifetime": LIFETIME,
+            "secret": KEY,
+            "audience": TEXTS,
+            "clients": {
+                "type": "array",
+                "items": settings_object({"client_key": TEXT, "client_id": TEXT, "scope": TEXTS}, ("client_key",)),
+            },
+            "users": {
+                "type": "array",
+                "items": {
+                    **settings_object(
+                        {
+                            "username": TEXT,
+                            "password": TEXT,
+                            "password_md5": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+                            "device_id": TEXT,
+                            "authorities": TEXTS,
+                        },
+                        ("username",),
+                    ),
+                    "anyOf": [{"required": ["password"]}, {"required": ["password_md5"]}],
+                },
+            },
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 9000,  # "a validity of 9000 seconds"; expires_in is one less (DIVE-05)
         "refresh_lifetime": 180 * 86400,

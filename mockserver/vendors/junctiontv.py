@@ -25,7 +25,7 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.tokens import OpaqueSigner, new_jti
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, Runtime, Vendor, operation, settings_object
 
 TOKEN_PATH = "/ums/2.0/oauth/"
 # The core's wording for a token past its `exp` (mockserver.tokens.check_window), for a core whose
@@ -52,6 +52,17 @@ class JunctionTV(Vendor):
 
     name = "junctiontv"
     realm = "junctiontv"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "token_secret": KEY,
+            "clients": {
+                "type": "array",
+                "items": settings_object({"client_id": TEXT, "client_secret": TEXT}, ("client_id", "client_secret")),
+            },
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 3600,
         "token_secret": None,

@@ -25,7 +25,7 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner
-from tokenmock.mockserver.vendors.base import Runtime, Vendor, operation
+from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 # tokenmock's error codes (the document gives only 240101); see components.x-error-codes.
 _RULE_CODES = {"json": "240001", "required": "240002", "maxLength": "240003", "type": "240004"}
@@ -46,6 +46,20 @@ class Vision10(Vendor):
 
     name = "vision10"
     realm = "vision10"
+    settings_schema: ClassVar[dict[str, Any]] = settings_object(
+        {
+            "token_lifetime": LIFETIME,
+            "private_key_pem": {**KEY, "pattern": "^-----BEGIN (RSA )?PRIVATE KEY-----"},
+            "clients": {
+                "type": "array",
+                "items": settings_object(
+                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS, "first_vision_id": TEXT},
+                    ("client_id", "client_secret"),
+                ),
+            },
+            "demo": {"type": "object"},
+        }
+    )
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 7199,
         "private_key_pem": None,

@@ -20,7 +20,14 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="TOKENMOCK_HOST", help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=int, envvar="TOKENMOCK_PORT", help="Port to bind.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    envvar="TOKENMOCK_PORT",
+    help="Port to bind.",
+)
 @click.option("--vendor", type=click.Choice(contracts.vendors()), help="Serve one vendor alone, at the root.")
 @click.option(
     "--config",
@@ -29,7 +36,9 @@ def main() -> None:
     envvar="TOKENMOCK_CONFIG",
     help="Settings file (TOML or YAML).",
 )
-@click.option("--threads", default=8, show_default=True, type=int, help="Request threads per worker.")
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Request threads per worker."
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -74,7 +83,7 @@ def serve(
 
     from tokenmock.mockserver import create_app
     from tokenmock.mockserver.config import ConfigError, load_settings
-    from tokenmock.mockserver.serving.server import configure_logging, is_loopback
+    from tokenmock.mockserver.serving.server import bind_problem, configure_logging, is_loopback
     from tokenmock.mockserver.serving.server import serve as run
     from tokenmock.mockserver.stores import is_shared
 
@@ -94,6 +103,8 @@ def serve(
     store_url = store_url or settings.get("store") or ("sqlite" if workers > 1 else "memory")
     if workers > 1 and not is_shared(store_url):
         raise click.UsageError(f"{workers} workers need a shared store (sqlite or redis), not {store_url}")
+    if problem := bind_problem(host, port):
+        raise click.ClickException(problem)
     scratch = None
     if store_url == "sqlite":  # a fresh file for this run (in memory-backed /dev/shm where there is one)
         shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # noqa: S108 - a private mkdtemp inside
@@ -173,6 +184,27 @@ def specs(check: bool, show_register: bool) -> None:
         if failures:
             raise click.ClickException(f"{failures} problem(s) in the contracts")
         click.echo(f"all {len(contracts.vendors())} contracts are valid")
+
+
+@main.command("config")
+@click.option("--schema", "show_schema", is_flag=True, help="Print the settings' JSON Schema.")
+@click.option(
+    "--check", "check_file", type=click.Path(dir_okay=False), help="Check a settings file; exit 1 if invalid."
+)
+def config_command(show_schema: bool, check_file: str | None) -> None:
+    """The settings' schema, and a check of a settings file against it (with TOKENMOCK__* overrides)."""
+    from tokenmock.mockserver.config import ConfigError, load_settings, settings_schema
+
+    if not (show_schema or check_file):
+        raise click.UsageError("give --schema or --check FILE")
+    if show_schema:
+        _print_json(settings_schema())
+    if check_file:
+        try:
+            load_settings(check_file)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{check_file}: valid")
 
 
 # Credential options of `tokenmock token`; each fills the client constructor parameter of the same name.

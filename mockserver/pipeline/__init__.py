@@ -1,0 +1,1 @@
+"""The request pipeline: a raw request checked against the contract, handed to its vendor, answered."""

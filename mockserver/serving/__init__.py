@@ -1,0 +1,1 @@
+"""Serving the mock on gunicorn, and the faults that act on the connection itself."""
