@@ -75,7 +75,10 @@ CROSS_SITE = [
 ]
 
 
-@pytest.mark.parametrize("token", [None, "t0ken"])
+TOKENS = [None, "t0ken"]
+
+
+@pytest.mark.parametrize("token", TOKENS)
 def test_cross_site_requests_are_refused(make_app: Callable[..., Flask], token: str | None) -> None:
     http = make_app(admin_token=token).test_client()
     auth = {"Authorization": f"Bearer {token}"} if token else {}
@@ -112,3 +115,27 @@ def test_state_changes_need_a_json_content_type(make_app: Callable[..., Flask]) 
     assert http.post("/__mock/reset", headers={"Content-Type": "application/json"}).status_code == 204
     assert http.post("/__mock/reset", json={}).status_code == 204
     assert http.get("/__mock/faults").get_json()["faults"] == []
+
+
+ENV_TOKENS = ["0123", "no", "null", "1e3", "off"]
+# Cases this module tries (the README quotes it; tests/security/test_readme_counts.py compares).
+CASE_COUNT = (
+    len(FOREIGN_HOSTS) * len(READS + STATE_CHANGES)
+    + len(OWN_HOSTS)
+    + len(TOKENS) * len(CROSS_SITE) * len(READS + STATE_CHANGES)
+    + len(SIMPLE_CONTENT_TYPES) * len(STATE_CHANGES)
+    + len(ENV_TOKENS) * 3
+)
+
+
+@pytest.mark.parametrize("value", ENV_TOKENS)
+def test_an_admin_token_from_the_environment_is_the_text_given(
+    monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Flask], value: str
+) -> None:
+    """Finding 9: `TOKENMOCK__ADMIN_TOKEN=0123` was the token 83, and `=no` opened the admin API."""
+    monkeypatch.setenv("TOKENMOCK__ADMIN_TOKEN", value)
+    http = make_app().test_client()
+    CASES["admin guard"] += 3
+    assert http.get("/__mock/clock").status_code == 401
+    assert http.get("/__mock/clock", headers={"Authorization": "Bearer 83"}).status_code == 401
+    assert http.get("/__mock/clock", headers={"Authorization": f"Bearer {value}"}).status_code == 200

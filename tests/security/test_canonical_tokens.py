@@ -8,6 +8,7 @@ vendor's protected resource, and as a refresh token.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -16,6 +17,11 @@ from flask import Flask
 from tests.security.flows import REFRESHING, RESOURCES, VENDORS, call_resource, flask_http, login, refresh, tokens_of
 from tests.security.hostile import CASES
 
+# Respellings tried: per vendor, every segment of its access token (at each of its resources) and of its
+# refresh token, padded once and twice and with its spare bits flipped where it has any, plus one `=`
+# after the whole token. The README quotes CASE_COUNT; tests/security/test_readme_counts.py compares.
+CASE_COUNT = 71
+TRIED: Counter[str] = Counter()
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -55,6 +61,7 @@ def test_a_respelled_access_token_is_refused(make_app: Callable[..., Flask], ven
             assert answer.status == 401, (vendor, resource[0], how, answer.status)
         assert tried >= 4
         CASES["respelled tokens"] += tried
+        TRIED[vendor] += tried
 
 
 @pytest.mark.parametrize("vendor", REFRESHING)
@@ -64,6 +71,14 @@ def test_a_respelled_refresh_token_is_refused(make_app: Callable[..., Flask], ve
     assert refresh_token is not None
     for how, token in respellings(refresh_token):
         CASES["respelled tokens"] += 1
+        TRIED[f"{vendor} refresh"] += 1
         answer = refresh(vendor, http, token)
         assert answer.status in (400, 401), (vendor, how, answer.status)
     assert refresh(vendor, http, refresh_token).status == 200  # the genuine one was not used up meanwhile
+
+
+def test_every_respelling_was_tried() -> None:
+    """Runs after the two tests above (file order): the count the README quotes is the count tried."""
+    if len(TRIED) < len(VENDORS) + len(REFRESHING):
+        pytest.skip("run with the whole module")
+    assert sum(TRIED.values()) == CASE_COUNT, dict(TRIED)

@@ -21,6 +21,9 @@ from tests.security.flows import VENDORS, flask_http, login, md5_hex, tokens_of
 from tests.security.hostile import CASES
 
 RUNTIME_SECRET = "runtime secret+with/odd&chars"
+# Cases: every secret (5 issued tokens, the configured ones, one registered at runtime) in every placement.
+PLACEMENTS = 9
+CASE_COUNT = (5 + 6 + 1) * PLACEMENTS
 CONFIGURED = [
     "demo-secret",
     "demo-password",
@@ -79,6 +82,7 @@ def test_known_secrets_are_masked_wherever_they_appear(app: Flask, caplog: pytes
             if form in log:
                 leaked.append(("log", secret[:24]))
     CASES["secrets placed"] += sent
+    assert sent == CASE_COUNT and len(placements("x")) == PLACEMENTS
     print(f"secrets placed: {sent} requests, {len(secrets)} secrets, {len(leaked)} leaks")
     assert not leaked, leaked
     assert "***" in journal

@@ -20,6 +20,8 @@ from tokenmock import contracts
 from tokenmock.mockserver.vendors.aminotv import AminoTV
 
 PARALLEL = 20
+# Cases: the parallel refreshes and one OPTIONS per operation (the README quotes CASE_COUNT).
+CASE_COUNT = PARALLEL + len(ROUTES)
 
 
 def test_a_reused_aminotv_refresh_token_is_refused_by_default(make_app: Callable[..., Flask]) -> None:

@@ -22,6 +22,10 @@ from tests.security.hostile import CASES, ROUTES, Route, assert_refusal
 
 UNENCODABLE = ["\ud800", "demo\udfff", "\udbff\ud800x", "a\x00b", "\x00"]
 ADMIN_BAD = [*UNENCODABLE, "text/html\r\nX-Injected: 1", "a\nb", "a\rb", "\x1b[31m", "\x7f"]
+# JSON string fields of the documented requests (Vision10 4, Dive 2 + 1, AminoTV 2 + 1), each value
+# and as a nested key, times UNENCODABLE.
+JSON_FIELDS = 10
+EMPTY_SECRET_ATTEMPTS = 4
 
 
 @pytest.fixture
@@ -90,6 +94,7 @@ def test_unencodable_text_in_any_json_field_is_the_vendors_400(http: FlaskClient
                     assert_refusal(route, answer.status, answer.body, answer.headers)
         assert tokens_of(vendor, login(vendor, send))  # and the vendor still answers
     CASES["unencodable text"] += tried
+    assert tried == JSON_FIELDS * 2 * len(UNENCODABLE)
     print(f"unencodable text: {tried} requests, every one the vendor's 400")
 
 
@@ -118,6 +123,9 @@ ADMIN_CALLS: dict[str, Callable[[str], tuple[str, str, Any]]] = {
     ),
     "chaos exclude": lambda t: ("PUT", "/chaos", {"seed": 1, "exclude": [t]}),
 }
+
+# Cases this module tries (the README quotes it; tests/security/test_readme_counts.py compares).
+CASE_COUNT = JSON_FIELDS * 2 * len(UNENCODABLE) + len(ADMIN_CALLS) * len(ADMIN_BAD) + EMPTY_SECRET_ATTEMPTS
 
 
 @pytest.mark.parametrize("field", sorted(ADMIN_CALLS))
@@ -168,3 +176,4 @@ def test_a_runtime_client_without_a_secret_does_not_authenticate_with_an_empty_o
     for name, answer in attempts.items():
         CASES["empty secrets"] += 1
         assert answer.status_code in (400, 401, 404), (name, answer.status_code, answer.get_data()[:200])
+    assert len(attempts) == EMPTY_SECRET_ATTEMPTS

@@ -28,6 +28,19 @@ LIMIT = 64 * 1024  # the default max_body_bytes
 FORM = "application/x-www-form-urlencoded"
 # Ports this suite may listen on (the workplace gives each helper its own range).
 PORTS = range(21000, 22000)
+FOLLOW_UPS = 40
+LOG_PATHS = {
+    "LF": "/clickview/x%0aFORGED-LF%20line",
+    "CRLF": "/clickview/x%0d%0aFORGED-CRLF",
+    "CR": "/clickview/x%0dFORGED-CR",
+    "ANSI": "/clickview/x%1b%5b31mFORGED-ANSI",
+    "NEL": "/clickview/x%c2%85FORGED-NEL",
+}
+RESETS = 3
+STALLED = (b"POST /clickview/connect/token HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"GET / HT")
+OVERSIZE_FRAMINGS = 3
+# Cases this module tries (the README quotes it; tests/security/test_readme_counts.py compares).
+CASE_COUNT = OVERSIZE_FRAMINGS + FOLLOW_UPS + len(LOG_PATHS) + RESETS + len(STALLED)
 
 
 def port_in_range() -> int:
@@ -96,6 +109,7 @@ def test_a_chunked_body_over_the_limit_is_refused_not_cut(server: Served) -> Non
         assert response.status == 413, f"{name}: {response.status} {answer[:200]!r}"
         assert_refusal(TOKEN, response.status, answer, dict(response.getheaders()), oversize=True)
         assert response.getheader("Connection") == "close", name
+    assert len(cases) == OVERSIZE_FRAMINGS
     # At the limit exactly, the same form is read whole (and its secret is the genuine one).
     exact = form_with_secret_at_the_cut()[:LIMIT]
     head = (
@@ -103,9 +117,6 @@ def test_a_chunked_body_over_the_limit_is_refused_not_cut(server: Served) -> Non
     )
     response, answer = send(server.port, head.encode() + chunked(exact))
     assert response.status == 200, answer[:200]
-
-
-FOLLOW_UPS = 40
 
 
 def test_a_413_closes_and_the_next_request_is_never_lost(server: Served) -> None:
@@ -130,14 +141,7 @@ def test_a_413_closes_and_the_next_request_is_never_lost(server: Served) -> None
 
 
 def test_request_text_cannot_forge_or_colour_a_log_line(server: Served) -> None:
-    paths = {
-        "LF": "/clickview/x%0aFORGED-LF%20line",
-        "CRLF": "/clickview/x%0d%0aFORGED-CRLF",
-        "CR": "/clickview/x%0dFORGED-CR",
-        "ANSI": "/clickview/x%1b%5b31mFORGED-ANSI",
-        "NEL": "/clickview/x%c2%85FORGED-NEL",
-    }
-    for name, path in paths.items():
+    for name, path in LOG_PATHS.items():
         CASES["log injection"] += 1
         answer = requests.get(server.url + path, timeout=10)
         assert 400 <= answer.status_code < 500, name
@@ -152,7 +156,7 @@ def test_request_text_cannot_forge_or_colour_a_log_line(server: Served) -> None:
 def test_connection_reset_is_a_reset_through_gunicorn(server: Served) -> None:
     control = MockController(server.url)
     try:
-        control.fault("clickview", "requestToken", "connection_reset", times=3)
+        control.fault("clickview", "requestToken", "connection_reset", times=RESETS)
         body = urlencode(
             {
                 "grant_type": "client_credentials",
@@ -165,7 +169,7 @@ def test_connection_reset_is_a_reset_through_gunicorn(server: Served) -> None:
             f"POST {TOKEN.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {FORM}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
-        for _ in range(3):
+        for _ in range(RESETS):
             CASES["connection resets"] += 1
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
                 sock.sendall(head + body)
@@ -181,7 +185,7 @@ def test_connection_reset_is_a_reset_through_gunicorn(server: Served) -> None:
 
 
 def test_a_request_that_stalls_half_way_gets_408(server: Served) -> None:
-    for partial in (b"POST /clickview/connect/token HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"GET / HT"):
+    for partial in STALLED:
         CASES["stalled requests"] += 1
         with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
             sock.sendall(partial)
