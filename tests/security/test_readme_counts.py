@@ -22,4 +22,4 @@ def test_every_quoted_count_is_the_suites_own() -> None:
     cited = {module: int(count) for module, count in CITED.findall(README)}
     assert set(cited) == COUNTED, set(cited) ^ COUNTED
     for module, count in cited.items():
-        assert importlib.import_module(f"tests.security.{module}").CASE_COUNT == count, module
+        assert count == importlib.import_module(f"tests.security.{module}").CASE_COUNT, module
