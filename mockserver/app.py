@@ -230,6 +230,8 @@ def read_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
 
 def _werkzeug_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
     req = Request(environ)
+    if limit is not None and req.content_length is not None and req.content_length > limit:
+        raise RequestEntityTooLarge()
     req.max_content_length = None if limit is None else limit + 1  # see read_body: one byte past the limit
     body = req.get_data(cache=False)
     if limit is not None and len(body) > limit:
