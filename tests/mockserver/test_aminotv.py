@@ -86,13 +86,14 @@ def test_login_issues_the_documented_envelope_with_shaped_jwts(http: FlaskClient
     item = response.json["data"][0]  # type: ignore[index]
     assert item["type"] == "AuthenticationTokens"
     assert got["user_id"] == 1234 and got["user_profile_id"] == DEFAULT_PROFILE
-    assert got["login_timestamp"] == int(EPOCH) and got["expires_at_timestamp"] == int(EPOCH) + 3600
+    # AMINO-03 lenient by default: expires_at_timestamp equals login_timestamp, as in the document.
+    assert got["login_timestamp"] == int(EPOCH) and got["expires_at_timestamp"] == int(EPOCH)
     access, refreshing = claims(got["access_token"]), claims(got["refresh_token"])
     assert jwt.get_unverified_header(got["access_token"])["alg"] == "HS256"
     assert {"iss", "iat", "exp", "aud", "sub", "profile_id", "type", "stb_serial_no"} <= set(access)
     assert access["type"] == "access" and access["sub"] == DEMO["username"]
     assert access["profile_id"] == DEFAULT_PROFILE and access["stb_serial_no"] == "615500266162"
-    assert access["exp"] == got["expires_at_timestamp"] and access["jti"] == item["id"]
+    assert access["exp"] == int(EPOCH) + 3600 and access["jti"] == item["id"]
     assert refreshing["type"] == "refresh" and refreshing["exp"] == int(EPOCH) + 98 * 86400
     assert refreshing["sid"] == access["sid"]
 

@@ -1,6 +1,6 @@
 """Issue 14, findings 14 and 16: strict defaults where leniency lets a client skip a duty, OPTIONS, demo users.
 
-- AMINO-10 defaults to rotation: a reused AminoTV refresh token is refused, and of parallel refreshes
+- AMINO-03 defaults to the document's own expiry (equal to the login time); AMINO-10 defaults to rotation: a reused AminoTV refresh token is refused, and of parallel refreshes
   with one token exactly one succeeds (a client that keeps the newest refresh token also works against
   a server that does not rotate, not the other way round).
 - OPTIONS on a vendor path answers 204 with `Allow` and no body (not Flask's empty text/html 200).
@@ -43,6 +43,15 @@ def test_a_reused_aminotv_refresh_token_is_refused_by_default(make_app: Callable
     CASES["parallel refreshes"] += PARALLEL
     print(f"parallel AminoTV refreshes: {statuses.count(200)} of {PARALLEL} succeeded")
     assert statuses.count(200) == 1 and statuses.count(401) == PARALLEL - 1, statuses
+
+
+def test_aminotv_sends_the_documents_expiry_by_default(make_app: Callable[..., Flask]) -> None:
+    """AMINO-03 lenient: `expires_at_timestamp` equals `login_timestamp`, as in the document, so a client
+    must take the expiry from the token; one that does also works against a server sending the real one."""
+    assert next(e for e in contracts.register("aminotv") if e.id == "AMINO-03").mock == "lenient"
+    answer = login("aminotv", flask_http(make_app().test_client()))
+    attributes = answer.json()["data"][0]["attributes"]
+    assert attributes["expires_at_timestamp"] == attributes["login_timestamp"]
 
 
 def test_options_on_a_vendor_path_is_204_with_allow(make_app: Callable[..., Flask]) -> None:
