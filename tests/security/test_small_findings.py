@@ -1,6 +1,7 @@
 """Issue 14, findings 14 and 16: strict defaults where leniency lets a client skip a duty, OPTIONS, demo users.
 
-- AMINO-03 defaults to the document's own expiry (equal to the login time); AMINO-10 defaults to rotation: a reused AminoTV refresh token is refused, and of parallel refreshes
+- AMINO-03 defaults to the document's own expiry (equal to the login time); AMINO-10 defaults to
+  rotation: a reused AminoTV refresh token is refused, and of parallel refreshes
   with one token exactly one succeeds (a client that keeps the newest refresh token also works against
   a server that does not rotate, not the other way round).
 - OPTIONS on a vendor path answers 204 with `Allow` and no body (not Flask's empty text/html 200).
