@@ -19,22 +19,24 @@ import requests
 from tokenmock import contracts
 from tokenmock.client.auth import BearerAuth
 from tokenmock.client.errors import (
+    MIN_SCRUBBED,
     AuthenticationError,
     ContractViolation,
     RequestRejected,
     TokenError,
     TransportError,
+    scrub,
 )
 from tokenmock.client.store import MemoryTokenStore, TokenStore
 from tokenmock.client.token import Token
 from tokenmock.client.transport import Reply, RetryPolicy, Transport
 
+__all__ = ["MAX_EXPIRES_IN", "MIN_SCRUBBED", "USABLE_TOKEN", "TokenClient"]
+
 # Printable ASCII without spaces: anything else cannot travel in `Authorization: Bearer <token>`.
 USABLE_TOKEN = re.compile(r"[\x21-\x7e]+")
 # Ten years: an expires_in beyond this is a server bug, not a token lifetime.
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
-# Shorter values are not scrubbed from messages: replacing every "ab" would garble them and hide nothing.
-MIN_SCRUBBED = 4
 
 
 class TokenClient:
@@ -71,6 +73,8 @@ class TokenClient:
         self._token: Token | None = None
         # (access token, when this client obtained it): how long its whole lifetime is.
         self._obtained: tuple[str, float] | None = None
+        # The token being renewed (perhaps loaded from the store, not yet cached): its refresh token is sent.
+        self._renewing: Token | None = None
 
     # The public API.
 
@@ -165,23 +169,31 @@ class TokenClient:
     # Shared machinery.
 
     def _renew(self, previous: Token | None) -> Token:
-        if previous is not None and previous.refresh_token:
-            try:
-                refreshed = self._refresh(previous)
-            except AuthenticationError:
-                refreshed = None  # refresh token refused (expired, rotated, revoked): log in again
-            if refreshed is not None:
-                return refreshed
-        return self._login()
+        self._renewing = previous
+        try:
+            if previous is not None and previous.refresh_token:
+                try:
+                    refreshed = self._refresh(previous)
+                except AuthenticationError:
+                    refreshed = None  # refresh token refused (expired, rotated, revoked): log in again
+                if refreshed is not None:
+                    return refreshed
+            return self._login()
+        finally:
+            self._renewing = None
 
     def url(self, path: str) -> str:
         """An absolute URL under the base URL."""
         return self.base_url + path
 
     def call(self, operation_id: str, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a token request and return its contract-checked success payload, or raise a TokenError."""
-        reply = self.transport.send(method, self.url(path), **kwargs)
-        return self.parse(operation_id, reply)
+        """Send a token request and return its contract-checked success payload, or raise a TokenError
+        whose message holds none of the client's secrets in any encoding."""
+        try:
+            reply = self.transport.send(method, self.url(path), **kwargs)
+            return self.parse(operation_id, reply)
+        except TokenError as error:
+            raise error.scrubbed(self._secret_values()) from None
 
     def parse(self, operation_id: str, reply: Reply) -> Any:
         """Check a reply against the contract; the payload on success, else the right TokenError."""
@@ -211,7 +223,6 @@ class TokenClient:
         if status >= 500 or status == 429:
             raise TransportError(f"the server answered {status}", vendor=self.vendor, status=status)
         code, message = self._error_of(payload)
-        message = self._scrub(message)
         kind: type[TokenError] = (
             AuthenticationError if status == 401 or (code in self.credential_codes) else RequestRejected
         )
@@ -220,15 +231,15 @@ class TokenClient:
     def _secret_values(self) -> list[str]:
         """Every secret this client holds: its credentials and the tokens it has."""
         values = [getattr(self, name, None) for name in self.secret_attributes]
-        if self._token is not None:
-            values += [self._token.access_token, self._token.refresh_token]
+        for token in (self._token, self._renewing):
+            if token is not None:
+                values += [token.access_token, token.refresh_token]
         return [v for v in values if isinstance(v, str) and len(v) >= MIN_SCRUBBED]
 
     def _scrub(self, message: str) -> str:
-        """`message` without the client's secrets: a server may echo what it was sent into its error text."""
-        for secret in sorted(self._secret_values(), key=len, reverse=True):
-            message = message.replace(secret, "[redacted]")
-        return message
+        """`message` without the client's secrets in any encoding (`errors.scrub`): a server may echo
+        what it was sent into its error text."""
+        return scrub(message, self._secret_values())
 
     def expires_at(self, expires_in: Any, operation_id: str, payload: Any) -> float | None:
         """Absolute expiry from `expires_in`; absurd values are a contract violation."""

@@ -6,15 +6,67 @@
     ├── ContractViolation      the response breaks the vendor's documented contract
     └── TransportError         no usable response: connection failure, timeout, 5xx or 429 after retries
 
-Messages never carry secrets; `payload` keeps the decoded response body for inspection and is left out of
-`str()` and `repr()`.
+Messages never carry secrets: every error a client raises passes through `scrub()`, which cuts each
+secret out in every form a server may echo it back (raw, form- and percent-encoded, JSON-escaped,
+base64 as in a Basic header). `payload` keeps the decoded response body for inspection and is left out
+of `str()` and `repr()`.
 """
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import re
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
-__all__ = ["AuthenticationError", "ContractViolation", "RequestRejected", "TokenError", "TransportError"]
+__all__ = [
+    "MIN_SCRUBBED",
+    "AuthenticationError",
+    "ContractViolation",
+    "RequestRejected",
+    "TokenError",
+    "TransportError",
+    "scrub",
+    "secret_forms",
+]
+
+# Shorter values are not scrubbed: replacing every "ab" would garble messages and hide nothing.
+MIN_SCRUBBED = 4
+REDACTED = "[redacted]"
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every spelling of `secret` a server may echo: as sent in a form or URL (`+` or `%20` for a space,
+    either hex case), inside JSON or a Python repr, HTML-escaped, or base64 as in `Authorization: Basic`.
+    Forms shorter than MIN_SCRUBBED are left out."""
+    forms = {secret, html.escape(secret), repr(secret)[1:-1]}
+    for ascii_only in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
+        forms |= {escaped, escaped.replace("/", "\\/")}  # some encoders escape the slash too
+    for encoded in (quote_plus(secret), quote_plus(secret, safe="/"), quote(secret, safe=""), quote(secret)):
+        forms |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
+    raw = secret.encode("utf-8")
+    for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = b64.decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return {form for form in forms if len(form) >= MIN_SCRUBBED}
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every form of every secret (of at least MIN_SCRUBBED characters) replaced by
+    `[redacted]`; the one function every client message passes through."""
+    forms: set[str] = set()
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= MIN_SCRUBBED:
+            forms |= secret_forms(secret)
+    if not forms or not text:
+        return text
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))  # longest first
+    return re.sub(pattern, REDACTED, text)
 
 
 class TokenError(Exception):
@@ -43,6 +95,13 @@ class TokenError(Exception):
         if self.code:
             parts.append(self.code)
         return f"{' '.join(parts)}: {self.message}"
+
+    def scrubbed(self, secrets: Iterable[str | None]) -> TokenError:
+        """This error with every form of `secrets` cut out of its message (and so of `str()`, `repr()`
+        and tracebacks); returns itself so it can be re-raised."""
+        self.message = scrub(self.message, secrets)
+        self.args = (self.message,)
+        return self
 
     def __repr__(self) -> str:
         name = type(self).__name__

@@ -45,6 +45,18 @@ class MemoryTokenStore:
             self._tokens.pop(key, None)
 
 
+def _private_folders(folder: Path) -> None:
+    """Make the missing folders up to `folder` 0700 whatever the umask (existing ones are left alone:
+    they may be the user's home or /tmp); a folder of ours others can list names whose tokens it holds."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process: not ours to change
+            continue
+        os.chmod(created, 0o700)
+
+
 class FileTokenStore:
     """Tokens in one JSON file, readable by its owner only (mode 0600), replaced atomically."""
 
@@ -60,7 +72,7 @@ class FileTokenStore:
         return data if isinstance(data, dict) else {}
 
     def _write(self, data: dict[str, dict]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_folders(self.path.parent)
         fd, tmp = tempfile.mkstemp(prefix=".tokens-", dir=self.path.parent)  # created 0600
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -35,6 +35,7 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
 )
 from tokenmock.mockserver.pipeline.core import TokenMock
 from tokenmock.mockserver.pipeline.exchange import Reply
@@ -131,6 +132,12 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         if request.method == "OPTIONS" and isinstance(error, WerkzeugMethodNotAllowed):
             return to_response(options_reply(error.valid_methods or ()))
         return to_response(refusal_reply(mock, error, request.method, request.path, request.headers))
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(error: StoreUnavailable) -> Response:
+        """The admin API while the store is unreachable (vendor routes render their own 503 in `handle`)."""
+        body = {"error": error.error, "error_description": error.description}
+        return to_response(Reply(error.status, body, {"Retry-After": str(error.retry_after)}))
 
     lean = LeanRoutes(app, mock)
     for vendor_name, prefix in mock.mounted.items():

@@ -51,6 +51,8 @@ DEFAULTS: dict[str, Any] = {
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
+    # Seconds a Redis store operation may take before the request is answered 503 (store outage).
+    "store_timeout": 0.5,
     # Chaos mode (mockserver.controls.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
 }
@@ -64,7 +66,7 @@ _TOP: dict[str, Any] = {
     "validate_responses": {"type": "boolean", "description": "check every answer against the contract"},
     "max_body_bytes": {
         "type": "integer",
-        "minimum": 1024,
+        "minimum": 1,
         "maximum": 64 * 1024 * 1024,
         "description": "bodies over this get 413 in the vendor's error shape",
     },
@@ -95,6 +97,12 @@ _TOP: dict[str, Any] = {
                 "additionalProperties": False,
             },
         ],
+    },
+    "store_timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 60,
+        "description": "seconds one Redis operation may take; past it the store is down and requests get 503",
     },
     "store": {
         "type": ["string", "null"],

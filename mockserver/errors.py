@@ -16,7 +16,8 @@ module turns each into its documented status and body (`VendorModule.render_erro
     ├── InsufficientScope       403 insufficient_scope: a valid token without the scope the resource needs
     ├── NotFound                404: no such path or resource
     ├── MethodNotAllowed        405: path exists, method does not
-    └── ServerFault             500: a bug in the mock itself (never a client's mistake)
+    ├── ServerFault             500: a bug in the mock itself (never a client's mistake)
+    └── StoreUnavailable        503 temporarily_unavailable: the shared store (Redis) cannot be reached
 """
 
 from __future__ import annotations
@@ -140,3 +141,18 @@ class ServerFault(MockError):
 
     status = 500
     error = "server_error"
+
+
+class StoreUnavailable(MockError):
+    """The store holding the mock's shared state cannot be reached (Redis stopped, frozen, restarting).
+
+    Raised by the store itself, fast while an outage lasts; every vendor renders it as its own 503 with
+    `Retry-After`, so clients see a retryable refusal in the shape they parse rather than a 500 or a hang.
+    """
+
+    status = 503
+    error = "temporarily_unavailable"
+
+    def __init__(self, description: str, *, retry_after: int = 1) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after

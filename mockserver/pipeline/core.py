@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook
 from tokenmock.mockserver.controls.journal import JournalLike
 from tokenmock.mockserver.controls.masking import mask_data, mask_headers, mask_text, printable, secret_pattern
 from tokenmock.mockserver.controls.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
-from tokenmock.mockserver.errors import MockError, ServerFault
+from tokenmock.mockserver.errors import MockError, ServerFault, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.pipeline.validation import RawRequest, RequestValidator
 from tokenmock.mockserver.stores import Store, open_store, provide_keys
@@ -80,7 +81,10 @@ class TokenMock:
         store = store if store is not None else settings.get("store")
         # A store object is used as given; a URL (`memory`, `sqlite:///...`, `redis://...`) is opened.
         journal_size = int(settings.get("journal_size", 1000))
-        self.store: Store = store if isinstance(store, Store) else open_store(store, journal_size=journal_size)
+        timeout = float(settings.get("store_timeout", 0.5))
+        self.store: Store = (
+            store if isinstance(store, Store) else open_store(store, journal_size=journal_size, timeout=timeout)
+        )
         self.clock = clock or Clock()
         self.clock.bind(self.store)
         self.journal: JournalLike = self.store.journal
@@ -128,15 +132,21 @@ class TokenMock:
         contract, journal it."""
         started = time.perf_counter()
         vendor = self.vendors[vendor_name]
-        self.store.sync()  # another worker may have moved the clock or armed a fault
-        draw = self.chaos.draw(vendor_name, operation_id)
-        if draw is not None and draw.reply is not None:
-            return self._chaos(vendor, operation_id, raw, draw, started)
-        fault = self.faults.draw(vendor_name, operation_id) if draw is None else None
-        call: Call | None = None
         path = self.vendor_path(vendor_name, raw.path)
+        call: Call | None = None
         try:
+            self.store.sync()  # another worker may have moved the clock or armed a fault
+            draw = self.chaos.draw(vendor_name, operation_id)
+            if draw is not None and draw.reply is not None:
+                return self._chaos(vendor, operation_id, raw, draw, started)
+            fault = self.faults.draw(vendor_name, operation_id) if draw is None else None
             call, reply = self._answer(vendor, operation_id, raw, fault, path)
+        except StoreUnavailable as outage:
+            # The vendor's own 503 with Retry-After. Not checked against the contract: like an injected
+            # `status` fault, it is the mock's infrastructure failing, which no vendor document covers.
+            reply = vendor.render_error(outage, call, path)
+            self.record(vendor_name, operation_id, raw, call, reply, started, "store_unavailable")
+            return reply
         except MockError as error:  # the request failed validation
             reply = vendor.render_error(error, None, path)
         except PreferUnavailable as unavailable:
@@ -186,6 +196,8 @@ class TokenMock:
                 with self.clock.skewed(-EXPIRED_TOKEN_SKEW):
                     return call, handler(call)
             return call, handler(call)
+        except StoreUnavailable:
+            raise
         except MockError as error:
             return call, vendor.render_error(error, call, path)
 
@@ -200,7 +212,8 @@ class TokenMock:
     def refuse(self, vendor_name: str, error: MockError, raw: RawRequest) -> Reply:
         """Answer a request that matched no operation (unknown path, wrong method, oversize body)."""
         started = time.perf_counter()
-        self.store.sync()
+        with contextlib.suppress(StoreUnavailable):  # the refusal does not depend on shared state
+            self.store.sync()
         reply = self.vendors[vendor_name].render_error(error, None, self.vendor_path(vendor_name, raw.path))
         self.record(vendor_name, None, raw, None, reply, started)
         return reply

@@ -35,8 +35,11 @@ __all__ = [
 ]
 
 
-def open_store(url: str | None, *, journal_size: int = 1000) -> Store:
-    """The store a URL names: `memory` (default), `sqlite:///path/to/state.db`, `redis://HOST:PORT/DB`."""
+def open_store(url: str | None, *, journal_size: int = 1000, timeout: float = 0.5) -> Store:
+    """The store a URL names: `memory` (default), `sqlite:///path/to/state.db`, `redis://HOST:PORT/DB`.
+
+    `timeout` bounds each Redis operation (seconds): past it the request is answered 503.
+    """
     if url is None or url in ("memory", "memory://"):
         return MemoryStore(journal_size=journal_size)
     if url.startswith("sqlite://"):
@@ -49,7 +52,7 @@ def open_store(url: str | None, *, journal_size: int = 1000) -> Store:
     if url.startswith(("redis://", "rediss://", "unix://")):
         from tokenmock.mockserver.stores.redis import RedisStore
 
-        return RedisStore(url, journal_size=journal_size)
+        return RedisStore(url, journal_size=journal_size, timeout=timeout)
     raise StoreError(f"unknown store {url!r}; use memory, sqlite:///path/to/state.db or redis://host:port/db")
 
 

@@ -52,7 +52,11 @@ class RefreshRecord:
 
 
 class Store(ABC):
-    """All mutable state of the mock."""
+    """All mutable state of the mock.
+
+    A store across the network raises `errors.StoreUnavailable` from any operation while it cannot be
+    reached (the pipeline turns it into the vendor's 503); the journal drops records meanwhile.
+    """
 
     journal: JournalLike
 

@@ -4,20 +4,41 @@ Each operation on token state is one Lua script, so it is atomic and costs one r
 documents (clock, faults, runtime clients) sit in one hash with a generation counter beside it; each
 request asks Redis whether the generation moved (one GET) and fetches the documents only when it
 did. `?prefix=NAME` in the URL keeps several mocks apart in one database.
+
+Outages: every operation has a short socket timeout and no retry inside redis-py, and runs under a
+`Breaker`, so a stopped or frozen Redis costs a request at most one timeout and then `StoreUnavailable`
+(each vendor's 503). A random epoch, set by the first process to use the database and read with the
+generation (one MGET), tells a Redis that came back empty (restarted without persistence, flushed):
+its epoch is gone or new. The process then re-publishes what it knows (the signing keys it uses, the
+documents it last read) so hosts started afterwards agree with it. Refresh-token records and
+revocations are not re-published: no process knows all of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
+import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tokenmock.mockserver.controls.journal import selected
+from tokenmock.mockserver.errors import StoreUnavailable
 from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.stores.outage import Breaker
+
+# What an unreachable, frozen or restarting Redis raises (BusyLoadingError is a ConnectionError).
+_OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
+
+log = logging.getLogger("tokenmock.store")
 
 # KEYS: refresh hash, expiry zset. ARGV: token id, family, expires_at, max records.
 _REMEMBER = """
@@ -66,12 +87,25 @@ def _split_prefix(url: str) -> tuple[str, str]:
 class RedisStore(Store):
     """Every piece of mutable state in one Redis database, shared by every process of every host."""
 
-    def __init__(self, url: str, *, journal_size: int = 1000, max_refresh: int = 200_000) -> None:
+    def __init__(
+        self, url: str, *, journal_size: int = 1000, max_refresh: int = 200_000, timeout: float = 0.5
+    ) -> None:
         address, prefix = _split_prefix(url)
-        self.redis = redis.Redis.from_url(address, decode_responses=True, socket_timeout=10, socket_connect_timeout=5)
+        # One bounded try per operation: the breaker, not redis-py, decides when to try again.
+        self.redis = redis.Redis.from_url(
+            address,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        shown = re.sub(r"//[^/@]*@", "//", address)  # never a password in a message
+        self._breaker = Breaker(shown, _OUTAGE)
         self._key = {
             name: f"{prefix}:{name}"
-            for name in ("refresh", "expiry", "revoked", "docs", "generation", "keys", "journal", "journal_id")
+            for name in (
+                "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id"
+            )
         }
         self._journal_size = max(1, int(journal_size))
         self._max_refresh = max_refresh
@@ -80,51 +114,105 @@ class RedisStore(Store):
         self._record = self.redis.register_script(_RECORD)
         self._docs: dict[str, Any] = {}
         self._seen: str | None = "never"
+        self._epoch: str | None = None  # the database's epoch as this process first saw it
+        self._known_keys: dict[str, str] = {}  # every key this process signs or checks with
+        self.republished = 0  # how often this process found Redis empty and re-published its state
+        self.key_conflicts: list[str] = []  # keys another process re-made before this one re-published
         try:
             self.sync()
-        except redis.RedisError as exc:
-            shown = re.sub(r"//[^/@]*@", "//", address)  # never a password in a message
+        except (redis.RedisError, StoreUnavailable) as exc:
             raise StoreError(f"cannot use the Redis store at {shown}: {exc}") from None
         self.journal = RedisJournal(self)
+
+    def _guard(self) -> AbstractContextManager[None]:
+        """Around every operation: StoreUnavailable at once during an outage, or after one timeout."""
+        return self._breaker.guard()
 
     # Refresh tokens and revocation.
 
     def remember_refresh(self, token_id: str, family: str, expires_at: float) -> None:
-        self._remember(
-            keys=[self._key["refresh"], self._key["expiry"]], args=[token_id, family, expires_at, self._max_refresh]
-        )
+        with self._guard():
+            self._remember(
+                keys=[self._key["refresh"], self._key["expiry"]],
+                args=[token_id, family, expires_at, self._max_refresh],
+            )
 
     def use_refresh(self, token_id: str) -> RefreshUse:
-        return RefreshUse(self._use(keys=[self._key["refresh"], self._key["revoked"]], args=[token_id]))
+        with self._guard():
+            return RefreshUse(self._use(keys=[self._key["refresh"], self._key["revoked"]], args=[token_id]))
 
     def revoke(self, token_id: str) -> None:
-        self.redis.sadd(self._key["revoked"], token_id)
+        with self._guard():
+            self.redis.sadd(self._key["revoked"], token_id)
 
     def is_revoked(self, *token_ids: str) -> bool:
         ids = [t for t in token_ids if t]
-        return bool(ids) and any(self.redis.smismember(self._key["revoked"], ids))
+        if not ids:
+            return False
+        with self._guard():
+            return any(self.redis.smismember(self._key["revoked"], ids))
 
     def forget_tokens(self) -> None:
-        self.redis.delete(self._key["refresh"], self._key["expiry"], self._key["revoked"])
+        with self._guard():
+            self.redis.delete(self._key["refresh"], self._key["expiry"], self._key["revoked"])
 
     # Documents, cached per process and re-read when the generation moves.
 
     def sync(self) -> None:
-        if self.redis.get(self._key["generation"]) == self._seen:  # the usual case: one short GET
-            return
-        with self.redis.pipeline(transaction=True) as pipe:  # the documents and their generation, together
-            pipe.get(self._key["generation"])
-            pipe.hgetall(self._key["docs"])
-            generation, docs = pipe.execute()
-        self._docs = {name: json.loads(value) for name, value in docs.items()}
-        self._seen = generation
+        with self._guard():
+            generation, epoch = self.redis.mget(self._key["generation"], self._key["epoch"])
+            if generation == self._seen and epoch == self._epoch:  # the usual case: one short MGET
+                return
+            if epoch != self._epoch or epoch is None:
+                if self._epoch is not None:  # Redis came back empty (or was flushed): it lost our state
+                    self._republish()
+                self.redis.set(self._key["epoch"], uuid.uuid4().hex, nx=True)  # the first claim wins
+                claimed = self.redis.get(self._key["epoch"])
+                self._epoch = None if claimed is None else str(claimed)
+            with self.redis.pipeline(transaction=True) as pipe:  # the documents and their generation, together
+                pipe.get(self._key["generation"])
+                pipe.hgetall(self._key["docs"])
+                generation, docs = pipe.execute()
+            self._docs = {name: json.loads(value) for name, value in docs.items()}
+            self._seen = generation
+
+    def _republish(self) -> None:
+        """Write back the keys and documents this process knows, without overwriting what another
+        process re-published first (HSETNX), and announce them with a new generation.
+
+        A host started in between (before any running process noticed) has made keys of its own: they
+        stay, and the keys this process signs with are named in a warning, since tokens it issues are
+        refused there until it restarts."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            for name, value in self._known_keys.items():
+                pipe.hsetnx(self._key["keys"], name, value)
+            for name, doc in self._docs.items():
+                pipe.hsetnx(self._key["docs"], name, json.dumps(doc))
+            pipe.incr(self._key["generation"])
+            pipe.hgetall(self._key["keys"])
+            *_, stored = pipe.execute()
+        self.republished += 1
+        log.warning(
+            "store %s came back empty; re-published %d key(s) and %d document(s)",
+            self._breaker.where,
+            len(self._known_keys),
+            len(self._docs),
+        )
+        self.key_conflicts = sorted(name for name, value in self._known_keys.items() if stored.get(name) != value)
+        if self.key_conflicts:
+            log.warning(
+                "store %s: another process made new keys after it came back empty (%s); tokens this process"
+                " issues are refused there until it restarts",
+                self._breaker.where,
+                ", ".join(self.key_conflicts),
+            )
 
     def read(self, name: str) -> Any:
         return self._docs.get(name)
 
     def update(self, name: str, change: Change[R]) -> R:
         docs = self._key["docs"]
-        with self.redis.pipeline() as pipe:
+        with self._guard(), self.redis.pipeline() as pipe:
             while True:
                 try:
                     pipe.watch(docs)
@@ -143,10 +231,12 @@ class RedisStore(Store):
     # Keys.
 
     def shared_key(self, name: str, make: Callable[[], str]) -> str:
-        found = self.redis.hget(self._key["keys"], name)
-        if found is None:
-            self.redis.hsetnx(self._key["keys"], name, make())
+        with self._guard():
             found = self.redis.hget(self._key["keys"], name)
+            if found is None:
+                self.redis.hsetnx(self._key["keys"], name, make())
+                found = self.redis.hget(self._key["keys"], name)
+        self._known_keys[name] = str(found)
         return str(found)
 
     def close(self) -> None:
@@ -161,16 +251,21 @@ class RedisJournal:
         self._store = store
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one (already masked) record."""
+        """Append one (already masked) record; dropped while the store is down (the answer still goes out,
+        and the outage was logged once)."""
         store = self._store
         text = json.dumps(entry, separators=(",", ":"), default=str)
-        entry["id"] = int(
-            store._record(keys=[store._key["journal"], store._key["journal_id"]], args=[text, store._journal_size])
-        )
+        with contextlib.suppress(StoreUnavailable), store._guard():
+            entry["id"] = int(
+                store._record(
+                    keys=[store._key["journal"], store._key["journal_id"]], args=[text, store._journal_size]
+                )
+            )
 
     def _newest(self) -> list[str]:
         store = self._store
-        return [str(item) for item in store.redis.lrange(store._key["journal"], -store._journal_size, -1)]
+        with store._guard():
+            return [str(item) for item in store.redis.lrange(store._key["journal"], -store._journal_size, -1)]
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """The last `journal_size` records, oldest first, optionally filtered."""
@@ -182,7 +277,9 @@ class RedisJournal:
 
     def clear(self) -> None:
         """Forget every record (ids keep counting up)."""
-        self._store.redis.delete(self._store._key["journal"])
+        with self._store._guard():
+            self._store.redis.delete(self._store._key["journal"])
 
     def __len__(self) -> int:
-        return min(int(self._store.redis.llen(self._store._key["journal"])), self._store._journal_size)
+        with self._store._guard():
+            return min(int(self._store.redis.llen(self._store._key["journal"])), self._store._journal_size)

@@ -18,10 +18,11 @@ import struct
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tokenmock.mockserver.controls.journal import GroupWriter, selected
-from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store
+from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS refresh (
@@ -38,6 +39,45 @@ CREATE TABLE IF NOT EXISTS journal (
 _GEN = struct.Struct("<Q")
 # Journal rows past the newest `size` are deleted every this many inserts (reads never see them).
 _TRIM_EVERY = 64
+# Files beside the database that hold (or once held) its pages: signing keys and client secrets included.
+_COMPANIONS = ("-wal", "-shm", "-journal", "-gen")
+
+
+def make_private(path: str) -> None:
+    """Make the database file readable by its owner only before SQLite opens it, whatever the umask.
+
+    The file holds every signing key the config does not give and the runtime clients' secrets. SQLite
+    creates its WAL, SHM and rollback-journal files with the permissions of the database file, so a
+    0600 database keeps them 0600 too. Missing parent folders are made 0700; files of ours left wider
+    by an older version are narrowed (another account's files are its owner's business).
+    """
+    missing = [p for p in Path(path).absolute().parents if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process: not ours to change
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _narrow(fd)
+    finally:
+        os.close(fd)
+    for suffix in _COMPANIONS:
+        try:
+            fd = os.open(path + suffix, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            _narrow(fd)
+        finally:
+            os.close(fd)
+
+
+def _narrow(fd: int) -> None:
+    """Mode 0600 for an open file of ours, whatever the umask gave it."""
+    if os.fstat(fd).st_uid == os.geteuid():
+        os.fchmod(fd, 0o600)
 
 
 class _Process:
@@ -47,6 +87,7 @@ class _Process:
     def __init__(self, gen_path: str) -> None:
         self.pid = os.getpid()
         self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT, 0o600)
+        _narrow(self.fd)  # a umask may not widen it, nor narrow it below what this process needs
         if os.fstat(self.fd).st_size < _GEN.size:
             os.ftruncate(self.fd, _GEN.size)
         self.generation = mmap.mmap(self.fd, _GEN.size)
@@ -66,6 +107,10 @@ class SQLiteStore(Store):
         self._docs: dict[str, Any] = {}
         self._seen = -1
         self._inserts = 0
+        try:
+            make_private(self.path)
+        except OSError as exc:
+            raise StoreError(f"cannot use the SQLite store at {self.path}: {exc.strerror}") from None
         with self._locked():
             self._db().executescript(SCHEMA)
         self.sync()

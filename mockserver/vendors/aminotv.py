@@ -28,6 +28,7 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedMediaType,
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
@@ -347,6 +348,7 @@ class AminoTV(Vendor):
             headers.update(self.bearer_challenge(error))
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, {"errors": [item]}, headers, JSON_API)
 
     @staticmethod
@@ -370,4 +372,6 @@ class AminoTV(Vendor):
             return 405, "method_not_allowed", "Method not allowed"
         if isinstance(error, ServerFault):
             return 500, "server_error", "Internal server error"
+        if isinstance(error, StoreUnavailable):
+            return 503, "service_unavailable", "Service unavailable"
         return 400, "invalid_request", "Invalid request"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from tokenmock.mockserver.controls.masking import known_secret_values
-from tokenmock.mockserver.errors import InvalidToken, MockError
+from tokenmock.mockserver.errors import InvalidToken, MockError, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.stores import RefreshUse
 
@@ -149,8 +149,12 @@ class Vendor:
         return frozenset(self._configured_secrets)
 
     def runtime_secrets(self) -> frozenset[str]:
-        """The secrets of clients registered at runtime (usually none: then no work)."""
-        records = self.store.clients(self.name)
+        """The secrets of clients registered at runtime (usually none: then no work). During a store outage
+        the runtime clients are unknown (and the journal is not written); the configured ones still count."""
+        try:
+            records = self.store.clients(self.name)
+        except StoreUnavailable:
+            return frozenset()
         return frozenset(known_secret_values({}, records)) if records else frozenset()
 
     def clients(self) -> list[Mapping[str, Any]]:
@@ -206,6 +210,13 @@ class Vendor:
         granted = claims["aud"]
         granted = [granted] if isinstance(granted, str) else granted
         return isinstance(granted, list) and bool(expected & {str(a) for a in granted})
+
+    @staticmethod
+    def retry_hint(error: MockError) -> dict[str, str]:
+        """`Retry-After` for a refusal that a retry can cure (the store is unreachable), else nothing."""
+        if isinstance(error, StoreUnavailable):
+            return {"Retry-After": str(error.retry_after)}
+        return {}
 
     def bearer_challenge(self, error: MockError) -> dict[str, str]:
         """RFC 6750 §3 `WWW-Authenticate` for a refused bearer token (no error attribute if none was sent)."""

@@ -26,6 +26,7 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedGrantType,
 )
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
@@ -235,6 +236,7 @@ class ClickView(Vendor):
             headers["WWW-Authenticate"] = f'Basic realm="{self.realm}"'
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, body, headers)
 
     def _classify(self, error: MockError) -> tuple[int, str]:
@@ -248,6 +250,8 @@ class ClickView(Vendor):
             return error.status, "invalid_request"
         if isinstance(error, ServerFault):
             return 500, "server_error"
+        if isinstance(error, StoreUnavailable):
+            return 503, "temporarily_unavailable"
         if isinstance(error, UnsupportedGrantType | InvalidScope):
             return 400, error.error
         # Duende answers a wrong Content-Type with 400 invalid_request, not 415.

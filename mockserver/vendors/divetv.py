@@ -30,6 +30,7 @@ from tokenmock.mockserver.errors import (
     MockError,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
@@ -328,13 +329,14 @@ class DiveTV(Vendor):
             headers.update(CLIENT_CHALLENGE)
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, body, headers)
 
     @staticmethod
     def _classify(error: MockError) -> tuple[int, str]:
         """(status, error code) for a refusal."""
         if isinstance(
-            error, InvalidToken | InvalidClient | InvalidGrant | UnsupportedGrantType | ServerFault
+            error, InvalidToken | InvalidClient | InvalidGrant | UnsupportedGrantType | ServerFault | StoreUnavailable
         ):
             return error.status, error.error
         if isinstance(error, UnsupportedMediaType | PayloadTooLarge):

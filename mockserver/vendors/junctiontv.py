@@ -22,6 +22,7 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
 )
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.tokens import OpaqueSigner, new_jti
@@ -152,7 +153,7 @@ class JunctionTV(Vendor):
 
     def render_error(self, error: MockError, call: Call | None, path: str) -> Reply:
         """`{result, message, reason}`: 401 for authentication, 413 oversize, 404 for the rest."""
-        if self._misrouted(path) and not isinstance(error, ServerFault):
+        if self._misrouted(path) and not isinstance(error, ServerFault | StoreUnavailable):
             error = NotFound(f"no operation at {path}")
         status, message, reason = self._classify(error)
         headers: dict[str, str] = {}
@@ -160,6 +161,7 @@ class JunctionTV(Vendor):
             headers.update(self.bearer_challenge(error))
         elif isinstance(error, InvalidClient):
             headers["WWW-Authenticate"] = f'Basic realm="{self.realm}"'  # RFC 6749 §5.2
+        headers.update(self.retry_hint(error))
         return Reply(status, {"result": "error", "message": message, "reason": reason}, headers)
 
     def _misrouted(self, path: str) -> bool:
@@ -184,5 +186,7 @@ class JunctionTV(Vendor):
             return 413, "PAYLOAD_TOO_LARGE", "Request body too large"
         if isinstance(error, ServerFault):
             return 500, "INTERNAL_SERVER_ERROR", error.description
+        if isinstance(error, StoreUnavailable):
+            return 503, "SERVICE_UNAVAILABLE", error.description
         # Everything else is an "invalid call", a wrong method (MethodNotAllowed) included (JTV-11).
         return 404, "NOT_FOUND", f"Invalid API Call: {error.description}"

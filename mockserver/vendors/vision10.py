@@ -20,6 +20,7 @@ from tokenmock.mockserver.errors import (
     NotFound,
     PayloadTooLarge,
     ServerFault,
+    StoreUnavailable,
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
@@ -37,6 +38,7 @@ _TITLES = {
     413: "Payload Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 _TOKEN_FIELDS = ("grant_type", "scope", "client_id", "client_secret")
 
@@ -182,6 +184,7 @@ class Vision10(Vendor):
             headers.update(self.bearer_challenge(error))
         if isinstance(error, MethodNotAllowed):
             headers["Allow"] = ", ".join(error.allowed)
+        headers.update(self.retry_hint(error))
         return Reply(status, [problem], headers)
 
     @staticmethod
@@ -203,6 +206,8 @@ class Vision10(Vendor):
             return 404, "240009", error.description
         if isinstance(error, ServerFault):
             return 500, "240500", error.description
+        if isinstance(error, StoreUnavailable):
+            return 503, "240503", error.description
         if error.rule == "additionalProperties":
             return 400, "240010", error.description
         if error.rule == "type" and error.field is None:  # the body itself is not a JSON object
