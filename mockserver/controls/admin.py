@@ -52,6 +52,8 @@ def refusal(error: HTTPException) -> Response:
     )
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 §15.5.6
+    if status == 413:  # the body was left unread: close rather than read it as the next request
+        response.headers["Connection"] = "close"
     return response
 
 

@@ -45,22 +45,71 @@ SENSITIVE_FIELDS = frozenset(
 SENSITIVE_HEADERS = frozenset({"cookie", "set-cookie", "x-admin-token", "proxy-authorization"})
 # Parts of names that mark a secret: client_secret, X-Refresh-Token, x-api-key, credentials, Cookie2, ...
 SENSITIVE_WORDS = ("secret", "password", "token", "key", "credential", "session", "auth", "cookie")
-# A JWT (or any JWS) wherever it turns up, whatever the field is called: header.payload.signature.
-_JWS_TEXT = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
-_JWS = re.compile(_JWS_TEXT)
+# A JWT (or any JWS) wherever it turns up, whatever the field is called: header.payload.signature; and
+# the mock's own opaque tokens (JunctionTV's). Both begin "eyJ", which keeps the search fast.
+_TOKEN_SHAPES = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*|" + OPAQUE_TOKEN)
 # Known secret values shorter than this are not masked by value (a one-letter secret would mask every
 # occurrence of that letter); they are still masked wherever they sit in a field named like a secret.
 MIN_SECRET_LENGTH = 4
 
 
+class KnownSecrets:
+    """The secret values the mock knows, raw and in the URL encodings a Referer, a query or a form
+    carries them in. Checked in two steps because a request almost never holds one outside the fields
+    the name rules mask already: one substring search per value over the whole masked record, and
+    only when one is found, replacement (longest value first, so one that contains another goes whole).
+    """
+
+    def __init__(self, known: Iterable[str]) -> None:
+        variants = {form for value in known if len(value) >= MIN_SECRET_LENGTH for form in _encodings(value)}
+        self.values = sorted(variants, key=len, reverse=True)
+
+    def found_in(self, *parts: Any) -> bool:
+        """Whether any known value occurs in the strings of `parts` (keys included)."""
+        if not self.values:
+            return False
+        text = "\n".join(_strings(parts))
+        return any(value in text for value in self.values)
+
+    def mask(self, data: Any) -> Any:
+        """`data` with every known value inside its strings (keys included) replaced by MASK."""
+        if isinstance(data, str):
+            for value in self.values:
+                if value in data:
+                    data = data.replace(value, MASK)
+            return data
+        if isinstance(data, Mapping):
+            return {self.mask(k): self.mask(v) for k, v in data.items()}
+        if isinstance(data, list):
+            return [self.mask(v) for v in data]
+        return data
+
+
 @functools.lru_cache(maxsize=32)
-def secret_pattern(known: frozenset[str]) -> re.Pattern[str]:
-    """One pattern for every token shape the mock issues and every known secret value, raw and in the
-    URL encodings a Referer, a query or a form carries it in; longest first, so a secret that contains
-    another is masked whole."""
-    variants = {form for value in known if len(value) >= MIN_SECRET_LENGTH for form in _encodings(value)}
-    literals = sorted(variants, key=len, reverse=True)
-    return re.compile("|".join([_JWS_TEXT, OPAQUE_TOKEN, *map(re.escape, literals)]))
+def known_secrets(known: frozenset[str]) -> KnownSecrets:
+    """The `KnownSecrets` of a set of values, made once per set."""
+    return KnownSecrets(known)
+
+
+def _strings(root: Any) -> list[str]:
+    """Every string in a structure of mappings, lists and tuples, keys included (without recursion)."""
+    found: list[str] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                if isinstance(key, str):
+                    found.append(key)
+                if isinstance(value, str):
+                    found.append(value)
+                elif value is not None and not isinstance(value, int | float):
+                    stack.append(value)
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+    return found
 
 
 def _encodings(value: str) -> tuple[str, ...]:
@@ -103,15 +152,13 @@ def is_sensitive(name: str) -> bool:
     return lowered in SENSITIVE_FIELDS or any(word in lowered for word in SENSITIVE_WORDS)
 
 
-def mask_text(text: str, pattern: re.Pattern[str] | None = None) -> str:
-    """`text` with every token-shaped or known secret value in it replaced (JWS shapes only without a
-    `secret_pattern`)."""
-    return (pattern or _JWS).sub(MASK, text)
+def mask_text(text: str) -> str:
+    """`text` with every token shaped like the ones the mock issues replaced."""
+    return _TOKEN_SHAPES.sub(MASK, text)
 
 
-def mask_headers(headers: Mapping[str, str], pattern: re.Pattern[str] | None = None) -> dict[str, str]:
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with credentials hidden; the auth scheme stays visible (`Basic ***`)."""
-    values = pattern or _JWS
     masked: dict[str, str] = {}
     for name, value in headers.items():
         lowered = name.lower()
@@ -121,25 +168,18 @@ def mask_headers(headers: Mapping[str, str], pattern: re.Pattern[str] | None = N
         elif lowered in SENSITIVE_HEADERS or is_sensitive(lowered):
             masked[name] = MASK
         else:
-            masked[name] = values.sub(MASK, value)
+            masked[name] = _TOKEN_SHAPES.sub(MASK, value)
     return masked
 
 
-def mask_data(data: Any, pattern: re.Pattern[str] | None = None) -> Any:
-    """A body or query mapping with sensitive fields and token-shaped or known secret values replaced,
-    recursively (in keys too: a secret sent as a field name is still a secret)."""
-    values = pattern or _JWS
+def mask_data(data: Any) -> Any:
+    """A body or query mapping with sensitive fields and token-shaped values replaced, recursively."""
     if isinstance(data, Mapping):
-        return {
-            (values.sub(MASK, k) if isinstance(k, str) else k): (
-                MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v, values)
-            )
-            for k, v in data.items()
-        }
+        return {k: (MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v)) for k, v in data.items()}
     if isinstance(data, list):
-        return [mask_data(v, values) for v in data]
+        return [mask_data(v) for v in data]
     if isinstance(data, str):
-        return values.sub(MASK, data)
+        return _TOKEN_SHAPES.sub(MASK, data)
     return data
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Mapping
@@ -18,7 +17,14 @@ from tokenmock.mockserver.controls.chaos import Chaos, Draw
 from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook
 from tokenmock.mockserver.controls.journal import JournalLike
-from tokenmock.mockserver.controls.masking import mask_data, mask_headers, mask_text, printable, secret_pattern
+from tokenmock.mockserver.controls.masking import (
+    KnownSecrets,
+    known_secrets,
+    mask_data,
+    mask_headers,
+    mask_text,
+    printable,
+)
 from tokenmock.mockserver.controls.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
 from tokenmock.mockserver.errors import MockError, ServerFault, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
@@ -126,6 +132,7 @@ class TokenMock:
         admin_token = settings.get("admin_token")
         configured = {str(admin_token)} if admin_token else set()
         self._configured_secrets = frozenset(configured.union(*(v.known_secrets() for v in self.vendors.values())))
+        self._known_configured = known_secrets(self._configured_secrets)
 
     def handle(self, vendor_name: str, operation_id: str, raw: RawRequest) -> Reply:
         """Apply faults and `Prefer`, validate, dispatch, render refusals, check the answer against the
@@ -245,8 +252,12 @@ class TokenMock:
     ) -> None:
         """Journal the exchange (masked) and write one masked, escaped log line."""
         elapsed_ms = (time.perf_counter() - started) * 1000
-        secrets = self.secret_mask()
-        path = mask_text(raw.path, secrets)
+        path, query, headers = mask_text(raw.path), mask_data(dict(raw.query)), mask_headers(dict(raw.headers))
+        body = mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)}
+        secrets = self.known_secrets()
+        if secrets.found_in(path, query, headers, body):  # a secret outside the fields named like one
+            path, query, headers = secrets.mask(path), secrets.mask(query), secrets.mask(headers)
+            body = secrets.mask(body)
         self.journal.record(
             {
                 "time": self.clock.now(),
@@ -254,9 +265,9 @@ class TokenMock:
                 "operation": operation_id,
                 "method": raw.method,
                 "path": path,
-                "query": mask_data(dict(raw.query), secrets),
-                "headers": mask_headers(dict(raw.headers), secrets),
-                "body": mask_data(call.body, secrets) if call is not None else {"unparsed_bytes": len(raw.body)},
+                "query": query,
+                "headers": headers,
+                "body": body,
                 "status": reply.status,
                 "fault": fault,
                 "duration_ms": round(elapsed_ms, 3),
@@ -274,11 +285,12 @@ class TokenMock:
                 elapsed_ms,
             )
 
-    def secret_mask(self) -> re.Pattern[str]:
-        """The pattern of every token shape the mock issues and every secret value it knows now
-        (configured, registered at runtime, the admin token)."""
+    def known_secrets(self) -> KnownSecrets:
+        """Every secret value the mock knows now: configured, registered at runtime, the admin token."""
         runtime = [vendor.runtime_secrets() for vendor in self.vendors.values()]
-        return secret_pattern(self._configured_secrets.union(*runtime) if any(runtime) else self._configured_secrets)
+        if not any(runtime):
+            return self._known_configured
+        return known_secrets(self._configured_secrets.union(*runtime))
 
     def reset(self) -> None:
         """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again;
