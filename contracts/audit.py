@@ -52,12 +52,17 @@ def _schema_elements(schema: Any, where: str) -> Iterator[Element]:
 
 
 def elements(vendor: str) -> Iterator[Element]:
-    """Every element that must carry `x-source` or `x-assumption`: servers, operations, parameters, request
-    bodies, responses, headers, examples, named schemas and their properties, security schemes."""
+    """Every element that must carry `x-source` or `x-assumption`: info, servers, path items that say
+    something, operations, parameters, request bodies, media types, responses, headers, examples, links,
+    named schemas and their properties, security schemes."""
     document = spec(vendor)
+    if isinstance(document.get("info"), dict):
+        yield Element("info", document["info"])
     for i, server in enumerate(document.get("servers") or []):
         yield Element(f"servers[{i}]", server)
     for path, item in (document.get("paths") or {}).items():
+        if _has_text(item):  # a path item's own summary or description is a claim like any other
+            yield Element(f"path {path}", item)
         for method in HTTP_METHODS:
             op = item.get(method)
             if not isinstance(op, dict):
@@ -70,7 +75,8 @@ def elements(vendor: str) -> Iterator[Element]:
             body = op.get("requestBody")
             if isinstance(body, dict) and "$ref" not in body:
                 yield Element(f"{at} requestBody", body)
-                for media in (body.get("content") or {}).values():
+                for media_type, media in (body.get("content") or {}).items():
+                    yield Element(f"{at} request {media_type}", media)
                     for name, ex in (media.get("examples") or {}).items():
                         yield Element(f"{at} request example {name}", ex)
             for status, response in (op.get("responses") or {}).items():
@@ -80,9 +86,13 @@ def elements(vendor: str) -> Iterator[Element]:
                 for name, header in (response.get("headers") or {}).items():
                     if "$ref" not in header:
                         yield Element(f"{at} {status} header {name}", header)
-                for media in (response.get("content") or {}).values():
+                for media_type, media in (response.get("content") or {}).items():
+                    yield Element(f"{at} {status} {media_type}", media)
                     for name, ex in (media.get("examples") or {}).items():
                         yield Element(f"{at} {status} example {name}", ex)
+                for name, link in (response.get("links") or {}).items():
+                    if "$ref" not in link:
+                        yield Element(f"{at} {status} link {name}", link)
     components = document.get("components") or {}
     for name, schema in (components.get("schemas") or {}).items():
         yield Element(f"schema {name}", schema)
@@ -92,6 +102,10 @@ def elements(vendor: str) -> Iterator[Element]:
     for kind in ("responses", "headers", "parameters", "requestBodies", "examples"):
         for name, node in (components.get(kind) or {}).items():
             yield Element(f"components.{kind}.{name}", node)
+
+
+def _has_text(node: Any) -> bool:
+    return isinstance(node, dict) and any(isinstance(node.get(key), str) for key in ("summary", "description"))
 
 
 def trace_counts(vendor: str) -> tuple[int, int]:

@@ -16,6 +16,7 @@ so refused credentials are exercised too.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
@@ -23,17 +24,20 @@ import re
 import string
 import threading
 import time
+import tomllib
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
-from tokenmock.contracts.loader import Operation, inline_refs, operations, read_yaml, resolved_spec
+from tokenmock.contracts.loader import Operation, inline_refs, operations, read_yaml, resolved_spec, vendors
 from tokenmock.contracts.validation import compile_schema
 
 # Every check schemathesis 4 ships; a run enables all of them unless a vendor excludes one below.
@@ -55,21 +59,45 @@ BUILTIN_CHECKS = (
     "max_response_time",
 )
 
-# Seconds; generous on purpose: it catches a handler that hangs, it does not benchmark.
-MAX_RESPONSE_TIME = 5.0
+# The project's schemathesis settings, shared with `st run` from the repository root (one source).
+SETTINGS_FILE = "schemathesis.toml"
 
-# Checks that contradict a documented vendor behaviour, per vendor, with the entry that documents it.
+
+@functools.cache
+def project_settings() -> dict[str, Any]:
+    """schemathesis.toml as a mapping: the checkout's own file when running from a checkout (so an edit
+    takes effect at once), else the copy the wheel ships in tokenmock.contracts."""
+    here = Path(__file__).resolve().parent
+    checkout = here.parent / SETTINGS_FILE
+    if checkout.is_file() and (here.parent / "pyproject.toml").is_file():
+        text = checkout.read_text(encoding="utf-8")
+    else:
+        text = resources.files("tokenmock.contracts").joinpath(SETTINGS_FILE).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _project(vendor: str) -> dict[str, Any]:
+    title = (resolved_spec(vendor).get("info") or {}).get("title")
+    return next((p for p in project_settings().get("project", []) if p.get("title") == title), {})
+
+
+def _disabled(checks: Mapping[str, Any]) -> set[str]:
+    return {name for name, value in checks.items() if isinstance(value, dict) and value.get("enabled") is False}
+
+
+# Checks that contradict a documented vendor behaviour, per vendor (schemathesis.toml names the entry).
 EXCLUDED_CHECKS: dict[str, dict[str, str]] = {
-    "junctiontv": {
-        # Register JTV-11 and the contract's 404 "Invalid API Call" (openapi/junctiontv.yaml): every call
-        # the document does not cover, a wrong method included, is answered 404; no 405 is documented.
-        "unsupported_method": "JTV-11: a wrong method is an invalid call, answered 404, not 405",
-    },
+    vendor: {
+        name: f"disabled for {vendor} in {SETTINGS_FILE}" for name in _disabled(_project(vendor).get("checks", {}))
+    }
+    for vendor in vendors()
+    if _disabled(_project(vendor).get("checks", {}))
 }
 
 # Checks that need the server to refuse everything the contract does not allow. A lenient server (the
 # mock's default readings, many real servers) accepts more than the contract's strict reading.
-STRICT_ONLY_CHECKS = frozenset({"negative_data_rejection"})
+STRICT_ONLY_CHECKS = frozenset(_disabled(project_settings().get("checks", {})))
+MAX_RESPONSE_TIME = float(project_settings()["checks"]["max_response_time"])
 
 # schemathesis' default acceptance statuses for schema-valid requests.
 POSITIVE_STATUSES = ("2xx", "3xx", "401", "403", "404", "409", "429", "5xx")
@@ -94,12 +122,14 @@ class TokenRecipe:
     body: Mapping[str, str] = field(default_factory=dict)
     media_type: str | None = None
     query: Mapping[str, str] = field(default_factory=dict)
-    basic: tuple[str, str] | None = None
+    # (user, password) templates for RFC 7617 Basic, or one template sent after "Basic " as written
+    basic: tuple[str, str] | str | None = None
     wire: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
 
     def names(self) -> set[str]:
         """The credential names the recipe needs."""
-        templates = [*self.body.values(), *self.query.values(), *(self.basic or ())]
+        basic = (self.basic,) if isinstance(self.basic, str) else (self.basic or ())
+        templates = [*self.body.values(), *self.query.values(), *basic]
         return {name for t in templates for _, name, _, _ in string.Formatter().parse(t) if name}
 
 
@@ -135,14 +165,16 @@ TOKEN_RECIPES: dict[str, TokenRecipe] = {
         body={"username": "{username}", "password": "{password}"},
         media_type="application/json",
         query={"grant_type": "device_credentials"},
-        basic=("{client_key}", ""),
+        # `Basic {client_key}` as the document writes it: accepted under both readings of DIVE-02.
+        basic="{client_key}",
         wire={"password": _md5_unless_digest},
     ),
     "aminotv": TokenRecipe(
         "loginUser",
         "/data/0/attributes/access_token",
         body={"username": "{username}", "password": "{password}"},
-        media_type="application/json",
+        # JSON:API's own media type: accepted under both readings of AMINO-07.
+        media_type="application/vnd.api+json",
     ),
 }
 
@@ -183,6 +215,10 @@ class Report:
     # requests that carried a token a link extracted (rather than the run's own token)
     link_tokens_used: int = 0
     elapsed: float = 0.0
+    # checks that could not run against this server: (operation, check, reason)
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    # phase -> checks run in it (the summary table)
+    checks_by_phase: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -234,6 +270,8 @@ class _Plan:
     def basic_header(self) -> str | None:
         if self.recipe is None or self.recipe.basic is None or not self.recipe.names() <= set(self.credentials):
             return None
+        if isinstance(self.recipe.basic, str):
+            return "Basic " + self.fill(self.recipe.basic)
         user, password = (self.fill(t) for t in self.recipe.basic)
         return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -298,7 +336,7 @@ class _Plan:
             kind, name = scheme.get("type"), str(scheme.get("scheme", "")).lower()
             if kind == "http" and name == "basic" and (basic := self.basic_header()):
                 found["header:Authorization"] = basic
-            elif kind == "http" and name == "bearer" and (token := self.bearer_for(case)):
+            elif (kind == "oauth2" or (kind == "http" and name == "bearer")) and (token := self.bearer_for(case)):
                 found["header:Authorization"] = f"Bearer {token}"
             elif kind == "apiKey" and scheme.get("name") in self.credentials:
                 found[f"{scheme['in']}:{scheme['name']}"] = self.credentials[scheme["name"]]
@@ -465,14 +503,42 @@ def config_for(
     seed: int | None = None,
     strict: bool = True,
     workers: int = 1,
+    narrower: bool = False,
 ) -> dict[str, Any]:
-    """A run's schemathesis configuration (a mapping shaped like schemathesis.toml)."""
-    excluded = set(EXCLUDED_CHECKS.get(vendor, {})) | (set() if strict else set(STRICT_ONLY_CHECKS))
-    # RFC 6749 §5.2: a well-formed token request whose credentials, grant or scope are refused gets
-    # 400 (invalid_client without Basic, invalid_grant, invalid_scope), so 400 accepts valid-shaped
-    # data there. Schemathesis does this itself for an oauth2 scheme's tokenUrl; these contracts
-    # have none (each vendor issues tokens from its own operation).
-    return _config(token_operations(vendor), excluded, base_url, max_examples, seed, workers)
+    """A run's schemathesis configuration: schemathesis.toml (the vendor's `[[project]]` included, its
+    demo `auth` left out: a run brings its own credentials) plus the run's own values.
+
+    `narrower`: the server follows a stricter reading of some register entry than the contract encodes
+    (DIVE-01 strict takes JSON only where the contract also allows a form), so it may refuse a request
+    the contract allows; with any 4xx, which status_code_conformance still holds to the documented ones."""
+    config: dict[str, Any] = json.loads(json.dumps(project_settings()))
+    config["project"] = [
+        {key: value for key, value in project.items() if key != "auth"}
+        for project in config.get("project", [])
+        if project.get("title") == (resolved_spec(vendor).get("info") or {}).get("title")
+    ]
+    config["workers"] = workers
+    config.setdefault("generation", {})["max-examples"] = max_examples
+    if seed is not None:
+        config["seed"] = seed
+        config["generation"]["deterministic"] = True
+    if base_url is not None:
+        config["base-url"] = base_url
+    if strict:
+        for name in STRICT_ONLY_CHECKS:
+            config["checks"][name] = {"enabled": True}
+    if narrower:
+        for project in config["project"]:
+            listed = {op for entry in project.get("operations", []) for op in entry.get("include-operation-id", [])}
+            rest = [op.operation_id for op in operations(vendor) if op.operation_id not in listed]
+            project.setdefault("operations", [])
+            if rest:
+                acceptance = {"positive_data_acceptance": {"expected-statuses": list(POSITIVE_STATUSES)}}
+                project["operations"].append({"include-operation-id": rest, "checks": acceptance})
+            for entry in project["operations"]:
+                check = entry.setdefault("checks", {}).setdefault("positive_data_acceptance", {})
+                check["expected-statuses"] = [*check.get("expected-statuses", POSITIVE_STATUSES), "4xx"]
+    return config
 
 
 def _config(
@@ -517,19 +583,28 @@ def run(
     seed: int | None = None,
     strict: bool = True,
     workers: int = 1,
+    progress: Progress | None = None,
+    narrower: bool = False,
 ) -> Report:
     """Run every check in every phase against a server: an in-process WSGI `app`, or `base_url` over HTTP.
 
     `credentials` are named as the contract names them (`client_id`, `client_secret`, `scope`,
     `client_key`, `username`, `password`, `session`, `profile_id`...). `strict` adds the checks a
-    lenient server fails (STRICT_ONLY_CHECKS).
+    lenient server fails (STRICT_ONLY_CHECKS); `narrower` (see `config_for`) accepts documented refusals
+    of valid data from a server that follows a stricter reading than the contract.
     """
     if (app is None) == (base_url is None):
         raise ValueError("give exactly one of app= and base_url=")
     run_id = f"{vendor}-{next(_RUN_IDS)}"
     document = {**form_values_are_strings(resolved_spec(vendor)), _MARKER: run_id}
     settings = config_for(
-        vendor, base_url=base_url, max_examples=max_examples, seed=seed, strict=strict, workers=workers
+        vendor,
+        base_url=base_url,
+        max_examples=max_examples,
+        seed=seed,
+        strict=strict,
+        workers=workers,
+        narrower=narrower,
     )
     schema = schemathesis.openapi.from_dict(document, config=SchemathesisConfig.from_dict(settings))
     if app is not None:
@@ -543,7 +618,7 @@ def run(
 
     _PLANS[run_id] = plan
     try:
-        report = _execute(schema, vendor)
+        report = _execute(schema, vendor, progress)
     finally:
         del _PLANS[run_id]
     report.link_tokens_used = plan.link_tokens_used
@@ -578,10 +653,18 @@ def run_admin(
     return _execute(schema, "admin")
 
 
-def _execute(schema: Any, label: str) -> Report:
+Progress = Callable[[str, str, Report], None]
+
+
+def _execute(schema: Any, label: str, progress: Progress | None = None) -> Report:
+    """Run the engine; `progress(phase, "started" | "finished", report)` is told as each phase moves."""
     report = Report(label)
     started = time.perf_counter()
     for event in from_schema(schema).execute():
+        if progress is not None and isinstance(event, events.PhaseStarted | events.PhaseFinished):
+            state = "started" if isinstance(event, events.PhaseStarted) else "finished"
+            if getattr(event.phase, "is_enabled", True):
+                progress(str(event.phase.name.value).lower(), state, report)
         _collect(report, event)
     report.elapsed = time.perf_counter() - started
     return report
@@ -595,7 +678,10 @@ def _collect(report: Report, event: events.EngineEvent) -> None:
     if isinstance(event, events.ScenarioFinished):
         _collect_scenario(report, event)
     elif isinstance(event, events.NonFatalError):
-        report.errors.append(f"{event.label}: {event.info.format()}")
+        error = f"{event.label}: {event.info.format()}"
+        # One line per distinct error: a server that is down fails every operation the same way.
+        if error.splitlines()[0] not in {e.splitlines()[0] for e in report.errors}:
+            report.errors.append(error)
     elif isinstance(event, events.FatalError):
         report.errors.append(f"fatal: {type(event.exception).__name__}: {event.exception}")
 
@@ -625,6 +711,7 @@ def _collect_scenario(report: Report, event: events.ScenarioFinished) -> None:
         label = node.value.operation.label if node is not None else (event.label or "?")
         for check in checks:
             report.checks_run[check.name] += 1
+            report.checks_by_phase[phase] += 1
             report.checks_by_operation[(label, check.name)] += 1
             if check.status != Status.FAILURE or check.failure_info is None:
                 continue

@@ -392,6 +392,12 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
                         for op in contracts.operations(name)
                     },
                     "demo_credentials": mock.vendors[name].settings.get("demo", {}),
+                    # The reading in force of each discrepancy switch, so `tokenmock verify` knows what
+                    # behaviour to expect where the vendor document allows two.
+                    "readings": {
+                        switch: "lenient" if mock.vendors[name].lenient(switch) else "strict"
+                        for switch in sorted(mock.vendors[name].switches)
+                    },
                 }
                 for name, prefix in mock.mounted.items()
             },

@@ -237,7 +237,8 @@ class RequestValidator:
         if kind == "http" and str(scheme.get("scheme", "")).lower() == "basic":
             if call.basic is None:  # raises InvalidClient itself when present but undecodable
                 raise InvalidClient("client authentication is required (Authorization: Basic)", via_basic=True)
-        elif kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer":
+        elif kind == "oauth2" or (kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer"):
+            # An oauth2 scheme's access token is presented as a bearer token (RFC 6750).
             if vendor.bearer_token(call) is None:
                 if call.authorization is None:
                     raise InvalidToken("no access token was sent", missing=True)

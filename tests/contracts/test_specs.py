@@ -120,3 +120,45 @@ def test_audit_finds_an_untraced_element(monkeypatch: pytest.MonkeyPatch) -> Non
     document["paths"] = paths
     monkeypatch.setattr(audit, "spec", lambda vendor: document)
     assert any("POST /connect/token has neither" in p for p in audit.problems("clickview"))
+
+
+def test_the_readme_counts_the_register_entries() -> None:
+    """The README's number of register entries is the register's."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (count,) = re.findall(r"lists every such place \((\d+) entries\)", readme)
+    assert int(count) == len(contracts.register())
+
+
+def test_the_audit_looks_at_info_path_items_media_types_and_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unmarked text in any of these is an untraced element (issue 15: invented text there used to pass)."""
+    document = {
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/token": {
+                "description": "a path item that says something",
+                "post": {
+                    "x-source": "s",
+                    "requestBody": {"x-source": "s", "content": {"application/json": {"schema": {}}}},
+                    "responses": {
+                        "200": {
+                            "x-source": "s",
+                            "content": {"application/json": {"schema": {}}},
+                            "links": {"resource": {"operationId": "x"}},
+                        }
+                    },
+                },
+            },
+            "/quiet": {"get": {"x-source": "s", "responses": {}}},
+        },
+    }
+    monkeypatch.setattr(audit, "spec", lambda vendor: document)
+    untraced = [e.where for e in audit.elements("any") if not (e.sourced or e.assumed)]
+    assert untraced == [
+        "info",
+        "path /token",
+        "POST /token request application/json",
+        "POST /token 200 application/json",
+        "POST /token 200 link resource",
+    ]
