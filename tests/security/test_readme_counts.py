@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-CITED = re.compile(r"`tests/security/(test_\w+)\.py`, (\d+) cases")
+CITED = re.compile(r"`tests/security/(test_\w+)\.py`,\s+(\d+) cases")
 COUNTED = {
     "test_text_input",
     "test_wire_round2",

@@ -15,14 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
-from tests.security.flows import flask_http, login, refresh, tokens_of
+from tests.security.flows import Credentials, flask_http, login, refresh, tokens_of
 from tests.security.hostile import CASES, ROUTES
 from tokenmock import contracts
 from tokenmock.mockserver.vendors.aminotv import AminoTV
 
 PARALLEL = 20
-# Cases: the parallel refreshes and one OPTIONS per operation (the README quotes CASE_COUNT).
-CASE_COUNT = PARALLEL + len(ROUTES)
+WRONG_PASSWORDS = 30
+# Cases: the parallel refreshes, one OPTIONS per operation, the wrong passwords (the README quotes CASE_COUNT).
+CASE_COUNT = PARALLEL + len(ROUTES) + WRONG_PASSWORDS
 
 
 def test_a_reused_aminotv_refresh_token_is_refused_by_default(make_app: Callable[..., Flask]) -> None:
@@ -48,7 +49,7 @@ def test_a_reused_aminotv_refresh_token_is_refused_by_default(make_app: Callable
 
 def test_aminotv_sends_the_documents_expiry_by_default(make_app: Callable[..., Flask]) -> None:
     """AMINO-03 lenient: `expires_at_timestamp` equals `login_timestamp`, as in the document, so a client
-    must take the expiry from the token; one that does also works against a server sending the real one."""
+    must not trust it (it renews on a 401); one that does also works against a server sending the real one."""
     assert next(e for e in contracts.register("aminotv") if e.id == "AMINO-03").mock == "lenient"
     answer = login("aminotv", flask_http(make_app().test_client()))
     attributes = answer.json()["data"][0]["attributes"]
@@ -70,3 +71,14 @@ def test_every_aminotv_user_is_listed_at_the_root(make_app: Callable[..., Flask]
     listed = str(index["vendors"]["aminotv"]["demo_credentials"])
     for user in AminoTV.defaults["clients"]:
         assert user["username"] in listed and user["password"] in listed, user["username"]
+
+
+def test_failed_logins_are_not_throttled(make_app: Callable[..., Flask]) -> None:
+    """Unthrottled on purpose (README): wrong passwords never lock the demo user out."""
+    http = flask_http(make_app().test_client())
+    wrong = Credentials(password="wrong-password", client_secret="wrong-secret")
+    for vendor in ("aminotv", "clickview"):
+        for _ in range(WRONG_PASSWORDS // 2):
+            CASES["wrong passwords"] += 1
+            assert login(vendor, http, wrong).status in (400, 401)
+        assert login(vendor, http).status == 200, vendor
