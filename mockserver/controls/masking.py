@@ -113,7 +113,10 @@ def _strings(root: Any) -> list[str]:
 
 
 def _encodings(value: str) -> tuple[str, ...]:
-    return (value, quote(value, safe=""), quote(value), quote_plus(value))
+    try:
+        return (value, quote(value, safe=""), quote(value), quote_plus(value))
+    except UnicodeEncodeError:  # a lone surrogate a store kept from before it was refused: raw only
+        return (value,)
 
 
 def known_secret_values(settings: Mapping[str, Any], records: Iterable[Mapping[str, Any]] = ()) -> set[str]:

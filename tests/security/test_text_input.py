@@ -177,3 +177,24 @@ def test_a_runtime_client_without_a_secret_does_not_authenticate_with_an_empty_o
         CASES["empty secrets"] += 1
         assert answer.status_code in (400, 401, 404), (name, answer.status_code, answer.get_data()[:200])
     assert len(attempts) == EMPTY_SECRET_ATTEMPTS
+
+
+def test_a_store_poisoned_before_the_fix_breaks_nothing(app: Flask, http: FlaskClient) -> None:
+    """A surrogate client id or secret a store kept from an older version (finding 3: "across restarts")."""
+    store = app.extensions["tokenmock"].store
+    store.add_client("clickview", {"client_id": "\ud800", "client_secret": "\udfffsecret"})
+    store.add_client("aminotv", {"username": "\ud800@example.com", "password": "pass\ud800word"})
+    send = flask_http(http)
+    for vendor in VENDORS:
+        assert login(vendor, send).status == 200, vendor
+    refused = http.post(
+        "/clickview/connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "x",
+            "client_secret": "y",
+            "scope": "smartembed.viewkey",
+        },
+    )
+    assert refused.status_code in (400, 401)
+    assert http.get("/__mock/requests").status_code == 200
