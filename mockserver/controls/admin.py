@@ -45,7 +45,11 @@ def _json(status: int, body: Any = None) -> Response:
 
 
 def refusal(error: HTTPException) -> Response:
-    """Unknown admin paths and wrong methods, as JSON."""
+    """Unknown admin paths and wrong methods, as JSON; OPTIONS on an admin path, 204 with `Allow` (no
+    CORS headers: the admin API grants no cross-origin use)."""
+    if request.method == "OPTIONS" and isinstance(error, MethodNotAllowed):
+        methods = sorted({*(error.valid_methods or ()), "OPTIONS"} - {"HEAD"})
+        return to_response(Reply(204, None, {"Allow": ", ".join(methods)}))
     status = error.code or 400
     response = _json(
         status, {"error": "not_found" if status == 404 else "invalid_request", "error_description": error.description}
@@ -242,7 +246,7 @@ def blueprint(mock: TokenMock) -> Blueprint:
         return _json(error.status, {"error": error.error, "error_description": error.description})
 
     def route(rule: str, methods: list[str]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-        return bp.route(rule, methods=methods)
+        return bp.route(rule, methods=methods, provide_automatic_options=False)
 
     @route("/faults", ["GET"])
     def list_faults() -> Response:
