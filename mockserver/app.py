@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
-from tokenmock.mockserver.controls import admin
+from tokenmock.mockserver.controls import admin, control_page, metrics, public
 from tokenmock.mockserver.controls.masking import printable
+from tokenmock.mockserver.cors import Cors, allowed_origins
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -41,10 +42,12 @@ from tokenmock.mockserver.pipeline.core import TokenMock
 from tokenmock.mockserver.pipeline.exchange import Reply
 from tokenmock.mockserver.pipeline.validation import RawRequest
 from tokenmock.mockserver.responses import body_bytes, to_response
+from tokenmock.mockserver.vendors.base import fill_demo_curl
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
-_INJECTABLE = ("clock", "store")
+# (`running_metrics`: the counts a reloaded app carries on; `metrics` is the on/off setting.)
+_INJECTABLE = ("clock", "store", "running_metrics")
 
 
 class UnreadableBody(BadRequest):
@@ -77,6 +80,7 @@ def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: boo
         cookies=request.cookies,
         body=body,
         content_type=request.headers.get("Content-Type"),
+        scheme=request.scheme,
     )
 
 
@@ -91,7 +95,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         injected = {k: config[k] for k in _INJECTABLE if k in config}
         config = {k: v for k, v in config.items() if k not in _INJECTABLE}
     settings = load_settings(config)
-    mock = TokenMock(settings, **injected)
+    mock = TokenMock(
+        settings, clock=injected.get("clock"), store=injected.get("store"), metrics=injected.get("running_metrics")
+    )
 
     app = Flask("tokenmock")
     app.config["MAX_CONTENT_LENGTH"] = int(settings["max_body_bytes"])
@@ -122,7 +128,12 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             provide_automatic_options=False,
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
-    app.register_blueprint(admin.blueprint(mock))
+    app.register_blueprint(public.blueprint(mock))  # /__mock/health and /__mock/ca.pem: open to every caller
+    admin_routes = admin.blueprint(mock)
+    if mock.metrics is not None:
+        metrics.add_route(admin_routes, mock.metrics)
+    app.register_blueprint(admin_routes)
+    app.register_blueprint(control_page.blueprint(mock))
 
     @app.errorhandler(HTTPException)
     def unmatched(error: HTTPException) -> Response:
@@ -144,7 +155,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         for op in contracts.operations(vendor_name):
             if not _PATH_PARAM.search(op.path):
                 lean.add(op.method, prefix + op.path, vendor_name, op.operation_id)
-    app.wsgi_app = lean  # type: ignore[method-assign]
+    # CORS in front of everything: preflights never reach routes, faults or the journal.
+    app.wsgi_app = Cors(lean, mock.mounted, allowed_origins(settings.get("cors_origins")))  # type: ignore[method-assign]
     return app
 
 
@@ -301,6 +313,7 @@ class LeanRoutes:
                     cookies=req.cookies if req is not None and cookies else _NO_COOKIES,
                     body=body,
                     content_type=headers.get("Content-Type"),
+                    scheme=environ.get("wsgi.url_scheme", "http"),
                 )
                 reply = self.mock.handle(vendor_name, operation_id, raw)
         except Exception as exc:
@@ -383,6 +396,7 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
         root = request.host_url.rstrip("/")
         body = {
             "service": "tokenmock",
+            "control_page": f"{root}{control_page.PATH}",
             "vendors": {
                 name: {
                     "base_url": root + prefix,
@@ -392,6 +406,9 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
                         for op in contracts.operations(name)
                     },
                     "demo_credentials": mock.vendors[name].settings.get("demo", {}),
+                    "curl": fill_demo_curl(
+                        mock.vendors[name].demo_curl, root + prefix, mock.vendors[name].settings.get("demo", {})
+                    ),
                     # The reading in force of each discrepancy switch, so `tokenmock verify` knows what
                     # behaviour to expect where the vendor document allows two.
                     "readings": {

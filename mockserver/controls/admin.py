@@ -367,6 +367,17 @@ def blueprint(mock: TokenMock) -> Blueprint:
                 mock.store.revoke(claims[key])
         return _json(204)
 
+    @route("/keys/rotate", ["POST"])
+    def rotate_keys() -> Response:
+        vendor = _body("rotateKeys")["vendor"]
+        if vendor not in mock.vendors:
+            raise AdminError(404, "not_found", f"{vendor} is not served here; mounted: {', '.join(mock.vendors)}")
+        rotated = mock.vendors[vendor].rotate_keys()
+        if rotated is None:
+            why = f"{vendor} signs with a secret key it never publishes: nothing to rotate"
+            raise AdminError(400, "invalid_request", why)
+        return _json(200, {"vendor": vendor, **rotated})
+
     @route("/reset", ["POST"])
     def reset() -> Response:
         if request.get_data():  # the body is optional; one that is sent must be what the contract says

@@ -36,6 +36,7 @@ class RawRequest:
     cookies: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     content_type: str | None = None
+    scheme: str = "http"  # as the client reached the server (https behind `serve --tls`)
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ class RequestValidator:
             query=dict(raw.query),
             headers=raw.headers,
             cookies=raw.cookies,
+            scheme=raw.scheme,
             basic_decoder=self.vendor.decode_basic,
         )
         self._parse_body(call, raw)

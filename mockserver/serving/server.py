@@ -24,6 +24,9 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
 from gunicorn.workers import gthread
 
+# Any WSGI callable (`serve --reload` serves a wrapper that swaps Flask apps).
+WSGIApp = Callable[..., Any]
+
 # How long a client may take to deliver a whole request (head, and a body within the size limit), and
 # the longest pause in reading a body once the request runs (a chunked body over the size limit, an
 # `Expect: 100-continue` body). A slower client is cut off instead of holding a request thread.
@@ -91,7 +94,7 @@ class MockServer(BaseApplication):
     request).
     """
 
-    def __init__(self, app_factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+    def __init__(self, app_factory: Callable[[], Flask | WSGIApp], options: dict[str, Any]) -> None:
         self.app_factory = app_factory
         self.options = options
         super().__init__()
@@ -100,7 +103,7 @@ class MockServer(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Flask | WSGIApp:
         return self.app_factory()
 
 
@@ -403,7 +406,7 @@ def configure_logging(access_log: bool) -> None:
 
 
 def serve(
-    app_factory: Callable[[], Flask],
+    app_factory: Callable[[], Flask | WSGIApp],
     *,
     host: str,
     port: int,
@@ -411,10 +414,17 @@ def serve(
     threads: int = 8,
     max_body_bytes: int = 64 * 1024,
     on_ready: Callable[[], None] | None = None,
+    on_worker_start: Callable[[], None] | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both).
 
+    `on_worker_start` runs in each worker once it is forked (threads do not survive a fork: `--reload`
+    starts its watcher there).
+
     `max_body_bytes` is the mock's limit: a body up to it is waited for before the request runs.
+    `certfile` and `keyfile` serve HTTPS (gunicorn's own TLS).
     """
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -431,7 +441,11 @@ def serve(
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
     }
+    if certfile and keyfile:
+        options.update(certfile=certfile, keyfile=keyfile)
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
+    if on_worker_start is not None:
+        options["post_fork"] = lambda _server, _worker: on_worker_start()
     MockWorker.max_body_bytes = max_body_bytes  # the workers are forked from this process
     MockServer(app_factory, options).run()

@@ -12,6 +12,7 @@ import errno
 import os
 import select
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Iterator, Mapping
@@ -95,7 +96,17 @@ def _held(data: bytes, environ: Mapping[str, Any], seconds: float) -> Iterator[b
 
 
 def _wait_for_hangup(sock: socket.socket, seconds: float) -> None:
-    """Block until the peer closes the connection or `seconds` pass (bytes it sends meanwhile stay unread)."""
+    """Block until the peer closes the connection or `seconds` pass (bytes it sends meanwhile stay unread).
+
+    Under TLS the socket is an `ssl.SSLSocket`, which refuses recv flags: the peek goes through a
+    duplicate of its descriptor, which sees the same TCP stream without touching the TLS state."""
+    if isinstance(sock, ssl.SSLSocket):
+        raw = socket.socket(sock.family, sock.type, fileno=os.dup(sock.fileno()))
+        try:
+            _wait_for_hangup(raw, seconds)
+        finally:
+            raw.close()
+        return
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         readable, _, _ = select.select([sock], [], [], min(left, HOLD_POLL))

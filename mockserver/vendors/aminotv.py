@@ -134,6 +134,10 @@ class AminoTV(Vendor):
         },
     }
     switches = frozenset({"AMINO-03", "AMINO-07", "AMINO-09", "AMINO-10", "AMINO-11"})
+    demo_curl = (
+        "curl -X POST {base}/auth/login -H 'Content-Type: application/vnd.api+json'"
+        """ -d '{"username":"{username}","password":"{password}"}'"""
+    )
 
     def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
         super().__init__(runtime, settings, readings)

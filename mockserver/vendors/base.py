@@ -74,6 +74,9 @@ class Vendor:
     handlers: ClassVar[dict[str, str]] = {}
     # The realm named in WWW-Authenticate challenges.
     realm: ClassVar[str] = "tokenmock"
+    # A copy-paste request for a token with the demo credentials (`GET /` and the control page show it):
+    # `{base}` is the vendor's base URL, `{name}` a member of the `demo` settings.
+    demo_curl: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -140,6 +143,11 @@ class Vendor:
         built; `path` is the request path relative to the vendor (what the vendor itself would see).
         """
         raise NotImplementedError
+
+    def rotate_keys(self) -> dict[str, Any] | None:
+        """Replace the asymmetric signing key (admin API): the new `kid` and the retired keys still
+        published; None for a vendor without one (HMAC keys are never published, so never rotated)."""
+        return None
 
     # Helpers for the vendor modules.
 
@@ -228,3 +236,11 @@ class Vendor:
                 f'Bearer realm="{self.realm}", error="{error.error}", error_description="{description}"'
             )
         }
+
+
+def fill_demo_curl(template: str, base: str, demo: Mapping[str, Any]) -> str:
+    """A vendor's `demo_curl` with its base URL and demo credentials filled in."""
+    line = template.replace("{base}", base)
+    for name, value in demo.items():
+        line = line.replace("{" + name + "}", str(value))
+    return line

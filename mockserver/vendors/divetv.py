@@ -111,6 +111,11 @@ class DiveTV(Vendor):
         },
     }
     switches = frozenset({"DIVE-01", "DIVE-02", "DIVE-03", "DIVE-04", "DIVE-05", "DIVE-06", "DIVE-11"})
+    demo_curl = (
+        "curl -X POST '{base}/v1/token?grant_type=device_credentials'"
+        " -H \"Authorization: Basic $(printf %s '{client_key}' | base64)\" -H 'Content-Type: application/json'"
+        """ -d '{"username":"{username}","password":"{password_md5}"}'"""
+    )
 
     def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
         super().__init__(runtime, settings, readings)

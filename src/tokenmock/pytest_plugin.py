@@ -4,8 +4,9 @@ drawn responses to fuzz a client.
 Fixtures:
     tokenmock_settings  the mock's settings (override it in your conftest.py)
     tokenmock_server    session-scoped live mock on 127.0.0.1; `.url(vendor)`, `.demo(vendor)` and every
-                        control of `mockserver.MockController` (`.fault(...)`, `.clock.advance(3600)`,
-                        `.requests()`, `.chaos(seed)`...); its state is reset before every test
+                        control of `mockserver.MockController` (`.fault(...)`, `.documented(...)`,
+                        `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`...); its
+                        state is reset before every test
     tokenmock_app       a fresh in-process Flask app of the mock (`.test_client()`)
     tokenmock_replay    a server that answers with whatever `contracts.strategies.Reply` you give it
 
