@@ -66,7 +66,7 @@ def test_options_on_a_vendor_path_is_204_with_allow(make_app: Callable[..., Flas
         assert answer.get_data() == b"" and "Content-Type" not in answer.headers, (str(route), dict(answer.headers))
     admin = http.open("/__mock/faults", method="OPTIONS")  # the admin API's too, without CORS headers
     assert admin.status_code == 204 and admin.get_data() == b"" and "POST" in admin.headers["Allow"]
-    assert not any(name.lower().startswith("access-control-") for name in admin.headers.keys())
+    assert not any(name.lower().startswith("access-control-") for name, _ in admin.headers)
 
 
 def test_every_aminotv_user_is_listed_at_the_root(make_app: Callable[..., Flask]) -> None:
