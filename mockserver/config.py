@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "journal_size": 1000,
     # Admin API (/__mock/): None means loopback-only and no token; a string is required as a bearer token.
     "admin_token": None,
+    # Host names (besides loopback addresses and localhost) the admin API answers to: a request whose
+    # Host header names anything else is refused (DNS rebinding), e.g. ["mock.ci"].
+    "admin_hosts": [],
     # True when served on a non-loopback address (`tokenmock serve --host` sets it): the admin API then
     # answers only requests carrying admin_token, and none at all while no admin_token is configured.
     "exposed": False,
@@ -86,6 +89,11 @@ _TOP: dict[str, Any] = {
         "minLength": 1,
         "pattern": "^[!-~]+$",
         "description": "bearer token the admin API requires (null: loopback only, no token)",
+    },
+    "admin_hosts": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9._-]+$"},
+        "description": "host names the admin API answers to besides loopback and localhost (DNS rebinding)",
     },
     "exposed": {"type": "boolean", "description": "set by `serve --host` on a non-loopback address"},
     "access_log": {"type": "boolean", "description": "one masked log line per request"},

@@ -81,7 +81,7 @@ class MockController:
             f"{self.base_url}/__mock{path}",
             json=body,
             params=params,
-            headers=self._headers,
+            headers=self._headers if method == "GET" else {**self._headers, "Content-Type": "application/json"},
             timeout=self.timeout,
         )
         if response.status_code >= 400:

@@ -17,7 +17,14 @@ from tokenmock.mockserver.controls.chaos import Chaos, Draw
 from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook, FaultError
 from tokenmock.mockserver.controls.journal import JournalLike
-from tokenmock.mockserver.controls.masking import mask_data, mask_headers
+from tokenmock.mockserver.controls.masking import (
+    KnownSecrets,
+    known_secrets,
+    mask_data,
+    mask_headers,
+    mask_text,
+    printable,
+)
 from tokenmock.mockserver.controls.metrics import Metrics
 from tokenmock.mockserver.controls.scenarios import (
     PreferUnavailable,
@@ -145,6 +152,10 @@ class TokenMock:
         self.metrics: Metrics | None = None
         if settings.get("metrics", True):
             self.metrics = metrics if metrics is not None else Metrics(token_ops)
+        admin_token = settings.get("admin_token")
+        configured = {str(admin_token)} if admin_token else set()
+        self._configured_secrets = frozenset(configured.union(*(v.known_secrets() for v in self.vendors.values())))
+        self._known_configured = known_secrets(self._configured_secrets)
 
     def handle(self, vendor_name: str, operation_id: str, raw: RawRequest) -> Reply:
         """Apply faults and `Prefer`, validate, dispatch, render refusals, check the answer against the
@@ -287,20 +298,26 @@ class TokenMock:
         started: float,
         fault: str | None = None,
     ) -> None:
-        """Journal the exchange (masked) and write one masked log line."""
+        """Journal the exchange (masked) and write one masked, escaped log line."""
         elapsed_ms = (time.perf_counter() - started) * 1000
         if self.metrics is not None:  # first: counted in-process even when a shared journal is down
             self.metrics.observe(vendor_name, operation_id, reply.status, elapsed_ms / 1000, fault)
+        path, query, headers = mask_text(raw.path), mask_data(dict(raw.query)), mask_headers(dict(raw.headers))
+        body = mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)}
+        secrets = self.known_secrets()
+        if secrets.found_in(path, query, headers, body):  # a secret outside the fields named like one
+            path, query, headers = secrets.mask(path), secrets.mask(query), secrets.mask(headers)
+            body = secrets.mask(body)
         self.journal.record(
             {
                 "time": self.clock.now(),
                 "vendor": vendor_name,
                 "operation": operation_id,
                 "method": raw.method,
-                "path": raw.path,
-                "query": mask_data(dict(raw.query)),
-                "headers": mask_headers(dict(raw.headers)),
-                "body": mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)},
+                "path": path,
+                "query": query,
+                "headers": headers,
+                "body": body,
                 "status": reply.status,
                 "fault": fault,
                 "duration_ms": round(elapsed_ms, 3),
@@ -310,13 +327,20 @@ class TokenMock:
         if self.access_log:
             log.info(
                 "%s %s -> %d %s.%s %.1fms",
-                raw.method,
-                raw.path,
+                printable(raw.method),
+                printable(path),
                 reply.status,
                 vendor_name or "-",
                 operation_id or "-",
                 elapsed_ms,
             )
+
+    def known_secrets(self) -> KnownSecrets:
+        """Every secret value the mock knows now: configured, registered at runtime, the admin token."""
+        runtime = [vendor.runtime_secrets() for vendor in self.vendors.values()]
+        if not any(runtime):
+            return self._known_configured
+        return known_secrets(self._configured_secrets.union(*runtime))
 
     def reset(self) -> None:
         """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again;

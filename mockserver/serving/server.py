@@ -139,6 +139,10 @@ class MockWorker(gthread.ThreadWorker):
         head = self.line_limit + 2 + cfg.limit_request_fields * (cfg.limit_request_field_size + 2) + 4
         self.buffer_cap = head + self.max_body_bytes + 16 * 1024
 
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: Any = _closing(self.wsgi)
+
     def finish_request(self, conn: Any, fs: Any) -> None:
         if fs.cancelled() or fs.exception() is not None or fs.result():  # kept alive, deferred, or failed
             super().finish_request(conn, fs)
@@ -177,6 +181,16 @@ class MockWorker(gthread.ThreadWorker):
         util.close(sock)
 
     def murder_pending(self) -> None:
+        # A connection that sent part of a request and then fell silent waits here (gunicorn's pending
+        # connections) until its keep-alive timeout: it is owed the documented 408, not a silent close.
+        now = time.monotonic()
+        for conn in self.pending_conns:
+            if conn.timeout > now:
+                break
+            parser = getattr(conn, "parser", None)
+            if parser is not None and parser.unreader.buf.getvalue():
+                self.log.debug("closing a connection whose request stalled")
+                _send_json(conn.sock, 408, "Request Timeout", "invalid_request", "the request did not arrive in time")
         super().murder_pending()
         now = time.monotonic()
         while self.lingering:
@@ -320,6 +334,25 @@ class MockWorker(gthread.ThreadWorker):
         error = "server_error" if status >= 500 else "invalid_request"
         _send_json(client, status, reason, error, f"{reason}: {type(exc).__name__}")
         return None
+
+
+def _closing(app: Any) -> Any:
+    """The app, with its `Connection: close` honoured: gunicorn drops hop-by-hop headers a WSGI app sets
+    (PEP 3333) and would announce keep-alive, then read the unread body as the next request. The start
+    response gunicorn passes is a method of its response object, whose `force_close` this calls."""
+
+    def app_closing(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            for name, value in headers:
+                if name.lower() == "connection" and value.lower() == "close":
+                    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                    if force_close is not None:
+                        force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return app_closing
 
 
 def _chunked_readiness(data: bytes, start: int, limit: int) -> int:

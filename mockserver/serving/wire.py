@@ -48,8 +48,12 @@ def _socket_of(environ: Mapping[str, Any]) -> socket.socket | None:
 def _kill(environ: Mapping[str, Any], reset: bool) -> None:
     """End the client connection now, before any byte of the response.
 
-    shutdown() acts at once even while the server still holds the socket (close() would wait for its
-    other references); with linger 0, the server's own close then sends RST instead of FIN.
+    A reset is a close with linger 0 and nothing before it: the kernel then sends RST, and the client's
+    read fails with ECONNRESET. A shutdown first would send FIN, a clean end of stream the client cannot
+    tell from `empty_response`. The descriptor is taken from the socket object (`detach`), so the server's
+    own later close of that object touches nothing (no other socket can have reused the number by then
+    through this object). Without a reset, shutdown() ends the connection at once even while the server
+    still holds the socket.
     """
     sock = _socket_of(environ)
     if sock is None:
@@ -57,7 +61,9 @@ def _kill(environ: Mapping[str, Any], reset: bool) -> None:
     try:
         if reset:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.shutdown(socket.SHUT_RDWR)
+            os.close(sock.detach())
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 

@@ -120,6 +120,9 @@ class DiveTV(Vendor):
     def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
         super().__init__(runtime, settings, readings)
         self.signer = JwtSigner(clock=self.clock, algorithm="HS256", secret=settings.get("secret"))
+        # The wire carries the MD5 of a password, in either case (DIVE-04): secrets too, for masking.
+        digests = {md5_hex(u["password"]) for u in settings.get("users", []) if isinstance(u.get("password"), str)}
+        self._configured_secrets |= digests | {d.upper() for d in digests}
 
     # Readings that change what the validator enforces.
 

@@ -103,7 +103,7 @@ def test_admin_starts_stops_and_reset_restarts_the_configured_sequence(make_app:
     admin = app.test_client()
     first = generated(exchanges(app, 10))
     assert admin.get("/__mock/chaos").get_json()["drawn"] == 10
-    assert admin.post("/__mock/reset").status_code == 204
+    assert admin.post("/__mock/reset", json={}).status_code == 204
     assert admin.get("/__mock/chaos").get_json()["drawn"] == 0
     assert generated(exchanges(app, 10)) == first
 
