@@ -129,7 +129,8 @@ def check_routes() -> int:
         clock.freeze(EPOCH)
         app = create_app({"access_log": False, "validate_responses": True, "clock": clock})
         if not lean:
-            app.wsgi_app = app.wsgi_app.flask  # type: ignore[attr-defined,method-assign]
+            cors = app.wsgi_app  # CORS stays in front of both; only the lean layer is taken out
+            cors.app = cors.app.flask  # type: ignore[attr-defined]
         return app
 
     form = "application/x-www-form-urlencoded"

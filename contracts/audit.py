@@ -13,8 +13,8 @@ from tokenmock.contracts.validation import compile_schema, describe, first_error
 # operationIds the mock, the client and the tests key on (issue 2).
 REQUIRED_OPERATIONS = {
     "junctiontv": {"getAccessToken", "getProtectedResource"},
-    "clickview": {"requestToken", "getExample"},
-    "vision10": {"getAccessToken", "getProtectedResource"},
+    "clickview": {"requestToken", "getExample", "getOpenIdConfiguration", "getJwks"},
+    "vision10": {"getAccessToken", "getProtectedResource", "getJwks"},
     "divetv": {"issueToken", "getProtectedResource"},
     "aminotv": {"loginUser", "exchangeCookieForToken", "getProfileAuthToken", "createAccessToken", "getChannelStreams"},
 }

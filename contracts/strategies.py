@@ -31,6 +31,7 @@ from hypothesis.errors import HypothesisException
 
 from tokenmock.contracts.errors import Violation
 from tokenmock.contracts.loader import operation
+from tokenmock.contracts.reproducible import own_constants_only
 from tokenmock.contracts.validation import compile_schema, validate_response
 
 __all__ = [
@@ -78,7 +79,7 @@ def sample(strategy: st.SearchStrategy[Any], seed: int, count: int) -> list[Any]
     def collect(value: Any) -> None:
         found.append(value)
 
-    with _SAMPLING:
+    with _SAMPLING, own_constants_only():  # the same draws whatever the process imported
         try:
             collect()
         except HypothesisException:  # e.g. Unsatisfiable: what was found so far, never a crash of the caller

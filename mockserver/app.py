@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request, signals
+from flask import Flask, Response, current_app, request, signals
 from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 from tokenmock import contracts
 from tokenmock.mockserver.config import load_settings
-from tokenmock.mockserver.controls import admin
+from tokenmock.mockserver.controls import admin, control_page, metrics, public
+from tokenmock.mockserver.controls.masking import printable
+from tokenmock.mockserver.cors import Cors, allowed_origins
 from tokenmock.mockserver.errors import (
     InvalidRequest,
     MethodNotAllowed,
@@ -40,10 +42,12 @@ from tokenmock.mockserver.pipeline.core import TokenMock
 from tokenmock.mockserver.pipeline.exchange import Reply
 from tokenmock.mockserver.pipeline.validation import RawRequest
 from tokenmock.mockserver.responses import body_bytes, to_response
+from tokenmock.mockserver.vendors.base import fill_demo_curl
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
-_INJECTABLE = ("clock", "store")
+# (`running_metrics`: the counts a reloaded app carries on; `metrics` is the on/off setting.)
+_INJECTABLE = ("clock", "store", "running_metrics")
 
 
 class UnreadableBody(BadRequest):
@@ -62,7 +66,7 @@ def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: boo
     body = b""
     if takes_body:
         try:
-            body = request.get_data(cache=False)
+            body = read_body(request.environ, current_app.config["MAX_CONTENT_LENGTH"])
         except HTTPException:  # 413 over the limit, 400 when the client hung up mid-body
             raise
         except Exception:  # the server's own read failed: a malformed chunk, a read timeout
@@ -76,6 +80,7 @@ def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: boo
         cookies=request.cookies,
         body=body,
         content_type=request.headers.get("Content-Type"),
+        scheme=request.scheme,
     )
 
 
@@ -90,7 +95,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         injected = {k: config[k] for k in _INJECTABLE if k in config}
         config = {k: v for k, v in config.items() if k not in _INJECTABLE}
     settings = load_settings(config)
-    mock = TokenMock(settings, **injected)
+    mock = TokenMock(
+        settings, clock=injected.get("clock"), store=injected.get("store"), metrics=injected.get("running_metrics")
+    )
 
     app = Flask("tokenmock")
     app.config["MAX_CONTENT_LENGTH"] = int(settings["max_body_bytes"])
@@ -111,21 +118,30 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
                 view_func=_view(mock, vendor_name, op.operation_id),
                 methods=[op.method],
                 strict_slashes=False,
+                provide_automatic_options=False,  # OPTIONS is `options_reply`'s (Flask's is an empty text/html 200)
             )
         app.add_url_rule(
             f"{prefix}/openapi.yaml",
             endpoint=f"{vendor_name}:openapi",
             view_func=_contract_view(vendor_name),
             methods=["GET"],
+            provide_automatic_options=False,
         )
     app.add_url_rule("/", endpoint="index", view_func=_index_view(mock), methods=["GET"])
-    app.register_blueprint(admin.blueprint(mock))
+    app.register_blueprint(public.blueprint(mock))  # /__mock/health and /__mock/ca.pem: open to every caller
+    admin_routes = admin.blueprint(mock)
+    if mock.metrics is not None:
+        metrics.add_route(admin_routes, mock.metrics)
+    app.register_blueprint(admin_routes)
+    app.register_blueprint(control_page.blueprint(mock))
 
     @app.errorhandler(HTTPException)
     def unmatched(error: HTTPException) -> Response:
         """Unknown paths, wrong methods and oversize bodies answered in the vendor's shape."""
         if request.path.startswith(admin.PREFIX):
             return admin.refusal(error)
+        if request.method == "OPTIONS" and isinstance(error, WerkzeugMethodNotAllowed):
+            return to_response(options_reply(error.valid_methods or ()))
         return to_response(refusal_reply(mock, error, request.method, request.path, request.headers))
 
     @app.errorhandler(StoreUnavailable)
@@ -139,8 +155,18 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         for op in contracts.operations(vendor_name):
             if not _PATH_PARAM.search(op.path):
                 lean.add(op.method, prefix + op.path, vendor_name, op.operation_id)
-    app.wsgi_app = lean  # type: ignore[method-assign]
+    # CORS in front of everything: preflights never reach routes, faults or the journal.
+    app.wsgi_app = Cors(lean, mock.mounted, allowed_origins(settings.get("cors_origins")))  # type: ignore[method-assign]
     return app
+
+
+def options_reply(allowed: Iterable[str]) -> Reply:
+    """The answer to `OPTIONS` on a path the mock serves: 204 with `Allow` (RFC 9110 §9.3.7), no body.
+
+    Kept small and alone so CORS preflight answers can build on it.
+    """
+    methods = sorted({*allowed, "OPTIONS"} - {"HEAD"})
+    return Reply(204, None, {"Allow": ", ".join(methods)})
 
 
 def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str, headers: Any) -> Reply:
@@ -164,8 +190,14 @@ def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str,
     if vendor_name is None:
         status = refusal.status if refusal.status in (404, 405, 413, 500) else 404
         body = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
-        return Reply(status, body)
-    return mock.refuse(vendor_name, refusal, raw)
+        reply = Reply(status, body)
+    else:
+        reply = mock.refuse(vendor_name, refusal, raw)
+    if isinstance(error, RequestEntityTooLarge | BadRequest):
+        # The body was left unread (or could not be read): what follows on the connection is not the
+        # next request, so say so and close it (RFC 9112 §9.6) instead of announcing keep-alive.
+        reply.headers["Connection"] = "close"
+    return reply
 
 
 # Status lines as werkzeug writes them ("401 UNAUTHORIZED").
@@ -178,11 +210,14 @@ _FLASK_SIGNALS = (signals.request_started, signals.request_finished, signals.got
 
 
 def read_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
-    """The request body exactly as `werkzeug.Request.get_data()` reads it with `max_content_length=limit`.
+    """The request body, or `RequestEntityTooLarge` when it is longer than `limit`, however it is framed.
 
+    A body whose length is not announced (chunked, or a stream the server ends) is read one byte past
+    the limit, so a longer one is refused instead of cut at the limit: werkzeug's own reader stops at
+    the limit and returns what it has, which once let a form whose secret ran past the cut authenticate.
     The common cases are read directly (werkzeug's stream wrappers cost more than the rest of request
-    parsing); anything unusual (chunked bodies, odd Content-Length values, no limit) goes through
-    werkzeug itself. `benchmarks/check_fast_paths.py` compares the two on every combination.
+    parsing); anything unusual (chunked bodies, odd Content-Length values) goes through werkzeug itself.
+    `benchmarks/check_fast_paths.py` compares the two on every combination.
     """
     length = environ.get("CONTENT_LENGTH")
     if limit is None or "HTTP_TRANSFER_ENCODING" in environ or (length and not (length.isascii() and length.isdigit())):
@@ -192,7 +227,7 @@ def read_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
     if size is not None and size > limit:
         raise RequestEntityTooLarge()
     if "wsgi.input_terminated" in environ:
-        wanted, exact = limit, False  # the server ends the stream; werkzeug reads it to the end, within the limit
+        wanted, exact = limit + 1, False  # the server ends the stream: one byte more tells an oversize body
     elif size is None:
         return _werkzeug_body(environ, limit)
     else:
@@ -206,13 +241,21 @@ def read_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
             break
         chunks.append(chunk)
         wanted -= len(chunk)
-    return b"".join(chunks)
+    body = b"".join(chunks)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def _werkzeug_body(environ: WSGIEnvironment, limit: int | None) -> bytes:
     req = Request(environ)
-    req.max_content_length = limit
-    return req.get_data(cache=False)
+    if limit is not None and req.content_length is not None and req.content_length > limit:
+        raise RequestEntityTooLarge()
+    req.max_content_length = None if limit is None else limit + 1  # see read_body: one byte past the limit
+    body = req.get_data(cache=False)
+    if limit is not None and len(body) > limit:
+        raise RequestEntityTooLarge()
+    return body
 
 
 class LeanRoutes:
@@ -270,6 +313,7 @@ class LeanRoutes:
                     cookies=req.cookies if req is not None and cookies else _NO_COOKIES,
                     body=body,
                     content_type=headers.get("Content-Type"),
+                    scheme=environ.get("wsgi.url_scheme", "http"),
                 )
                 reply = self.mock.handle(vendor_name, operation_id, raw)
         except Exception as exc:
@@ -278,7 +322,7 @@ class LeanRoutes:
                 propagate = self.app.testing or self.app.debug
             if propagate:
                 raise
-            self.app.logger.error(f"Exception on {path} [{method}]", exc_info=exc)
+            self.app.logger.error("Exception on %s [%s]", printable(path), printable(method), exc_info=exc)
             reply = refusal_reply(self.mock, HTTPException(), method, path, headers)
         return self._send(reply, environ, start_response)
 
@@ -352,6 +396,7 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
         root = request.host_url.rstrip("/")
         body = {
             "service": "tokenmock",
+            "control_page": f"{root}{control_page.PATH}",
             "vendors": {
                 name: {
                     "base_url": root + prefix,
@@ -361,6 +406,9 @@ def _index_view(mock: TokenMock) -> Callable[[], Response]:
                         for op in contracts.operations(name)
                     },
                     "demo_credentials": mock.vendors[name].settings.get("demo", {}),
+                    "curl": fill_demo_curl(
+                        mock.vendors[name].demo_curl, root + prefix, mock.vendors[name].settings.get("demo", {})
+                    ),
                     # The reading in force of each discrepancy switch, so `tokenmock verify` knows what
                     # behaviour to expect where the vendor document allows two.
                     "readings": {

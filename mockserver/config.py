@@ -43,15 +43,30 @@ DEFAULTS: dict[str, Any] = {
     "journal_size": 1000,
     # Admin API (/__mock/): None means loopback-only and no token; a string is required as a bearer token.
     "admin_token": None,
+    # Host names (besides loopback addresses and localhost) the admin API answers to: a request whose
+    # Host header names anything else is refused (DNS rebinding), e.g. ["mock.ci"].
+    "admin_hosts": [],
     # True when served on a non-loopback address (`tokenmock serve --host` sets it): the admin API then
     # answers only requests carrying admin_token, and none at all while no admin_token is configured.
     "exposed": False,
     # One log line per request (secrets masked).
     "access_log": True,
+    # CORS on the vendor endpoints (never on /__mock/): "*" any origin (as Prism), a list of origins
+    # ["http://localhost:3000"], or false for none.
+    "cors_origins": "*",
+    # HTTPS (`tokenmock serve --tls`): with no certfile/keyfile, a server certificate for localhost,
+    # 127.0.0.1, ::1, the bound host and `hostnames`, from a local CA kept in ca_dir (default: the
+    # user's data directory, e.g. ~/.local/share/tokenmock/tls) and served at /__mock/ca.pem.
+    "tls": {"enabled": False, "certfile": None, "keyfile": None, "ca_dir": None, "hostnames": []},
     # Seconds a Redis store operation may take before the request is answered 503 (store outage).
     "store_timeout": 0.5,
     # Chaos mode (mockserver.controls.chaos): None, a seed, or {"seed": 7, "exclude": ["no_answer", ...]}.
     "chaos": None,
+    # `Prefer: code=/example=` handling (issue 17): None means on for a loopback bind and off when
+    # `exposed` (anyone could then pick any answer, a 200 without a token included); true/false decide.
+    "prefer": None,
+    # Prometheus metrics at /__mock/metrics (same access rules as the admin API).
+    "metrics": True,
 }
 
 # Settings a program may pass to create_app() that no file can hold (objects, not data).
@@ -75,6 +90,11 @@ _TOP: dict[str, Any] = {
         "pattern": "^[!-~]+$",
         "description": "bearer token the admin API requires (null: loopback only, no token)",
     },
+    "admin_hosts": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "pattern": "^[A-Za-z0-9._-]+$"},
+        "description": "host names the admin API answers to besides loopback and localhost (DNS rebinding)",
+    },
     "exposed": {"type": "boolean", "description": "set by `serve --host` on a non-loopback address"},
     "access_log": {"type": "boolean", "description": "one masked log line per request"},
     "chaos": {
@@ -89,6 +109,43 @@ _TOP: dict[str, Any] = {
                 "additionalProperties": False,
             },
         ],
+    },
+    "prefer": {
+        "type": ["boolean", "null"],
+        "description": "honour `Prefer: code=/example=` (null: on for a loopback bind, off when exposed)",
+    },
+    "metrics": {"type": "boolean", "description": "Prometheus metrics at /__mock/metrics"},
+    "cors_origins": {
+        "description": (
+            'CORS on the vendor endpoints: "*" any origin, a list of origins (in the environment: comma-separated),'
+            ' or false (in the environment: empty) for none'
+        ),
+        "oneOf": [
+            {"type": "string", "pattern": "^(\\*|https?://[^/\\s,]+/?(,\\s*https?://[^/\\s,]+/?)*|)$"},
+            {"type": "boolean"},
+            {"type": "null"},
+            {"type": "array", "items": {"type": "string", "pattern": "^https?://[^/\\s]+/?$"}},
+        ],
+    },
+    "tls": {
+        "type": "object",
+        "description": "HTTPS for `tokenmock serve` (--tls, --certfile/--keyfile)",
+        "properties": {
+            "enabled": {"type": "boolean", "description": "serve HTTPS"},
+            "certfile": {"type": ["string", "null"], "minLength": 1, "description": "one's own certificate (PEM)"},
+            "keyfile": {"type": ["string", "null"], "minLength": 1, "description": "its private key (PEM)"},
+            "ca_dir": {
+                "type": ["string", "null"],
+                "minLength": 1,
+                "description": "where the local CA is kept (null: the user's data directory)",
+            },
+            "hostnames": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Za-z0-9*]([A-Za-z0-9.:*-]*[A-Za-z0-9])?$"},
+                "description": "extra names for the server certificate besides loopback and --host",
+            },
+        },
+        "additionalProperties": False,
     },
     "store_timeout": {
         "type": "number",

@@ -35,6 +35,8 @@ def to_response(reply: Reply, environ: WSGIEnvironment | None = None) -> Respons
     response = Response(body_bytes(reply), status=reply.status, headers=reply.headers)
     if reply.body is not None:
         response.headers["Content-Type"] = reply.media_type
+    else:  # no body, so no type (werkzeug would call the empty body text/html)
+        response.headers.pop("Content-Type", None)
     if reply.wire is not None:
         return wire.play(reply.wire, reply.wire_params, response, request.environ if environ is None else environ)
     return response

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import uuid
@@ -220,6 +221,8 @@ class JwtSigner:
 
     def verify(self, token: str) -> dict[str, Any]:
         """Check signature, algorithm, key id and time window; return the claims or raise InvalidToken."""
+        if not canonical_jws(token):
+            raise InvalidToken("the access token is malformed")
         fast = self._verified_fast(token)
         if fast is not None:
             check_window(fast, self.clock)
@@ -243,6 +246,30 @@ class JwtSigner:
             raise InvalidToken("the access token signature is invalid") from None
         check_window(claims, self.clock)
         return claims
+
+
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
+_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# Last characters whose unused low bits are zero, as an encoder writes them (RFC 4648 §3.5).
+_NO_SPARE_4 = frozenset(_B64URL_ALPHABET[::16])
+_NO_SPARE_2 = frozenset(_B64URL_ALPHABET[::4])
+
+
+def canonical_jws(token: str) -> bool:
+    """Whether a compact JWS is written the one way its bytes encode (RFC 7515 §2: base64url without
+    padding): each segment equals the re-encoding of what it decodes to.
+
+    Base64 decoders forgive padding and the unused low bits of the last character, so `sig=` or a
+    last character with flipped spare bits decodes to the same signature: a second spelling of a
+    genuine token, which a denylist keyed by the token text (revocation) would not recognise.
+    """
+    if not _COMPACT_JWS.fullmatch(token):
+        return False
+    for part in token.split("."):
+        spare = len(part) % 4  # 2 or 3 characters past a whole group carry 4 or 2 unused bits
+        if spare == 1 or (spare == 2 and part[-1] not in _NO_SPARE_4) or (spare == 3 and part[-1] not in _NO_SPARE_2):
+            return False
+    return True
 
 
 def _load_private_key(pem: bytes) -> Any:
@@ -290,6 +317,11 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# What an `OpaqueSigner` token looks like (base64url of a JSON object, a dot, a 43-character HMAC), for
+# masking: such a token is not a JWT, so the JWS shape does not find it in a log or the journal.
+OPAQUE_TOKEN = r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"
 
 
 class OpaqueSigner:

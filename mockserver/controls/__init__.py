@@ -1,1 +1,2 @@
-"""What a tester steers the mock with: faults, chaos, scenarios, the clock, the journal and the admin API."""
+"""What a tester steers the mock with: faults, chaos, scenarios, the clock, the journal, the admin API, the
+control page and the metrics."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +45,19 @@ def _json(status: int, body: Any = None) -> Response:
 
 
 def refusal(error: HTTPException) -> Response:
-    """Unknown admin paths and wrong methods, as JSON."""
+    """Unknown admin paths and wrong methods, as JSON; OPTIONS on an admin path, 204 with `Allow` (no
+    CORS headers: the admin API grants no cross-origin use)."""
+    if request.method == "OPTIONS" and isinstance(error, MethodNotAllowed):
+        methods = sorted({*(error.valid_methods or ()), "OPTIONS"} - {"HEAD"})
+        return to_response(Reply(204, None, {"Allow": ", ".join(methods)}))
     status = error.code or 400
     response = _json(
         status, {"error": "not_found" if status == 404 else "invalid_request", "error_description": error.description}
     )
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 §15.5.6
+    if status == 413:  # the body was left unread: close rather than read it as the next request
+        response.headers["Connection"] = "close"
     return response
 
 
@@ -59,6 +66,39 @@ def _is_loopback(address: str | None) -> bool:
         return ipaddress.ip_address((address or "").split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+# Methods a web page can send cross-site without a CORS preflight when the content type is "simple".
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _names_this_server(host: str, admin_hosts: frozenset[str]) -> bool:
+    """Whether a Host header names this server: a loopback address, `localhost` or a name under it
+    (RFC 6761: never resolved through DNS, so no page can rebind it), or a configured `admin_hosts` name."""
+    name = host.lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    else:
+        name, _, port = name.rpartition(":") if name.count(":") == 1 else (name, "", "")
+        if port and not port.isdigit():
+            return False
+    name = name.rstrip(".")
+    if name in admin_hosts or name == "localhost" or name.endswith(".localhost"):
+        return True
+    return _is_loopback(name)
+
+
+def _cross_site(headers: Any, host_url: str) -> bool:
+    """Whether a browser says the request comes from another site or origin (Fetch metadata, Origin)."""
+    if headers.get("Sec-Fetch-Site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = headers.get("Origin")
+    return origin is not None and origin.rstrip("/").lower() != host_url.rstrip("/").lower()
+
+
+def _is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 @functools.cache
@@ -71,6 +111,13 @@ def _operations() -> dict[str, dict[str, Any]]:
 
 
 @functools.cache
+def _declared(operation_id: str) -> frozenset[str]:
+    """The body members an operation's contract names (the ones the view reads)."""
+    schema = _operations()[operation_id]["requestBody"]["content"]["application/json"]["schema"]
+    return frozenset(schema.get("properties", {}))
+
+
+@functools.cache
 def _schema_check(operation_id: str, part: str) -> Any:
     """A compiled check of an operation's JSON body (`part` "body") or of one query parameter."""
     op = _operations()[operation_id]
@@ -79,11 +126,37 @@ def _schema_check(operation_id: str, part: str) -> Any:
     return compile_fast(next(p["schema"] for p in op.get("parameters", []) if p["name"] == part))
 
 
+# Text an admin value may not hold: C0 controls and DEL (they end up in headers: a fault's content_type,
+# and in keys of the store), and lone surrogates (a JSON "\\ud800" escape; no store or encoder takes one).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _refuse_control_text(value: Any, where: str) -> None:
+    """Refuse any string of an admin body (keys included) that holds a control character or a lone
+    surrogate: such a value once made every later answer of a vendor a 500, across restarts."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise AdminError(
+                400, "invalid_request", f"{where} must be text without control characters or lone surrogates"
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_control_text(key, where)
+            _refuse_control_text(item, f"{where}.{key}" if not _CONTROL.search(key) else where)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_control_text(item, where)
+
+
 def _body(operation_id: str) -> dict[str, Any]:
     """The request's JSON object, checked against the operation's contract (400 names what is wrong)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise AdminError(400, "invalid_request", "the body must be a JSON object")
+    declared = _declared(operation_id)
+    for key, value in data.items():
+        if key in declared:  # an undeclared member is ignored, never stored: no need to refuse it
+            _refuse_control_text(value, key)
     if error := first_error(_schema_check(operation_id, "body"), data):
         raise AdminError(400, "invalid_request", f"{pointer(error).lstrip('/') or 'the body'} {describe(error)}")
     return data
@@ -115,8 +188,25 @@ def blueprint(mock: TokenMock) -> Blueprint:
     admin_token = mock.settings.get("admin_token")
     exposed = bool(mock.settings.get("exposed"))
 
+    admin_hosts = frozenset(str(h).lower() for h in mock.settings.get("admin_hosts") or ())
+
     @bp.before_request
     def authorize() -> Response | None:
+        if not exposed and not _names_this_server(request.host, admin_hosts):
+            # DNS rebinding: a page at attacker.example, re-resolved to 127.0.0.1, sends its own Host.
+            # (Served beyond loopback, every admin request carries admin_token, which no page can add.)
+            return _json(
+                403,
+                {
+                    "error": "access_denied",
+                    "error_description": "the Host header does not name this server; add it to admin_hosts",
+                },
+            )
+        if _cross_site(request.headers, request.host_url):
+            return _json(
+                403,
+                {"error": "access_denied", "error_description": "cross-site requests to the admin API are refused"},
+            )
         if admin_token:
             scheme, _, given = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), str(admin_token).encode()):
@@ -139,6 +229,16 @@ def blueprint(mock: TokenMock) -> Blueprint:
                     "error_description": "the admin API answers loopback clients only; configure admin_token",
                 },
             )
+        if request.method in _STATE_CHANGING and not _is_json(request.headers.get("Content-Type")):
+            # A page may POST text/plain or a form anywhere without asking (a CORS "simple" request);
+            # a JSON content type makes the browser ask first, and the mock never grants that.
+            return _json(
+                415,
+                {
+                    "error": "invalid_request",
+                    "error_description": "state-changing admin requests must be sent as Content-Type: application/json",
+                },
+            )
         return None
 
     @bp.errorhandler(AdminError)
@@ -146,7 +246,7 @@ def blueprint(mock: TokenMock) -> Blueprint:
         return _json(error.status, {"error": error.error, "error_description": error.description})
 
     def route(rule: str, methods: list[str]) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-        return bp.route(rule, methods=methods)
+        return bp.route(rule, methods=methods, provide_automatic_options=False)
 
     @route("/faults", ["GET"])
     def list_faults() -> Response:
@@ -267,8 +367,21 @@ def blueprint(mock: TokenMock) -> Blueprint:
                 mock.store.revoke(claims[key])
         return _json(204)
 
+    @route("/keys/rotate", ["POST"])
+    def rotate_keys() -> Response:
+        vendor = _body("rotateKeys")["vendor"]
+        if vendor not in mock.vendors:
+            raise AdminError(404, "not_found", f"{vendor} is not served here; mounted: {', '.join(mock.vendors)}")
+        rotated = mock.vendors[vendor].rotate_keys()
+        if rotated is None:
+            why = f"{vendor} signs with a secret key it never publishes: nothing to rotate"
+            raise AdminError(400, "invalid_request", why)
+        return _json(200, {"vendor": vendor, **rotated})
+
     @route("/reset", ["POST"])
     def reset() -> Response:
+        if request.get_data():  # the body is optional; one that is sent must be what the contract says
+            _body("resetMock")
         mock.reset()
         return _json(204)
 

@@ -4,6 +4,8 @@
     mock.fault("clickview", "requestToken", "connection_reset", times=2)
     mock.clock.advance(3600)
     mock.chaos(seed=7)
+    mock.documented("clickview", "requestToken", example="invalid_client")   # the next token request
+    mock.sequence("vision10", "getAccessToken", [{"kind": "documented", "status": 401}, {"kind": "real"}])
     assert mock.requests(vendor="clickview")[-1]["status"] == 200
 """
 
@@ -79,7 +81,7 @@ class MockController:
             f"{self.base_url}/__mock{path}",
             json=body,
             params=params,
-            headers=self._headers,
+            headers=self._headers if method == "GET" else {**self._headers, "Content-Type": "application/json"},
             timeout=self.timeout,
         )
         if response.status_code >= 400:
@@ -107,6 +109,27 @@ class MockController:
             if value is not None:
                 body[name] = value
         return self._send("POST", "/faults", body)
+
+    def documented(
+        self,
+        vendor: str,
+        operation: str,
+        *,
+        status: int | None = None,
+        example: str | None = None,
+        times: int | None = None,
+        probability: float | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Answer the operation's next `times` requests (default 1) with a response its contract documents:
+        `example` by name, else the first example of `status`, headers included."""
+        params = {k: v for k, v in (("status", status), ("example", example)) if v is not None}
+        return self.fault(vendor, operation, "documented", times=times, probability=probability, seed=seed, **params)
+
+    def sequence(self, vendor: str | None, operation: str | None, steps: list[dict[str, Any]]) -> dict[str, Any]:
+        """Answer the next len(steps) matching requests one step each: `{"kind": "documented", "status": 401}`,
+        any other fault (`{"kind": "status", "status": 503}`) or `{"kind": "real"}` (the server's own answer)."""
+        return self.fault(vendor, operation, "sequence", steps=steps)
 
     def faults(self) -> dict[str, Any]:
         """Armed faults and the kinds available."""

@@ -9,12 +9,19 @@ Three families, applied at different depths of the pipeline:
   `stalled_body` (half the body, then nothing), `no_answer` (nothing at all) and `not_http` (bytes that are
   no HTTP response, then close); the two that hold a connection let go when the client hangs up or after
   `seconds`, so a fault cannot keep a worker thread for ever.
+
+And, for clients the tester cannot change (a third-party SDK, a binary), answers armed from outside that
+`Prefer` would otherwise need the client to ask for:
+- `documented`: one of the operation's documented responses (`status`, or `example` by name), rendered
+  as the contract shows it, headers included;
+- `sequence`: a list of steps run one per matching request, each a documented response, another fault or
+  `real` (the server's own answer), e.g. a 401 then a real token (WireMock's scenarios).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +36,12 @@ BODY = frozenset(
 WIRE = frozenset(
     {"connection_reset", "empty_response", "truncated_body", "slow_drip", "stalled_body", "no_answer", "not_http"}
 )
-KINDS = BEFORE | BODY | WIRE
+# Answers taken from the contract instead of the handler.
+SCRIPTED = frozenset({"documented", "sequence"})
+KINDS = BEFORE | BODY | WIRE | SCRIPTED
+# A sequence step that lets the request through to the handler.
+REAL = "real"
+MAX_STEPS = 100
 
 
 class FaultError(ValueError):
@@ -52,9 +64,21 @@ class Fault:
     # How many matching requests rolled the dice: with a seed, roll k is the same in every process.
     draws: int = 0
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+    # What the journal names the applied fault (a sequence's step: "sequence:2:documented"); not stored.
+    label: str | None = field(default=None, compare=False)
 
     def matches(self, vendor: str, operation: str | None) -> bool:
         return (self.vendor in (None, vendor)) and (self.operation in (None, operation))
+
+    def step(self) -> Fault:
+        """What this fault does to the request it was just drawn for: itself, or a sequence's current step."""
+        if self.kind != "sequence":
+            return self
+        number = self.applied  # counted already: step 1 is the first request's
+        step = dict(self.params["steps"][number - 1])
+        kind = step.pop("kind")
+        return Fault(self.id, kind, self.vendor, self.operation, params=step, seed=self.seed,
+                     applied=number, rng=self.rng, label=f"sequence:{number}:{kind}")
 
     def to_dict(self) -> dict[str, Any]:
         """The admin API's view."""
@@ -129,6 +153,47 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
         checked["case"] = case
     elif kind == "wrong_content_type":
         checked["content_type"] = str(params.get("content_type", "text/html; charset=utf-8"))
+    elif kind == "documented":
+        checked.update(_documented_params(params))
+    elif kind == "sequence":
+        checked["steps"] = _steps(params.get("steps"))
+    return checked
+
+
+def _documented_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """`status` (a documented status) and/or `example` (a documented example's name); at least one."""
+    checked: dict[str, Any] = {}
+    if params.get("status") is not None:
+        checked["status"] = int(_number(params, "status", 200, 100, 599))
+    example = params.get("example")
+    if example is not None:
+        if not isinstance(example, str) or not example:
+            raise FaultError("example must be the name of a documented example")
+        checked["example"] = example
+    if not checked:
+        raise FaultError("a documented response needs status or example")
+    return checked
+
+
+def _steps(steps: Any) -> list[dict[str, Any]]:
+    """A sequence's steps, each `{"kind": <fault kind or "real">, ...params}`, checked like faults."""
+    if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
+        raise FaultError(f"steps must be a list of 1 to {MAX_STEPS} steps")
+    checked = []
+    for number, step in enumerate(steps, 1):
+        if not isinstance(step, Mapping) or not isinstance(step.get("kind"), str):
+            raise FaultError(f"step {number} must be an object with a kind")
+        kind = step["kind"]
+        if kind == REAL:
+            checked.append({"kind": REAL})
+            continue
+        if kind == "sequence":
+            raise FaultError(f"step {number}: a sequence cannot hold a sequence")
+        try:
+            params = check_params(kind, {k: v for k, v in step.items() if k != "kind"})
+        except FaultError as exc:
+            raise FaultError(f"step {number}: {exc}") from None
+        checked.append({"kind": kind, **params})
     return checked
 
 
@@ -172,8 +237,11 @@ class FaultBook:
     takes the store's lock (a transaction for SQLite and Redis) when an armed fault could apply.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, check: Callable[[Fault], None] | None = None) -> None:
         self._store = store
+        # The mock's check that a fault fits its vendor and operation (a documented response must be one
+        # the operation documents); raises FaultError.
+        self._check = check
 
     def arm(
         self,
@@ -195,8 +263,14 @@ class FaultBook:
             raise FaultError("probability must be more than 0 and at most 1")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise FaultError("seed must be a whole number")
+        if kind == "sequence":
+            if times is not None:
+                raise FaultError("a sequence runs once through its steps: leave out times")
+            times = len(checked["steps"])
         if times is None and probability is None:
             times = 1  # an unbounded fault must be asked for explicitly (probability=1)
+        if self._check is not None:
+            self._check(Fault(0, kind, vendor, operation, times, float(chance), seed, checked))
 
         def add(doc: Any) -> tuple[dict[str, Any], Fault]:
             doc = doc or NO_FAULTS
@@ -206,13 +280,14 @@ class FaultBook:
         return self._store.update(FAULTS_DOC, add)
 
     def draw(self, vendor: str, operation: str | None) -> Fault | None:
-        """The fault to apply to this request, if any (consumes one of its `times`)."""
+        """The fault to apply to this request, if any (consumes one of its `times`; a sequence's step)."""
         doc = self._store.read(FAULTS_DOC)
         if not doc or not doc["faults"]:
             return None
         if not any(r["vendor"] in (None, vendor) and r["operation"] in (None, operation) for r in doc["faults"]):
             return None
-        return self._store.update(FAULTS_DOC, _draw(vendor, operation))
+        fault: Fault | None = self._store.update(FAULTS_DOC, _draw(vendor, operation))
+        return None if fault is None else fault.step()
 
     def list(self) -> list[dict[str, Any]]:
         """Every armed fault (the admin API's view), read afresh."""

@@ -3,6 +3,7 @@ of the fault catalogue, both taken from or applied to what the contract document
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -45,33 +46,66 @@ def parse_prefer(header: str | None) -> dict[str, str]:
     return found
 
 
+def named_examples(op: Operation) -> list[tuple[str, frozenset[str], int, str, Any]]:
+    """The operation's response examples in document order: (name, its old names, status, media type, value).
+
+    Old names come from `x-aliases`: examples renamed to say what they show (issue 17) keep the names
+    tests and clients may already send in `Prefer: example=...`.
+    """
+    found = []
+    for status, response in op.responses.items():
+        if not status.isdigit():
+            continue
+        for media_type, media in (response.get("content") or {}).items():
+            for name, example in (media.get("examples") or {}).items():
+                if isinstance(example, dict) and "value" in example:
+                    aliases = frozenset(example.get("x-aliases") or ())
+                    found.append((name, aliases, int(status), media_type, example["value"]))
+    return found
+
+
+def documented_reply(
+    op: Operation, vendor: Vendor, status: int | str | None = None, example: str | None = None
+) -> Reply:
+    """A documented response exactly as the contract shows it, headers included: the example named
+    `example` (or one of its aliases), else the first example of `status`; PreferUnavailable otherwise."""
+    examples = named_examples(op)
+    code = None if status is None else str(status)
+    candidates = [
+        e for e in examples if (code is None or str(e[2]) == code) and (example is None or example in (e[0], *e[1]))
+    ]
+    if not candidates:
+        codes = sorted({str(e[2]) for e in examples})
+        names = sorted({e[0] for e in examples if str(e[2]) == code}) or sorted({e[0] for e in examples})
+        raise PreferUnavailable(op.operation_id, codes, names)
+    _, _, chosen_status, media_type, value = candidates[0]
+    headers = dict(TOKEN_HEADERS) if chosen_status == 200 else {}
+    for header_name, header in ((op.response(chosen_status) or {}).get("headers") or {}).items():
+        value_of = _header_value(header, vendor, header_name)
+        if value_of is not None:
+            headers[header_name] = value_of
+    return Reply(chosen_status, copy.deepcopy(value), headers, media_type)
+
+
 def preferred(op: Operation, vendor: Vendor, prefer: Mapping[str, str]) -> Reply:
     """The documented response chosen by `Prefer`, or PreferUnavailable listing the valid choices."""
-    examples = list(op.examples())
-    code, name = prefer.get("code"), prefer.get("example")
-    candidates = [e for e in examples if (code is None or str(e[1]) == code) and (name is None or e[0] == name)]
-    if not candidates:
-        codes = sorted({str(e[1]) for e in examples})
-        names = sorted({e[0] for e in examples if str(e[1]) == code}) or sorted({e[0] for e in examples})
-        raise PreferUnavailable(op.operation_id, codes, names)
-    _, status, media_type, value = min(candidates, key=lambda e: (e[0] != "documented", e[1]))
-    headers = dict(TOKEN_HEADERS) if status == 200 else {}
-    for header_name, header in ((op.response(status) or {}).get("headers") or {}).items():
-        if header.get("required") and header_name not in headers:
-            headers[header_name] = _header_value(header, vendor)
-    return Reply(status, value, headers, media_type)
+    return documented_reply(op, vendor, prefer.get("code"), prefer.get("example"))
 
 
-def _header_value(header: Mapping[str, Any], vendor: Vendor) -> str:
-    """A value for a required header: its documented example, else a challenge in the scheme its
-    pattern names (only WWW-Authenticate is required anywhere in the contracts)."""
+def _header_value(header: Mapping[str, Any], vendor: Vendor, name: str) -> str | None:
+    """A documented header's value: its example; else, where the header is required or is one of the
+    token headers (RFC 6749 §5.1), the value it must have; an optional header without example is left out.
+    Only WWW-Authenticate is required anywhere in the contracts: a challenge in the scheme its pattern names."""
     schema = header.get("schema") or {}
     example = header.get("example") or schema.get("example") or next(iter(schema.get("examples") or []), None)
     if example:
         return str(example)
+    if name in TOKEN_HEADERS:
+        return TOKEN_HEADERS[name]
+    if not header.get("required"):
+        return None
     scheme = "Basic" if "Basic" in str(schema.get("pattern", "")) else "Bearer"
     return f'{scheme} realm="{vendor.realm}"'
-
 
 
 def token_object(body: Any) -> dict[str, Any] | None:

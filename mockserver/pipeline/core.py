@@ -15,10 +15,26 @@ from tokenmock.contracts import Violation
 from tokenmock.mockserver.config import ConfigError, deep_merge
 from tokenmock.mockserver.controls.chaos import Chaos, Draw
 from tokenmock.mockserver.controls.clock import Clock
-from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook
+from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook, FaultError
 from tokenmock.mockserver.controls.journal import JournalLike
-from tokenmock.mockserver.controls.masking import mask_data, mask_headers
-from tokenmock.mockserver.controls.scenarios import PreferUnavailable, apply_quirk, parse_prefer, preferred
+from tokenmock.mockserver.controls.masking import (
+    KnownSecrets,
+    known_secrets,
+    mask_data,
+    mask_headers,
+    mask_text,
+    printable,
+)
+from tokenmock.mockserver.controls.metrics import Metrics
+from tokenmock.mockserver.controls.scenarios import (
+    PreferUnavailable,
+    apply_quirk,
+    documented_reply,
+    named_examples,
+    parse_prefer,
+    preferred,
+    token_object,
+)
 from tokenmock.mockserver.errors import MockError, ServerFault, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.pipeline.validation import RawRequest, RequestValidator
@@ -74,7 +90,12 @@ class TokenMock:
     """Every vendor of the mock, its shared state, and the request pipeline."""
 
     def __init__(
-        self, settings: Mapping[str, Any], *, clock: Clock | None = None, store: Store | str | None = None
+        self,
+        settings: Mapping[str, Any],
+        *,
+        clock: Clock | None = None,
+        store: Store | str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         store = store if store is not None else settings.get("store")
@@ -87,10 +108,14 @@ class TokenMock:
         self.clock = clock or Clock()
         self.clock.bind(self.store)
         self.journal: JournalLike = self.store.journal
-        self.faults = FaultBook(self.store)
+        self.faults = FaultBook(self.store, check=self.check_fault)
         self.chaos = Chaos(self.store, settings.get("chaos"))
         self.validate_responses = bool(settings.get("validate_responses"))
         self.access_log = bool(settings.get("access_log", True))
+        # `Prefer` lets any caller pick an answer (a 200 without a token included): on by default on
+        # loopback only, where the caller is the tester; an exposed mock honours it when asked to.
+        prefer = settings.get("prefer")
+        self.prefer = (not settings.get("exposed")) if prefer is None else bool(prefer)
         runtime = Runtime(self.clock, self.store)
         classes = vendor_classes()
         known_readings = {e.id for e in contracts.register()}
@@ -122,6 +147,15 @@ class TokenMock:
                 self.validators[(name, op_id)] = RequestValidator(op, vendor)
                 self.operations[(name, op_id)] = op
         self.mounted = {selected: ""} if selected else {name: f"/{name}" for name in names}
+        token_ops = [key for key, op in self.operations.items() if _issues_tokens(op)]
+        # A reload (serve --reload) hands over the running counts with the store and the clock.
+        self.metrics: Metrics | None = None
+        if settings.get("metrics", True):
+            self.metrics = metrics if metrics is not None else Metrics(token_ops)
+        admin_token = settings.get("admin_token")
+        configured = {str(admin_token)} if admin_token else set()
+        self._configured_secrets = frozenset(configured.union(*(v.known_secrets() for v in self.vendors.values())))
+        self._known_configured = known_secrets(self._configured_secrets)
 
     def handle(self, vendor_name: str, operation_id: str, raw: RawRequest) -> Reply:
         """Apply faults and `Prefer`, validate, dispatch, render refusals, check the answer against the
@@ -158,7 +192,7 @@ class TokenMock:
             reply = self._bend(reply, fault)
         elif self.validate_responses:
             self.check(vendor_name, operation_id, reply)
-        label = draw.label if draw is not None else fault.kind if fault is not None else None
+        label = draw.label if draw is not None else (fault.label or fault.kind) if fault is not None else None
         self.record(vendor_name, operation_id, raw, call, reply, started, label)
         return reply
 
@@ -182,7 +216,11 @@ class TokenMock:
             time.sleep((fault.params["ms"] + jitter) / 1000)
         if fault is not None and fault.kind == "status":
             return None, injected_status(fault)
-        prefer = parse_prefer(raw.headers.get("Prefer"))
+        if fault is not None and fault.kind == "documented":
+            params = fault.params
+            op = self.operations[(vendor.name, operation_id)]
+            return None, documented_reply(op, vendor, params.get("status"), params.get("example"))
+        prefer = parse_prefer(raw.headers.get("Prefer")) if self.prefer else None
         if prefer:
             return None, preferred(self.operations[(vendor.name, operation_id)], vendor, prefer)
         call = self.validators[(vendor.name, operation_id)].validate(raw)
@@ -196,6 +234,27 @@ class TokenMock:
             raise
         except MockError as error:
             return call, vendor.render_error(error, call, path)
+
+    def check_fault(self, fault: Fault) -> None:
+        """Refuse (FaultError) a documented response the fault's operation does not document, at arm time."""
+        steps = fault.params["steps"] if fault.kind == "sequence" else [{"kind": fault.kind, **fault.params}]
+        for number, step in enumerate(steps, 1):
+            if step["kind"] != "documented":
+                continue
+            where = f"step {number}: " if fault.kind == "sequence" else ""
+            if fault.vendor is None or fault.operation is None:
+                raise FaultError(f"{where}a documented response is one operation's: give vendor and operation")
+            op = self.operations.get((fault.vendor, fault.operation))
+            if op is None:
+                raise FaultError(f"{where}{fault.vendor} has no operation {fault.operation}")
+            try:
+                documented_reply(op, self.vendors[fault.vendor], step.get("status"), step.get("example"))
+            except PreferUnavailable as unavailable:
+                choices = unavailable.reply.body
+                raise FaultError(
+                    f"{where}{fault.operation} documents no such response; statuses {', '.join(choices['codes'])}, "
+                    f"examples {', '.join(choices['examples'])}"
+                ) from None
 
     @staticmethod
     def _bend(reply: Reply, fault: Fault) -> Reply:
@@ -239,18 +298,26 @@ class TokenMock:
         started: float,
         fault: str | None = None,
     ) -> None:
-        """Journal the exchange (masked) and write one masked log line."""
+        """Journal the exchange (masked) and write one masked, escaped log line."""
         elapsed_ms = (time.perf_counter() - started) * 1000
+        if self.metrics is not None:  # first: counted in-process even when a shared journal is down
+            self.metrics.observe(vendor_name, operation_id, reply.status, elapsed_ms / 1000, fault)
+        path, query, headers = mask_text(raw.path), mask_data(dict(raw.query)), mask_headers(dict(raw.headers))
+        body = mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)}
+        secrets = self.known_secrets()
+        if secrets.found_in(path, query, headers, body):  # a secret outside the fields named like one
+            path, query, headers = secrets.mask(path), secrets.mask(query), secrets.mask(headers)
+            body = secrets.mask(body)
         self.journal.record(
             {
                 "time": self.clock.now(),
                 "vendor": vendor_name,
                 "operation": operation_id,
                 "method": raw.method,
-                "path": raw.path,
-                "query": mask_data(dict(raw.query)),
-                "headers": mask_headers(dict(raw.headers)),
-                "body": mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)},
+                "path": path,
+                "query": query,
+                "headers": headers,
+                "body": body,
                 "status": reply.status,
                 "fault": fault,
                 "duration_ms": round(elapsed_ms, 3),
@@ -260,13 +327,20 @@ class TokenMock:
         if self.access_log:
             log.info(
                 "%s %s -> %d %s.%s %.1fms",
-                raw.method,
-                raw.path,
+                printable(raw.method),
+                printable(path),
                 reply.status,
                 vendor_name or "-",
                 operation_id or "-",
                 elapsed_ms,
             )
+
+    def known_secrets(self) -> KnownSecrets:
+        """Every secret value the mock knows now: configured, registered at runtime, the admin token."""
+        runtime = [vendor.runtime_secrets() for vendor in self.vendors.values()]
+        if not any(runtime):
+            return self._known_configured
+        return known_secrets(self._configured_secrets.union(*runtime))
 
     def reset(self) -> None:
         """Forget state: refresh tokens, revocations, runtime clients, journal, faults; real time again;
@@ -276,3 +350,8 @@ class TokenMock:
         self.faults.clear()
         self.chaos.reset()
         self.clock.reset()
+
+
+def _issues_tokens(op: contracts.Operation) -> bool:
+    """Whether an operation's documented success carries an access token (metrics count those as issued)."""
+    return any(status == 200 and token_object(value) is not None for _, _, status, _, value in named_examples(op))

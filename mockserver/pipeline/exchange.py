@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tokenmock.mockserver.errors import InvalidClient
+from tokenmock.mockserver.errors import InvalidClient, InvalidRequest
+
+# A Host header fit to put in a URL: a DNS name or IPv4 address, or a bracketed IPv6 address, and a port.
+_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -51,6 +55,7 @@ class Call:
     cookies: Mapping[str, str]
     media_type: str = ""
     body: Any = None
+    scheme: str = "http"
     basic_decoder: Callable[[str], BasicCredentials] = field(default=decode_basic_rfc7617, repr=False)
 
     @property
@@ -80,6 +85,18 @@ class Call:
         if auth is None or auth[0] != "bearer" or not auth[1]:
             return None
         return auth[1]
+
+    def base_url(self, own_path: str) -> str:
+        """The URL the client used, up to where the vendor's paths start: scheme, Host (lower-cased, as
+        Duende infers its issuer) and any mount prefix. `own_path` is the operation's contract path.
+
+        Raises `InvalidRequest` when the Host header is not a host name (it would end up in URLs)."""
+        host = (self.headers.get("Host") or "localhost").lower()
+        if not _HOST.fullmatch(host):
+            raise InvalidRequest("the Host header is not a host name with an optional port", field="Host")
+        path = self.path.rstrip("/")
+        prefix = path[: -len(own_path)] if own_path and path.endswith(own_path) else ""
+        return f"{self.scheme}://{host}{prefix}"
 
     def field(self, name: str) -> str | None:
         """A body field as a string (form bodies) or its JSON value when it is a string; else None."""

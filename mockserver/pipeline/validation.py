@@ -36,6 +36,7 @@ class RawRequest:
     cookies: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     content_type: str | None = None
+    scheme: str = "http"  # as the client reached the server (https behind `serve --tls`)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,38 @@ def parse_json(body: bytes) -> Any:
         raise InvalidRequest("the body is not valid JSON", rule="json") from None
 
 
+def refuse_unencodable(value: Any, where: str, *, nul: bool = True) -> None:
+    """Refuse text no server can carry on: lone surrogates (a JSON `\\ud800` escape decodes to one, and
+    it cannot be encoded, compared as bytes, stored or logged) and, with `nul`, NUL. The one place every
+    decoded request value passes, so no handler, store or log line meets such text."""
+    if isinstance(value, str):
+        if (nul and "\x00" in value) or (not value.isascii() and not _encodable(value)):
+            raise InvalidRequest(f"{where} is not valid text (a lone surrogate or NUL)", field=where, rule="encoding")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            refuse_unencodable(key, where, nul=nul)
+            named = isinstance(key, str) and key and "\x00" not in key and _encodable(key)
+            refuse_unencodable(item, str(key) if named else where, nul=nul)
+    elif isinstance(value, list):
+        for item in value:
+            refuse_unencodable(item, where, nul=nul)
+
+
+def _may_hold_unencodable(body: bytes) -> bool:
+    """Whether a parsed body can hold a lone surrogate or NUL at all: JSON makes them only from `\\u`
+    escapes (raw control characters in strings are a syntax error), a form only from `%00` or a NUL byte
+    (its decoding replaces invalid UTF-8). Most bodies have none of these, and skip the walk."""
+    return b"\\u" in body or b"\x00" in body or b"%00" in body
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class RequestValidator:
     """Everything the contract says about one operation's request, compiled."""
 
@@ -143,9 +176,17 @@ class RequestValidator:
             query=dict(raw.query),
             headers=raw.headers,
             cookies=raw.cookies,
+            scheme=raw.scheme,
             basic_decoder=self.vendor.decode_basic,
         )
         self._parse_body(call, raw)
+        if _may_hold_unencodable(raw.body):
+            refuse_unencodable(call.body, "body")
+        # Parameters the operation may not even read: only what cannot be encoded at all (werkzeug's
+        # decoding already replaces it; this keeps any other adapter honest). NUL in a query is just text.
+        refuse_unencodable(call.query, "query", nul=False)
+        refuse_unencodable(call.path_params, "path", nul=False)
+        refuse_unencodable(call.cookies, "cookie", nul=False)
         self._check_security(call)
         self._check_params(call, raw)
         if call.media_type:

@@ -1,1 +1,1 @@
-"""Serving the mock on gunicorn, and the faults that act on the connection itself."""
+"""Serving the mock on gunicorn, the faults that act on the connection itself, and `serve --reload`."""

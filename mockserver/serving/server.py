@@ -33,6 +33,9 @@ from gunicorn.workers import gthread
 
 from tokenmock.mockserver.controls.journal import flush_all as flush_journals
 
+# Any WSGI callable (`serve --reload` serves a wrapper that swaps Flask apps).
+WSGIApp = Callable[..., Any]
+
 # How long a client may take to deliver a whole request (head, and a body within the size limit), and
 # the longest pause in reading a body once the request runs (a chunked body over the size limit, an
 # `Expect: 100-continue` body). A slower client is cut off instead of holding a request thread.
@@ -100,7 +103,7 @@ class MockServer(BaseApplication):
     request).
     """
 
-    def __init__(self, app_factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+    def __init__(self, app_factory: Callable[[], Flask | WSGIApp], options: dict[str, Any]) -> None:
         self.app_factory = app_factory
         self.options = options
         super().__init__()
@@ -109,7 +112,7 @@ class MockServer(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> Flask | WSGIApp:
         return self.app_factory()
 
 
@@ -299,6 +302,10 @@ class MockWorker(gthread.ThreadWorker):
             return
         super().set_accept_enabled(enabled)
 
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        self.wsgi: Any = _closing(self.wsgi)
+
     def finish_request(self, conn: Any, fs: Any) -> None:
         if fs.cancelled() or fs.exception() is not None or fs.result():  # kept alive, deferred, or failed
             super().finish_request(conn, fs)
@@ -337,6 +344,16 @@ class MockWorker(gthread.ThreadWorker):
         util.close(sock)
 
     def murder_pending(self) -> None:
+        # A connection that sent part of a request and then fell silent waits here (gunicorn's pending
+        # connections) until its keep-alive timeout: it is owed the documented 408, not a silent close.
+        now = time.monotonic()
+        for conn in self.pending_conns:
+            if conn.timeout > now:
+                break
+            parser = getattr(conn, "parser", None)
+            if parser is not None and parser.unreader.buf.getvalue():
+                self.log.debug("closing a connection whose request stalled")
+                _send_json(conn.sock, 408, "Request Timeout", "invalid_request", "the request did not arrive in time")
         super().murder_pending()
         self._publish()  # once per turn of the event loop: connections closed meanwhile
         now = time.monotonic()
@@ -500,6 +517,25 @@ class MockWorker(gthread.ThreadWorker):
         error = "server_error" if status >= 500 else "invalid_request"
         _send_json(client, status, reason, error, f"{reason}: {type(exc).__name__}")
         return None
+
+
+def _closing(app: Any) -> Any:
+    """The app, with its `Connection: close` honoured: gunicorn drops hop-by-hop headers a WSGI app sets
+    (PEP 3333) and would announce keep-alive, then read the unread body as the next request. The start
+    response gunicorn passes is a method of its response object, whose `force_close` this calls."""
+
+    def app_closing(environ: dict[str, Any], start_response: Any) -> Any:
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            for name, value in headers:
+                if name.lower() == "connection" and value.lower() == "close":
+                    force_close = getattr(getattr(start_response, "__self__", None), "force_close", None)
+                    if force_close is not None:
+                        force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return app_closing
 
 
 def _chunked_readiness(data: bytes, start: int, limit: int) -> int:
@@ -681,7 +717,7 @@ def _worker_exit(_arbiter: Any, _worker: Any) -> None:
 
 
 def serve(
-    app_factory: Callable[[], Flask],
+    app_factory: Callable[[], Flask | WSGIApp],
     *,
     host: str,
     port: int,
@@ -689,10 +725,17 @@ def serve(
     threads: int = 8,
     max_body_bytes: int = 64 * 1024,
     on_ready: Callable[[], None] | None = None,
+    on_worker_start: Callable[[], None] | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM (gunicorn stops gracefully on both).
 
+    `on_worker_start` runs in each worker once it is forked (threads do not survive a fork: `--reload`
+    starts its watcher there).
+
     `max_body_bytes` is the mock's limit: a body up to it is waited for before the request runs.
+    `certfile` and `keyfile` serve HTTPS (gunicorn's own TLS).
     """
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -716,7 +759,11 @@ def serve(
         board = MockWorker.board = ConnectionBoard()
         options["pre_fork"] = lambda arbiter, worker: board.assign(worker, arbiter.WORKERS.values())
         options["child_exit"] = lambda _arbiter, worker: board.release(worker)
+    if certfile and keyfile:
+        options.update(certfile=certfile, keyfile=keyfile)
     if on_ready is not None:
         options["when_ready"] = lambda _server: on_ready()
+    if on_worker_start is not None:
+        options["post_fork"] = lambda _server, _worker: on_worker_start()
     MockWorker.max_body_bytes = max_body_bytes  # the workers are forked from this process
     MockServer(app_factory, options).run()

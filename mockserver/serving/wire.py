@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import select
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Iterator, Mapping
@@ -46,8 +48,12 @@ def _socket_of(environ: Mapping[str, Any]) -> socket.socket | None:
 def _kill(environ: Mapping[str, Any], reset: bool) -> None:
     """End the client connection now, before any byte of the response.
 
-    shutdown() acts at once even while the server still holds the socket (close() would wait for its
-    other references); with linger 0, the server's own close then sends RST instead of FIN.
+    A reset is a close with linger 0 and nothing before it: the kernel then sends RST, and the client's
+    read fails with ECONNRESET. A shutdown first would send FIN, a clean end of stream the client cannot
+    tell from `empty_response`. The descriptor is taken from the socket object (`detach`), so the server's
+    own later close of that object touches nothing (no other socket can have reused the number by then
+    through this object). Without a reset, shutdown() ends the connection at once even while the server
+    still holds the socket.
     """
     sock = _socket_of(environ)
     if sock is None:
@@ -55,7 +61,9 @@ def _kill(environ: Mapping[str, Any], reset: bool) -> None:
     try:
         if reset:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        sock.shutdown(socket.SHUT_RDWR)
+            os.close(sock.detach())
+        else:
+            sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
 
@@ -88,7 +96,17 @@ def _held(data: bytes, environ: Mapping[str, Any], seconds: float) -> Iterator[b
 
 
 def _wait_for_hangup(sock: socket.socket, seconds: float) -> None:
-    """Block until the peer closes the connection or `seconds` pass (bytes it sends meanwhile stay unread)."""
+    """Block until the peer closes the connection or `seconds` pass (bytes it sends meanwhile stay unread).
+
+    Under TLS the socket is an `ssl.SSLSocket`, which refuses recv flags: the peek goes through a
+    duplicate of its descriptor, which sees the same TCP stream without touching the TLS state."""
+    if isinstance(sock, ssl.SSLSocket):
+        raw = socket.socket(sock.family, sock.type, fileno=os.dup(sock.fileno()))
+        try:
+            _wait_for_hangup(raw, seconds)
+        finally:
+            raw.close()
+        return
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         readable, _, _ = select.select([sock], [], [], min(left, HOLD_POLL))

@@ -32,7 +32,7 @@ from tokenmock.mockserver.errors import (
     UnsupportedMediaType,
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
-from tokenmock.mockserver.tokens import Issued, JwtSigner
+from tokenmock.mockserver.tokens import Issued, JwtSigner, canonical_jws
 from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 JSON_API = "application/vnd.api+json"
@@ -125,9 +125,19 @@ class AminoTV(Vendor):
             "cookie": "session=demo-session",
             "profiles": ["84eb61a9-75d4-42c7-8c15-84c3d7776227", "3f1c2a9e-5b7d-4e8a-9c61-2d4b8e7f0a13"],
             "channel": "demo-channel",
+            # The second user exists so a test can show one user's token never reaches another's profile.
+            "other_user": {
+                "username": "other@example.com",
+                "password": "other-password",
+                "profiles": ["b5e0c1d2-7a8b-4c9d-8e0f-1a2b3c4d5e6f"],
+            },
         },
     }
     switches = frozenset({"AMINO-03", "AMINO-07", "AMINO-09", "AMINO-10", "AMINO-11"})
+    demo_curl = (
+        "curl -X POST {base}/auth/login -H 'Content-Type: application/vnd.api+json'"
+        """ -d '{"username":"{username}","password":"{password}"}'"""
+    )
 
     def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
         super().__init__(runtime, settings, readings)
@@ -255,6 +265,8 @@ class AminoTV(Vendor):
 
     def _genuine(self, token: str) -> bool:
         """Whether our key signed `token`, ignoring its time window."""
+        if not canonical_jws(token):
+            return False
         try:
             if jwt.get_unverified_header(token).get("kid") != self.signer.kid:
                 return False

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from tokenmock.mockserver.controls.masking import known_secret_values
 from tokenmock.mockserver.errors import InvalidToken, MockError, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
 from tokenmock.mockserver.stores import RefreshUse
@@ -73,6 +74,9 @@ class Vendor:
     handlers: ClassVar[dict[str, str]] = {}
     # The realm named in WWW-Authenticate challenges.
     realm: ClassVar[str] = "tokenmock"
+    # A copy-paste request for a token with the demo credentials (`GET /` and the control page show it):
+    # `{base}` is the vendor's base URL, `{name}` a member of the `demo` settings.
+    demo_curl: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -89,6 +93,7 @@ class Vendor:
         self.store = runtime.store
         self.settings = settings
         self.readings = readings
+        self._configured_secrets = known_secret_values(settings)
 
     def lenient(self, discrepancy_id: str) -> bool:
         """Whether the lenient reading of a register entry is in force."""
@@ -139,7 +144,26 @@ class Vendor:
         """
         raise NotImplementedError
 
+    def rotate_keys(self) -> dict[str, Any] | None:
+        """Replace the asymmetric signing key (admin API): the new `kid` and the retired keys still
+        published; None for a vendor without one (HMAC keys are never published, so never rotated)."""
+        return None
+
     # Helpers for the vendor modules.
+
+    def known_secrets(self) -> frozenset[str]:
+        """Values this vendor's configuration holds as secrets (client secrets, passwords, sessions, keys):
+        the journal and the log mask them wherever they turn up, whatever the field is called."""
+        return frozenset(self._configured_secrets)
+
+    def runtime_secrets(self) -> frozenset[str]:
+        """The secrets of clients registered at runtime (usually none: then no work). During a store outage
+        the runtime clients are unknown (and the journal is not written); the configured ones still count."""
+        try:
+            records = self.store.clients(self.name)
+        except StoreUnavailable:
+            return frozenset()
+        return frozenset(known_secret_values({}, records)) if records else frozenset()
 
     def clients(self) -> list[Mapping[str, Any]]:
         """Configured clients (settings `clients`) plus those registered at runtime."""
@@ -162,7 +186,9 @@ class Vendor:
     def find_client(self, **credentials: str | None) -> Mapping[str, Any] | None:
         """The configured client whose fields equal every given credential, compared in constant time.
 
-        Every record is compared in full, so the time taken does not tell which part was wrong.
+        Every record is compared in full, so the time taken does not tell which part was wrong. A record
+        without one of the fields matches nothing (a runtime client registered without a secret is not
+        one whose secret is empty).
         """
         if any(value is None for value in credentials.values()):
             return None
@@ -171,7 +197,10 @@ class Vendor:
             matched = True
             for key, value in credentials.items():
                 expected = str(record.get(key, ""))
-                matched &= hmac.compare_digest(expected.encode("utf-8"), str(value).encode("utf-8"))
+                matched &= key in record
+                matched &= hmac.compare_digest(
+                    expected.encode("utf-8", "surrogatepass"), str(value).encode("utf-8", "surrogatepass")
+                )
             if matched and found is None:
                 found = record
         return found
@@ -207,3 +236,11 @@ class Vendor:
                 f'Bearer realm="{self.realm}", error="{error.error}", error_description="{description}"'
             )
         }
+
+
+def fill_demo_curl(template: str, base: str, demo: Mapping[str, Any]) -> str:
+    """A vendor's `demo_curl` with its base URL and demo credentials filled in."""
+    line = template.replace("{base}", base)
+    for name, value in demo.items():
+        line = line.replace("{" + name + "}", str(value))
+    return line

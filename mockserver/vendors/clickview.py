@@ -34,6 +34,9 @@ from tokenmock.mockserver.tokens import JwtSigner, new_jti
 from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 TOKEN_PATH = "/connect/token"
+# Where Duende IdentityServer publishes its metadata (OpenID Connect Discovery 1.0 §4) and its keys.
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = DISCOVERY_PATH + "/jwks"
 # The document's own invalid_client wording (§ Handling Errors).
 CLIENT_FAILED = "Client authentication failed."
 
@@ -58,7 +61,7 @@ class ClickView(Vendor):
         {
             "token_lifetime": LIFETIME,
             "signing_secret": KEY,
-            "issuer": TEXT,
+            "issuer": {**TEXT, "type": ["string", "null"]},  # null: inferred from the request (Duende)
             "resource_scopes": TEXTS,
             "clients": {
                 "type": "array",
@@ -72,7 +75,9 @@ class ClickView(Vendor):
     defaults: ClassVar[dict[str, Any]] = {
         "token_lifetime": 86400,
         "signing_secret": None,
-        "issuer": "https://auth.clickviewapp.com",
+        # None: inferred from the URL the client used, as Duende does without a configured IssuerUri, so
+        # discovery's issuer and the tokens' `iss` agree behind TLS, a port or `--vendor clickview`.
+        "issuer": None,
         # Scopes the example resource accepts (any one of them); the document does not say (CV-09).
         "resource_scopes": ["smartembed.viewkey"],
         "clients": [
@@ -81,6 +86,10 @@ class ClickView(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "smartembed.viewkey"},
     }
     switches = frozenset({"CV-02", "CV-03", "CV-07", "CV-11"})
+    demo_curl = (
+        "curl -X POST {base}/connect/token -d grant_type=client_credentials"
+        " -d client_id={client_id} -d client_secret={client_secret} -d scope={scope}"
+    )
 
     def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
         super().__init__(runtime, settings, readings)
@@ -130,7 +139,7 @@ class ClickView(Vendor):
         lifetime = int(self.settings["token_lifetime"])
         issued = self.signer.issue(
             {
-                "iss": self.settings["issuer"],
+                "iss": self.issuer(call),
                 "nbf": int(self.clock.now()),
                 "client_id": client["client_id"],
                 "scope": scopes,
@@ -172,6 +181,38 @@ class ClickView(Vendor):
                 "scope": " ".join(scopes),
             },
         )
+
+    @operation("getOpenIdConfiguration")
+    def get_openid_configuration(self, call: Call) -> Reply:
+        """The server's metadata as Duende publishes it, for clients that find the token endpoint there.
+
+        Only what the mock implements is listed (no authorization endpoint: ClickView documents the
+        client-credentials grant alone); URLs follow the request's scheme, host and mount prefix."""
+        base = call.base_url(DISCOVERY_PATH)
+        methods = ["client_secret_post", *(["client_secret_basic"] if self.lenient("CV-02") else [])]
+        scopes = [*self.settings["resource_scopes"], *(str(s) for c in self.clients() for s in c.get("scopes", ()))]
+        return Reply(
+            200,
+            {
+                "issuer": self.settings["issuer"] or base,
+                "jwks_uri": base + JWKS_PATH,
+                "token_endpoint": base + TOKEN_PATH,
+                "scopes_supported": list(dict.fromkeys(scopes)),
+                "grant_types_supported": ["client_credentials"],
+                "token_endpoint_auth_methods_supported": methods,
+                "claims_supported": ["client_id", "scope"],
+            },
+        )
+
+    @operation("getJwks")
+    def get_jwks(self, call: Call) -> Reply:
+        """Duende's key set, empty: the mock signs ClickView tokens with HMAC, a key it never publishes."""
+        return Reply(200, {"keys": []})
+
+    def issuer(self, call: Call) -> str:
+        """The configured issuer, else the URL the client reached the server at (Duende's inference)."""
+        configured = self.settings["issuer"]
+        return str(configured) if configured else call.base_url(TOKEN_PATH)
 
     # Protocol steps of requestToken.
 

@@ -111,10 +111,18 @@ class DiveTV(Vendor):
         },
     }
     switches = frozenset({"DIVE-01", "DIVE-02", "DIVE-03", "DIVE-04", "DIVE-05", "DIVE-06", "DIVE-11"})
+    demo_curl = (
+        "curl -X POST '{base}/v1/token?grant_type=device_credentials'"
+        " -H \"Authorization: Basic $(printf %s '{client_key}' | base64)\" -H 'Content-Type: application/json'"
+        """ -d '{"username":"{username}","password":"{password_md5}"}'"""
+    )
 
     def __init__(self, runtime: Runtime, settings: Mapping[str, Any], readings: Mapping[str, str]) -> None:
         super().__init__(runtime, settings, readings)
         self.signer = JwtSigner(clock=self.clock, algorithm="HS256", secret=settings.get("secret"))
+        # The wire carries the MD5 of a password, in either case (DIVE-04): secrets too, for masking.
+        digests = {md5_hex(u["password"]) for u in settings.get("users", []) if isinstance(u.get("password"), str)}
+        self._configured_secrets |= digests | {d.upper() for d in digests}
 
     # Readings that change what the validator enforces.
 

@@ -24,8 +24,8 @@ from tokenmock.mockserver.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
+from tokenmock.mockserver.keyring import KeyRing
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
-from tokenmock.mockserver.tokens import JwtSigner
 from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
 # tokenmock's error codes (the document gives only 240101); see components.x-error-codes.
@@ -74,11 +74,17 @@ class Vision10(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "all"},
     }
     switches = frozenset({"V10-01", "V10-02", "V10-04", "V10-05", "V10-12", "V10-13"})
+    demo_curl = (
+        "curl -X POST {base}/v1/api/oauth/token -H 'Content-Type: application/json'"
+        """ -d '{"grant_type":"client_credentials","scope":"{scope}","""
+        """"client_id":"{client_id}","client_secret":"{client_secret}"}'"""
+    )
 
     def __init__(self, runtime: Runtime, settings: Any, readings: Any) -> None:
         super().__init__(runtime, settings, readings)
-        self.signer = JwtSigner(
-            clock=self.clock, algorithm="RS256", private_key_pem=settings.get("private_key_pem")
+        # RS256 keys published at /.well-known/jwks.json and rotated through the admin API.
+        self.signer = KeyRing(
+            vendor=self.name, clock=self.clock, store=self.store, private_key_pem=settings.get("private_key_pem")
         )
         # The documented lengths, for fields the validator never saw (V10-01 lenient: from the query).
         schema = contracts.operation(self.name, "getAccessToken").body_schema("application/json") or {}
@@ -164,6 +170,15 @@ class Vision10(Vendor):
                 "exp": claims["exp"],
             },
         )
+
+    @operation("getJwks")
+    def get_jwks(self, call: Call) -> Reply:
+        """The public keys of the live signing keys (RFC 7517), so a resource server can verify tokens."""
+        return Reply(200, self.signer.jwks())
+
+    def rotate_keys(self) -> dict[str, Any] | None:
+        """A new signing key; the old one stays published until the tokens it signed have expired."""
+        return self.signer.rotate(retire_for=int(self.settings["token_lifetime"]))
 
     # The vendor's error shape.
 

@@ -64,6 +64,16 @@ def main() -> None:
     metavar="KIND,...",
     help="Chaos kinds never to draw, e.g. stalled_body,dripping_body,no_answer (GET /__mock/chaos lists them).",
 )
+@click.option(
+    "--reload",
+    "reload_files",
+    is_flag=True,
+    envvar="TOKENMOCK_RELOAD",
+    help="Apply changes to the config file and the contracts while serving, keeping the store's state.",
+)
+@click.option("--tls", is_flag=True, help="Serve HTTPS with a certificate from the mock's local CA (made once).")
+@click.option("--certfile", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM).")
+@click.option("--keyfile", type=click.Path(dir_okay=False), help="The private key of --certfile (PEM).")
 def serve(
     host: str,
     port: int,
@@ -74,6 +84,10 @@ def serve(
     store_url: str | None,
     chaos_seed: int | None,
     chaos_exclude: str | None,
+    reload_files: bool,
+    tls: bool,
+    certfile: str | None,
+    keyfile: str | None,
 ) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
     import os
@@ -83,8 +97,10 @@ def serve(
 
     from tokenmock.mockserver import create_app
     from tokenmock.mockserver.config import ConfigError, load_settings
+    from tokenmock.mockserver.controls.metrics import enable_multiprocess
     from tokenmock.mockserver.serving.server import bind_problem, configure_logging, is_loopback
     from tokenmock.mockserver.serving.server import serve as run
+    from tokenmock.mockserver.serving.tls import TlsError, prepare
     from tokenmock.mockserver.stores import is_shared
 
     started = time.perf_counter()
@@ -117,8 +133,24 @@ def serve(
             f"warning: binding {host} exposes the mock (and its demo credentials) beyond this machine",
             err=True,
         )
+    tls_settings = settings["tls"] = dict(settings.get("tls") or {})
+    if certfile or keyfile:
+        tls_settings.update(certfile=certfile, keyfile=keyfile)
+    if tls or tls_settings.get("certfile") or tls_settings.get("keyfile"):
+        tls_settings["enabled"] = True
+    tls_files = None
+    if tls_settings.get("enabled"):
+        try:
+            tls_files = prepare(settings, host)
+        except TlsError as exc:
+            raise click.ClickException(str(exc)) from None
     configure_logging(bool(settings.get("access_log", True)))
     master = os.getpid()
+    # Prometheus counts of every worker, in files only this user can read; set before prometheus_client loads.
+    metrics_dir = tempfile.mkdtemp(prefix="tokenmock-metrics-")
+    enable_multiprocess(metrics_dir)
+    # What the command line sets over the config file, applied again on every reload.
+    overrides: dict[str, Any] = {k: settings[k] for k in ("vendor", "chaos", "store", "exposed") if k in settings}
     try:
         try:
             app = create_app(settings)
@@ -129,7 +161,7 @@ def serve(
         shown = "[" + host + "]" if ":" in host else host
 
         def ready() -> None:
-            base = f"http://{shown}:{port}"
+            base = f"{'https' if tls_files else 'http'}://{shown}:{port}"
             click.echo(
                 f"tokenmock ready in {time.perf_counter() - started:.2f}s at {base}"
                 " (GET / lists vendors and demo credentials)",
@@ -139,21 +171,42 @@ def serve(
             click.echo(f"  {workers} worker(s) x {threads} threads, store {where}", err=True)
             if mock.chaos.configured:
                 click.echo(f"  chaos mode, seed {mock.chaos.configured['seed']}: every answer is a draw", err=True)
+            if tls_files is not None and tls_files.ca_file:
+                click.echo(f"  TLS: trust the CA {tls_files.ca_file} (also at {base}/__mock/ca.pem)", err=True)
             for name, prefix in mock.mounted.items():
                 click.echo(f"  {name:<11} {base}{prefix}", err=True)
 
+        served: Any = app
+        worker_start, when_ready = None, ready
+        if reload_files:
+            from tokenmock.mockserver.serving import reload
+
+            served = reload.ReloadingApp(app, config_file, overrides)
+
+            def worker_start() -> None:
+                reload.watch_in_worker(served)
+
+            def when_ready() -> None:  # the master's watcher starts once the first workers are forked
+                ready()
+                reload.watch_in_master(served, lambda line: click.echo(line, err=True))
+
         run(
-            lambda: app,
+            lambda: served,
+            on_worker_start=worker_start,
             host=host,
             port=port,
             workers=workers,
             threads=threads,
             max_body_bytes=int(settings["max_body_bytes"]),
-            on_ready=ready,
+            on_ready=when_ready,
+            certfile=tls_files.certfile if tls_files else None,
+            keyfile=tls_files.keyfile if tls_files else None,
         )
     finally:
-        if scratch is not None and os.getpid() == master:  # workers leave through here too
-            shutil.rmtree(scratch, ignore_errors=True)
+        if os.getpid() == master:  # workers leave through here too
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 @main.command()

@@ -1,15 +1,19 @@
 """The tokenmock pytest plugin (entry point `pytest11`): the mock as fixtures, and a server that replays
 drawn responses to fuzz a client.
 
-Fixtures:
+Fixtures (`pytest --fixtures` shows each one's documentation):
+    tokenmock_server    session-scoped live mock on 127.0.0.1; `.url` (its root, a string),
+                        `.url_for(vendor)` (a vendor's base URL), `.demo(vendor)` and every control of
+                        `tokenmock.mockserver.MockController` (`.fault(...)`, `.documented(...)`,
+                        `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`...); its
+                        state is reset before every test
+    tokenmock_port      the port it listens on: 0 (any free port) unless pinned with `--tokenmock-port`
+                        or the `tokenmock_port` ini option
     tokenmock_settings  the mock's settings (override it in your conftest.py)
-    tokenmock_server    session-scoped live mock on 127.0.0.1; `.url(vendor)`, `.demo(vendor)` and every
-                        control of `mockserver.MockController` (`.fault(...)`, `.clock.advance(3600)`,
-                        `.requests()`, `.chaos(seed)`...); its state is reset before every test
     tokenmock_app       a fresh in-process Flask app of the mock (`.test_client()`)
-    tokenmock_replay    a server that answers with whatever `contracts.strategies.Reply` you give it
+    tokenmock_replay    a server that answers with whatever `tokenmock.contracts.strategies.Reply` you give it
 
-Strategies for your own client's tests: `contracts.strategies` (re-exported here as `strategies`).
+Strategies for your own client's tests: `tokenmock.contracts.strategies` (re-exported here as `strategies`).
 """
 
 from __future__ import annotations
@@ -43,18 +47,42 @@ class _QuietHandler(WSGIRequestHandler):
         return
 
 
-class LiveMock:
-    """The mock of every vendor served over HTTP on 127.0.0.1 from a background thread."""
+class RootUrl(str):
+    """The mock's root URL, a plain string (`url + "/clickview"`); calling it with a vendor gives that
+    vendor's base URL, as `LiveMock.url_for(vendor)` does (the form earlier versions documented)."""
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    _live: LiveMock
+
+    def __new__(cls, value: str, live: LiveMock) -> RootUrl:
+        url = super().__new__(cls, value)
+        url._live = live
+        return url
+
+    def __call__(self, vendor: str) -> str:
+        """`vendor`'s base URL."""
+        return self._live.url_for(vendor)
+
+
+class LiveMock:
+    """The mock of every vendor served over HTTP on 127.0.0.1 from a background thread.
+
+    `url` is the server's root (`http://127.0.0.1:PORT`); with every vendor mounted (the default) a vendor's
+    base URL is `url + "/<vendor>"`, which `url_for(vendor)` also gives whatever the mounting.
+    """
+
+    def __init__(self, settings: Mapping[str, Any], port: int = 0) -> None:
         from tokenmock.mockserver import MockController, create_app
 
         self.app: Flask = create_app(dict(settings))
         self.mock = self.app.extensions["tokenmock"]
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler
-        )
-        self.root = f"http://127.0.0.1:{self._server.server_port}"
+        # Bound here, not by werkzeug, which answers a port in use with sys.exit(): this raises OSError.
+        with socket.create_server(("127.0.0.1", port)) as listener:
+            self._server: BaseWSGIServer = make_server(
+                "127.0.0.1", port, self.app, threaded=True, request_handler=_QuietHandler, fd=listener.fileno()
+            )
+        self.port: int = self._server.port
+        self.root = f"http://127.0.0.1:{self.port}"
+        self.url = RootUrl(self.root, self)
         self._thread = threading.Thread(target=self._server.serve_forever, name="tokenmock-server", daemon=True)
         self._thread.start()
         self.control = MockController(self.root)
@@ -65,9 +93,12 @@ class LiveMock:
             raise AttributeError(name)
         return getattr(self.control, name)
 
-    def url(self, vendor: str) -> str:
+    def url_for(self, vendor: str) -> str:
         """A vendor's base URL (what a client takes as `base_url`)."""
-        return self.root + self.mock.mounted[vendor]
+        try:
+            return self.root + self.mock.mounted[vendor]
+        except KeyError:
+            raise ValueError(f"{vendor!r} is not served here; served: {', '.join(self.mock.mounted)}") from None
 
     @property
     def vendors(self) -> tuple[str, ...]:
@@ -217,16 +248,76 @@ class ReplayServer:
                 return
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--tokenmock-port` and the `tokenmock_port` ini option pin the live mock's port."""
+    group = parser.getgroup("tokenmock")
+    group.addoption(
+        "--tokenmock-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="port of the tokenmock_server fixture on 127.0.0.1 (default: the ini option, else any free port)",
+    )
+    parser.addini("tokenmock_port", "port of the tokenmock_server fixture on 127.0.0.1 (0: any free port)", default="0")
+
+
+@pytest.fixture(scope="session")
+def tokenmock_port(pytestconfig: pytest.Config) -> int:
+    """The port the live mock (`tokenmock_server`) listens on, on 127.0.0.1.
+
+    0, any free port, unless pinned: `pytest --tokenmock-port 8080`, or `tokenmock_port = 8080` in the
+    `[pytest]` ini section (`[tool.pytest.ini_options]` in pyproject.toml); the option wins. Override this
+    fixture to compute one.
+    """
+    option = _option(pytestconfig)
+    raw = option if option is not None else _ini(pytestconfig)
+    try:
+        port = int(raw)
+    except ValueError:
+        pytest.fail(f"tokenmock_port: {raw!r} is not a port number", pytrace=False)
+    if not 0 <= port <= 65535:
+        pytest.fail(f"tokenmock_port: {port} is not a port number (0-65535)", pytrace=False)
+    return port
+
+
+def _option(config: pytest.Config) -> int | None:
+    """The command line's `--tokenmock-port` (None where the plugin was loaded after option parsing)."""
+    value = config.getoption("tokenmock_port", default=None)
+    return None if value is None else int(value)
+
+
+def _ini(config: pytest.Config) -> str:
+    try:
+        return str(config.getini("tokenmock_port")).strip() or "0"
+    except ValueError:  # the plugin was loaded too late to declare its ini option
+        return "0"
+
+
 @pytest.fixture(scope="session")
 def tokenmock_settings() -> dict[str, Any]:
-    """The mock's settings (create_app config); override this fixture to change vendors, readings..."""
+    """The mock's settings, as `tokenmock.mockserver.create_app` takes them (the configuration file's keys).
+
+    Default: every vendor, response validation on, no access log. Override it in your conftest.py,
+    session-scoped, to change vendors, readings, clients or lifetimes for `tokenmock_server` and
+    `tokenmock_app`.
+    """
     return dict(DEFAULT_SETTINGS)
 
 
 @pytest.fixture(scope="session")
-def tokenmock_server(tokenmock_settings: dict[str, Any]) -> Iterator[LiveMock]:
-    """The mock on 127.0.0.1 for the whole session; reset before each test that uses it."""
-    server = LiveMock(tokenmock_settings)
+def tokenmock_server(tokenmock_settings: dict[str, Any], tokenmock_port: int) -> Iterator[LiveMock]:
+    """The mock of every vendor over HTTP on 127.0.0.1, one for the session, reset before each test.
+
+    `tokenmock_server.url` is its root (`url + "/clickview"` is ClickView's base URL; `url_for(vendor)`
+    gives it too), `.demo(vendor)` the demo credentials. The controls act on it over its admin API:
+    `.fault(vendor, operation, kind, times=..., **params)`, `.clock.advance(seconds)` / `.clock.freeze(at)`,
+    `.requests(vendor=..., operation=..., limit=...)` (the journal), `.chaos(seed)`, `.add_client(...)`,
+    `.revoke(token)`. Every test starts with no tokens, faults, journal entries or chaos, and real time.
+    """
+    try:
+        server = LiveMock(tokenmock_settings, tokenmock_port)
+    except OSError as exc:
+        pytest.fail(f"tokenmock_server cannot listen on 127.0.0.1:{tokenmock_port}: {exc.strerror}", pytrace=False)
     _LIVE.append(server)
     yield server
     _LIVE.remove(server)
@@ -246,7 +337,10 @@ def _tokenmock_reset() -> None:
 
 @pytest.fixture
 def tokenmock_app(tokenmock_settings: dict[str, Any]) -> Flask:
-    """A fresh in-process mock (Flask app) for one test: `tokenmock_app.test_client()`."""
+    """A fresh in-process mock (Flask app) for one test, no server: `tokenmock_app.test_client().post(...)`.
+
+    Built from `tokenmock_settings`; `tokenmock_app.extensions["tokenmock"]` is the mock itself.
+    """
     from tokenmock.mockserver import create_app
 
     return create_app(dict(tokenmock_settings))
@@ -254,7 +348,12 @@ def tokenmock_app(tokenmock_settings: dict[str, Any]) -> Flask:
 
 @pytest.fixture(scope="session")
 def tokenmock_replay() -> Iterator[ReplayServer]:
-    """A server that replays drawn `Reply`s (for fuzzing a client with `contracts.strategies`)."""
+    """A server on 127.0.0.1 that answers every request with the `Reply` you give it, to fuzz a client.
+
+    `tokenmock_replay.play(reply, routes={path: reply})` sets the answers, delivered as each reply says
+    (complete, truncated, stalled, dripped, silent, reset, garbage); draw them from
+    `tokenmock.contracts.strategies` (`hostile_replies`, ...). `.url` is its root, `.received` what came in.
+    """
     server = ReplayServer()
     yield server
     server.close()

@@ -85,7 +85,7 @@ def test_expired_token_is_renewed_with_the_refresh_token(amino: Amino) -> None:
     assert amino.trace() == [("createAccessToken", 200)]
 
 
-@pytest.mark.parametrize("readings", [{}, {"AMINO-10": "strict"}])
+@pytest.mark.parametrize("readings", [{"AMINO-10": "lenient"}, {"AMINO-10": "strict"}])
 def test_refused_refresh_falls_back_to_login(start: Callable[..., Amino], readings: dict[str, str]) -> None:
     amino = start(**readings)
     client = amino.client()

@@ -86,13 +86,14 @@ def test_login_issues_the_documented_envelope_with_shaped_jwts(http: FlaskClient
     item = response.json["data"][0]  # type: ignore[index]
     assert item["type"] == "AuthenticationTokens"
     assert got["user_id"] == 1234 and got["user_profile_id"] == DEFAULT_PROFILE
-    assert got["login_timestamp"] == int(EPOCH) and got["expires_at_timestamp"] == int(EPOCH) + 3600
+    # AMINO-03 lenient by default: expires_at_timestamp equals login_timestamp, as in the document.
+    assert got["login_timestamp"] == int(EPOCH) and got["expires_at_timestamp"] == int(EPOCH)
     access, refreshing = claims(got["access_token"]), claims(got["refresh_token"])
     assert jwt.get_unverified_header(got["access_token"])["alg"] == "HS256"
     assert {"iss", "iat", "exp", "aud", "sub", "profile_id", "type", "stb_serial_no"} <= set(access)
     assert access["type"] == "access" and access["sub"] == DEMO["username"]
     assert access["profile_id"] == DEFAULT_PROFILE and access["stb_serial_no"] == "615500266162"
-    assert access["exp"] == got["expires_at_timestamp"] and access["jti"] == item["id"]
+    assert access["exp"] == int(EPOCH) + 3600 and access["jti"] == item["id"]
     assert refreshing["type"] == "refresh" and refreshing["exp"] == int(EPOCH) + 98 * 86400
     assert refreshing["sid"] == access["sid"]
 
@@ -394,7 +395,15 @@ def test_amino_09_token_without_type(make_app: Callable[..., Flask], reading: st
     assert http.get(STREAMS, headers=bearer(refreshing)).status_code == 401
 
 
-def test_amino_10_lenient_every_refresh_token_works_until_it_expires(http: FlaskClient) -> None:
+def test_amino_10_is_strict_by_default(http: FlaskClient) -> None:
+    """Lenient in what the mock accepts, strict in what clients must handle: a reused refresh token fails."""
+    token = attributes(login(http))["refresh_token"]
+    assert refresh(http, token).status_code == 200
+    assert error(refresh(http, token), 401)["code"] == "invalid_refresh_token"
+
+
+def test_amino_10_lenient_every_refresh_token_works_until_it_expires(make_app: Callable[..., Flask]) -> None:
+    http = make_app(vendor="aminotv", readings={"AMINO-10": "lenient"}).test_client()
     token = attributes(login(http))["refresh_token"]
     assert refresh(http, token).status_code == 200
     assert refresh(http, token).status_code == 200

@@ -17,6 +17,7 @@ from tokenmock.client import TokenError
 from tokenmock.client.clickview import ClickViewClient
 from tokenmock.contracts import strategies
 from tokenmock.mockserver import ControlError, MockController
+from tokenmock.mockserver.config import ConfigError
 from tokenmock.mockserver.controls.chaos import Chaos, ChaosError
 from tokenmock.mockserver.serving.wire import NOT_HTTP
 from tokenmock.mockserver.stores import MemoryStore
@@ -102,7 +103,7 @@ def test_admin_starts_stops_and_reset_restarts_the_configured_sequence(make_app:
     admin = app.test_client()
     first = generated(exchanges(app, 10))
     assert admin.get("/__mock/chaos").get_json()["drawn"] == 10
-    assert admin.post("/__mock/reset").status_code == 204
+    assert admin.post("/__mock/reset", json={}).status_code == 204
     assert admin.get("/__mock/chaos").get_json()["drawn"] == 0
     assert generated(exchanges(app, 10)) == first
 
@@ -135,8 +136,10 @@ def test_bad_chaos_requests_are_refused_with_the_choices(
 
 
 def test_bad_chaos_setting_refuses_to_start(make_app: Callable[..., Flask]) -> None:
-    with pytest.raises(ChaosError, match="seed must be a whole number"):
+    with pytest.raises(ConfigError, match="chaos: not one of the accepted forms"):
         make_app(chaos="loud")
+    with pytest.raises(ChaosError, match="unknown kinds"):  # kinds are the chaos module's to know
+        make_app(chaos={"seed": 1, "exclude": ["loud"]})
 
 
 def test_reference_client_survives_chaos_over_http(

@@ -65,6 +65,10 @@ class _Base(Vendor):
     def render_error(self, error: Any, call: Any, path: str) -> Reply:
         return Reply(error.status, [{"error": error.error}])
 
+    @operation("getJwks")  # present in every variant below: each drifts in one other way only
+    def get_jwks(self, call: Call) -> Reply:
+        return Reply(200, {"keys": []})
+
 
 class MissingHandler(_Base):
     name = "vision10"

@@ -30,8 +30,10 @@ def free_port() -> int:
 class Served:
     """One `tokenmock serve` process; talk to it at `url` (always loopback)."""
 
-    def __init__(self, args: Sequence[str], log: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+    def __init__(
+        self, args: Sequence[str], log: Path, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         self.log_path = log
         self.url = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "tokenmock", "serve", "--port", str(self.port), *args]

@@ -198,7 +198,7 @@ def farm(request: pytest.FixtureRequest) -> Iterator[list[Entry]]:
     """Connections to two different processes of one mock (two workers of one server, or two servers),
     alternating, after a reset to a clean state."""
     servers: list[Serve] = request.getfixturevalue(request.param)
-    servers[0].admin("POST", "/reset")
+    servers[0].admin("POST", "/reset", json={})
     entries, held = pin(servers)
     servers[0].admin("DELETE", "/requests")
     yield entries

@@ -110,7 +110,8 @@ def test_who_may_use_the_admin_api(
     client = app_for(**settings).test_client()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     for method, path in (("GET", "/__mock/clock"), ("GET", "/__mock/requests"), ("POST", "/__mock/reset")):
-        answer = client.open(path, method=method, headers=headers, environ_base={"REMOTE_ADDR": peer})
+        sent = {**headers, "Content-Type": "application/json"} if method == "POST" else headers
+        answer = client.open(path, method=method, headers=sent, environ_base={"REMOTE_ADDR": peer})
         assert answer.status_code in ((200, 204) if status == 200 else (status,)), (method, path, answer.status_code)
         if status != 200:
             assert answer.get_json()["error"] in ("access_denied", "invalid_token")

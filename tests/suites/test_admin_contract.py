@@ -14,14 +14,20 @@ from tokenmock.contracts.loader import inline_refs, read_yaml
 from tokenmock.mockserver import create_app
 from tokenmock.mockserver.controls.chaos import kinds as chaos_kinds
 from tokenmock.mockserver.controls.faults import KINDS as FAULT_KINDS
+from tokenmock.mockserver.keyring import KeyRing
+from tokenmock.mockserver.serving.tls import local_ca
 
 ADMIN_TOKEN = "admin-contract-run-token"
 
 
 @pytest.fixture(scope="module")
-def report() -> Report:
-    """One run with an admin token configured (so auth is exercised) and every response validated."""
-    app = create_app({"access_log": False, "validate_responses": True, "admin_token": ADMIN_TOKEN})
+def report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """One run with an admin token configured (so auth is exercised) and every response validated; TLS
+    with the mock's own CA is configured, so that /__mock/ca.pem has a certificate to serve."""
+    ca_dir = tmp_path_factory.mktemp("tls")
+    local_ca(ca_dir)
+    tls = {"enabled": True, "ca_dir": str(ca_dir)}
+    app = create_app({"access_log": False, "validate_responses": True, "admin_token": ADMIN_TOKEN, "tls": tls})
     profile = settings()
     return checks.run_admin(
         app=app,
@@ -81,3 +87,6 @@ def test_enumerations_follow_the_code() -> None:
     assert [v for v in fault["vendor"]["enum"] if v is not None] == list(contracts.vendors())
     assert _body_schema("addClient")["vendor"]["enum"] == list(contracts.vendors())
     assert _body_schema("startChaos")["exclude"]["items"]["enum"] == list(chaos_kinds())
+    mock = create_app({"access_log": False}).extensions["tokenmock"]
+    rotatable = [name for name, vendor in mock.vendors.items() if isinstance(vendor.signer, KeyRing)]
+    assert _body_schema("rotateKeys")["vendor"]["enum"] == rotatable

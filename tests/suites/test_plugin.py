@@ -4,16 +4,25 @@ settings fixture users override, and the replay server for fuzzing clients."""
 from __future__ import annotations
 
 import contextlib
+import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from flask import Flask
 
-from tokenmock import contracts
+from tests.inner_pytest import free_port, run_pytest
+from tokenmock import contracts, pytest_plugin
 from tokenmock.client import ClickViewClient, TransportError
 from tokenmock.contracts.strategies import Reply
 from tokenmock.pytest_plugin import LiveMock, ReplayServer
+
+# The plugin's public fixtures, each documented for `pytest --fixtures`.
+FIXTURES = {
+    name: getattr(pytest_plugin, name)
+    for name in ("tokenmock_server", "tokenmock_port", "tokenmock_settings", "tokenmock_app", "tokenmock_replay")
+}
 
 
 def test_the_live_mock_serves_every_vendor_on_loopback(tokenmock_server: LiveMock) -> None:
@@ -88,11 +97,73 @@ def test_controls_are_on_the_fixture_itself(tokenmock_server: LiveMock) -> None:
         client.token()
     before = tokenmock_server.clock.now()
     assert tokenmock_server.clock.advance(3600) >= before + 3600
-    assert tokenmock_server.chaos(seed=3)["seed"] == 3
+    # The slow kinds left out, every draw answers (or hangs up) at once: the journal has it when the call returns.
+    assert tokenmock_server.chaos(seed=3, exclude=["stalled_body", "dripping_body", "no_answer"])["seed"] == 3
     with contextlib.suppress(requests.RequestException):  # a chaos draw may break the connection
-        requests.post(f"{tokenmock_server.url('clickview')}/connect/token", data={}, timeout=1)
+        requests.post(f"{tokenmock_server.url('clickview')}/connect/token", data={}, timeout=60)
     assert tokenmock_server.requests(limit=1)[0]["fault"].startswith("chaos:0:")
 
 
 def test_chaos_started_in_one_test_is_gone_in_the_next(tokenmock_server: LiveMock) -> None:
     assert tokenmock_server.chaos_state()["seed"] is None
+
+
+def test_the_url_is_the_root_and_a_vendor_url_is_one_concatenation_away(tokenmock_server: LiveMock) -> None:
+    assert isinstance(tokenmock_server.url, str)
+    assert tokenmock_server.url == tokenmock_server.root == f"http://127.0.0.1:{tokenmock_server.port}"
+    for vendor in contracts.vendors():
+        assert tokenmock_server.url + f"/{vendor}" == tokenmock_server.url_for(vendor) == tokenmock_server.url(vendor)
+    token = requests.post(
+        tokenmock_server.url + "/clickview/connect/token",
+        data={**tokenmock_server.demo("clickview"), "grant_type": "client_credentials"},
+        timeout=5,
+    )
+    assert token.status_code == 200, token.text
+
+
+def test_an_unknown_vendor_url_says_what_is_served(tokenmock_server: LiveMock) -> None:
+    with pytest.raises(ValueError, match="'clickveiw' is not served here; served: junctiontv, clickview"):
+        tokenmock_server.url_for("clickveiw")
+
+
+PINNED_TEST = """
+def test_pinned(tokenmock_server, tokenmock_port):
+    assert tokenmock_port == {port}
+    assert tokenmock_server.url == "http://127.0.0.1:{port}"
+    assert tokenmock_server.clock.now() > 0
+"""
+
+
+@pytest.mark.parametrize("how", ["option", "ini", "both"])
+def test_the_port_can_be_pinned(how: str, tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "test_pinned.py").write_text(PINNED_TEST.format(port=port))
+    args = ["-q"]
+    if how in ("option", "both"):
+        args.append(f"--tokenmock-port={port}")
+    if how in ("ini", "both"):  # with both, the option wins: the ini names a port no test expects
+        (tmp_path / "pytest.ini").write_text(f"[pytest]\ntokenmock_port = {port if how == 'ini' else 1}\n")
+    result = run_pytest(tmp_path, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_a_pinned_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", free_port())) as taken:
+        port = taken.getsockname()[1]
+        (tmp_path / "test_pinned.py").write_text(PINNED_TEST.format(port=port))
+        result = run_pytest(tmp_path, "-q", f"--tokenmock-port={port}")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"tokenmock_server cannot listen on 127.0.0.1:{port}: Address already in use" in result.stdout
+    assert "Traceback" not in result.stdout
+
+
+def test_the_fixtures_are_documented_in_pytest_fixtures(tmp_path: Path) -> None:
+    result = run_pytest(tmp_path, "--fixtures")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = result.stdout
+    for name, fixture in FIXTURES.items():
+        first_line = (fixture.__doc__ or "").strip().splitlines()[0]
+        assert name in shown and first_line and first_line in shown, f"{name}: its docstring is not shown"
+    # pytest --help documents the option too.
+    assert "--tokenmock-port=PORT" in run_pytest(tmp_path, "--help").stdout

@@ -12,7 +12,7 @@ from tokenmock.contracts import strategies
 
 
 def test_my_service_calls_the_api_with_a_token(tokenmock_server):
-    base = tokenmock_server.url("clickview")  # the live mock, one per session, clean for every test
+    base = tokenmock_server.url + "/clickview"  # the live mock, one per session, clean for every test
     demo = tokenmock_server.demo("clickview")
     clickview = ClickViewClient(demo["client_id"], demo["client_secret"], base_url=base)
 
@@ -28,7 +28,7 @@ def test_my_service_rides_out_an_outage(tokenmock_server):
     clickview = ClickViewClient(
         demo["client_id"],
         demo["client_secret"],
-        base_url=tokenmock_server.url("clickview"),
+        base_url=tokenmock_server.url_for("clickview"),
         retry=RetryPolicy(attempts=3, base=0.01),
     )
 

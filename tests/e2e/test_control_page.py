@@ -1,0 +1,247 @@
+"""The control page (`/__mock/ui`) in a real headless Chromium, driven by selenium (issue 17).
+
+Debian's `chromium` and `chromium-driver` (installed by .ci/run). The tests load the page, see a request they
+made appear in the journal, expand it, arm a fault through the form and see it fire, and save a screenshot as
+an artifact (in the test's tmp dir, and in $TOKENMOCK_ARTIFACTS when set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tokenmock.client import AuthenticationError, ClickViewClient
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1400,1500")
+PORTS = range(25400, 25600)
+WAIT = 20  # seconds any one thing may take to show on the page before the test says what did not
+
+
+class PageServer:
+    """The app on 127.0.0.1 (a port of this suite's range), in a thread."""
+
+    def __init__(self, app: Flask) -> None:
+        for port in PORTS:
+            with contextlib.suppress(OSError):
+                self._server = make_server("127.0.0.1", port, app, threaded=True)
+                break
+        else:
+            raise AssertionError(f"no free port in {PORTS}")
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        if os.environ.get("CI"):  # .ci/run installs them: in CI the page must be tested, not skipped
+            pytest.fail("Debian's chromium and chromium-driver are missing in CI")
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # selenium must not fetch a driver of its own
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(make_app: Callable[..., Flask]) -> Iterator[Callable[..., PageServer]]:
+    servers: list[PageServer] = []
+
+    def start(**settings: Any) -> PageServer:
+        servers.append(PageServer(make_app(**settings)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def until(driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:  # the page redraws its tables as the journal grows: an element may go stale between two looks
+        wait = WebDriverWait(driver, WAIT, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,))
+        return wait.until(condition)
+    except TimeoutException:
+        status = driver.find_element("id", "status-line").text
+        raise AssertionError(f"the page did not show {what} within {WAIT} s (its status line: {status!r})") from None
+
+
+def journal_rows(driver: Any) -> list[list[str]]:
+    """The journal table's cells, read in one go (the page redraws it as entries come)."""
+    rows: list[list[str]] = driver.execute_script(
+        "return [...document.querySelectorAll('#journal-body tr.entry')].map(r => [...r.cells].map(c => c.textContent))"
+    )
+    return rows
+
+
+def click(driver: Any, selector: str) -> bool:
+    driver.find_element("css selector", selector).click()
+    return True
+
+
+def save_artifact(driver: Any, tmp_path: Path, name: str) -> Path:
+    shot = tmp_path / name
+    driver.execute_script("window.scrollTo(0, 0)")
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    if os.environ.get("TOKENMOCK_ARTIFACTS"):
+        target = Path(os.environ["TOKENMOCK_ARTIFACTS"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, target / name)
+    return shot
+
+
+def test_the_page_shows_a_request_and_arms_a_fault_that_fires(
+    browser: Any, page: Callable[..., PageServer], tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    server = page()
+    browser.get(server.url + "/__mock/ui")
+    until(browser, lambda d: len(d.find_elements("css selector", "#vendors-body tr")) == 5, "the five vendors")
+    curl = browser.find_element("css selector", "#vendors-body tr:nth-child(2) pre.curl").text
+    assert curl.startswith(f"curl -X POST {server.url}/clickview/connect/token")
+
+    client = ClickViewClient("demo-client", "demo-secret", base_url=f"{server.url}/clickview")
+    assert client.token().access_token
+    until(browser, lambda d: any(r[3] == "requestToken" and r[5] == "200" for r in journal_rows(d)),
+          "the token request in the journal")
+    until(browser, lambda d: click(d, "#journal-body tr.entry"), "an entry to click")
+    details = until(browser, lambda d: d.execute_script(
+        "const pre = document.querySelector('#journal-body tr.details pre'); return pre && pre.textContent"
+    ), "the expanded entry")
+    assert '"client_secret": "***"' in details and "demo-secret" not in details
+
+    Select(browser.find_element("id", "fault-kind")).select_by_value("documented")
+    Select(browser.find_element("id", "fault-vendor")).select_by_value("clickview")
+    Select(browser.find_element("id", "fault-operation")).select_by_value("requestToken")
+    params = browser.find_element("id", "fault-params")
+    params.clear()
+    params.send_keys('{"status": 401}')
+    browser.find_element("id", "fault-arm").click()
+    until(browser, lambda d: len(d.find_elements("css selector", "#faults-body tr")) == 1, "the armed fault")
+
+    with pytest.raises(AuthenticationError):
+        ClickViewClient("demo-client", "demo-secret", base_url=f"{server.url}/clickview").token()
+    until(browser, lambda d: any(r[5] == "401" and r[6] == "documented" for r in journal_rows(d)),
+          "the fault firing in the journal")
+    until(browser, lambda d: not d.find_elements("css selector", "#faults-body tr"), "the used-up fault gone")
+    save_artifact(browser, tmp_path, "control-page.png")
+
+
+def test_the_page_filters_the_journal_and_moves_the_clock(browser: Any, page: Callable[..., PageServer]) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    server = page()
+    browser.get(server.url + "/__mock/ui")
+    until(browser, lambda d: len(d.find_elements("css selector", "#vendors-body tr")) == 5, "the five vendors")
+    requests.post(f"{server.url}/clickview/connect/token", data={"grant_type": "client_credentials"}, timeout=5)
+    requests.post(f"{server.url}/vision10/v1/api/oauth/token", json={}, timeout=5)
+    until(browser, lambda d: len(journal_rows(d)) == 2, "both requests")
+    Select(browser.find_element("id", "filter-vendor")).select_by_value("vision10")
+    until(browser, lambda d: [r[2] for r in journal_rows(d)] == ["vision10"], "only the vision10 request")
+    browser.find_element("id", "filter-status").send_keys("2xx")
+    until(browser, lambda d: journal_rows(d) == [], "no 2xx vision10 request")
+    before = requests.get(f"{server.url}/__mock/clock", timeout=5).json()["now"]
+    seconds = browser.find_element("id", "clock-seconds")
+    seconds.clear()
+    seconds.send_keys("86400")
+    browser.find_element("id", "clock-advance").click()
+    until(browser, lambda _d: requests.get(f"{server.url}/__mock/clock", timeout=5).json()["now"] >= before + 86400,
+          "the clock a day ahead")
+    browser.find_element("id", "chaos-start").click()
+    until(browser, lambda d: d.find_element("id", "chaos-state").text.startswith("on: seed 7"), "chaos on")
+    browser.find_element("id", "chaos-stop").click()
+    until(browser, lambda d: d.find_element("id", "chaos-state").text == "off", "chaos off")
+
+
+def test_with_an_admin_token_the_page_asks_for_it_once_per_tab(browser: Any, page: Callable[..., PageServer]) -> None:
+    server = page(admin_token="page-admin-token")
+    browser.get(server.url + "/__mock/ui")
+    form = until(browser, lambda d: [f for f in d.find_elements("id", "token-form") if f.is_displayed()],
+                 "the admin token form")[0]
+    browser.find_element("id", "admin-token").send_keys("page-admin-token")
+    form.submit()
+    until(browser, lambda d: d.find_element("id", "chaos-state").text == "off", "the controls, with the token")
+    assert browser.execute_script("return sessionStorage.getItem('tokenmock.admin_token')") == "page-admin-token"
+    assert browser.execute_script("return localStorage.length") == 0  # kept for this tab only
+    browser.refresh()  # same tab: not asked again
+    until(browser, lambda d: d.find_element("id", "chaos-state").text == "off", "the controls after a reload")
+    assert not browser.find_element("id", "token-form").is_displayed()
+    browser.execute_script("sessionStorage.clear()")
+
+
+def test_the_page_is_served_where_the_admin_api_answers_only(make_app: Callable[..., Flask]) -> None:
+    http = make_app().test_client()
+    page_answer = http.get("/__mock/ui")
+    assert page_answer.status_code == 200 and b"/__mock/ui/page.js" in page_answer.data
+    policy = page_answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert http.get("/__mock/ui/page.js").headers["Content-Type"].startswith("text/javascript")
+    assert http.get("/__mock/ui", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 403
+    assert make_app(exposed=True).test_client().get("/__mock/ui").status_code == 403
+    assert http.get("/__mock/ui/../admin.yaml").status_code == 404
+    assert http.get("/__mock/ui/secrets.txt").status_code == 404
+
+
+def test_the_page_ships_as_package_data_without_remote_resources() -> None:
+    from tokenmock.mockserver.controls.control_page import ASSETS, asset
+
+    for name in ASSETS:
+        text = asset(name).decode()
+        assert "http://" not in text and "https://" not in text, f"{name} loads something from elsewhere"
+    assert "innerHTML" not in asset("page.js").decode()  # server data goes in as text only
+
+
+def test_every_index_curl_line_gets_a_token(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    import subprocess
+
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    server = PageServer(make_app())
+    try:
+        index = requests.get(server.url + "/", timeout=5).json()
+        for vendor, entry in index["vendors"].items():
+            run = subprocess.run(["bash", "-c", entry["curl"] + " -s -o /dev/null -w '%{http_code}'"],
+                                 capture_output=True, text=True, timeout=30, check=False)
+            assert run.stdout == "200", f"{vendor}: {entry['curl']} answered {run.stdout} {run.stderr}"
+    finally:
+        server.stop()
+
+
+def test_the_wheel_carries_the_page() -> None:
+    import fnmatch
+    import tomllib
+
+    from tokenmock.mockserver.controls.control_page import ASSETS
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["tokenmock.mockserver.controls"]
+    for name in ASSETS:
+        assert any(fnmatch.fnmatch(f"static/{name}", pattern) for pattern in globs), f"{name} is not package data"
