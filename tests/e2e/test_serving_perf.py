@@ -20,7 +20,7 @@ from gunicorn.config import Config
 from gunicorn.http import wsgi
 
 from tests.e2e.test_serve import ROOT, start, stop
-from tokenmock.mockserver.serving import server
+from tokenmock.mockserver.serving import logpump
 from tokenmock.mockserver.serving.server import OneWriteResponse
 from tokenmock.mockserver.tokens import new_jti
 
@@ -171,22 +171,22 @@ def test_the_log_queue_is_bounded_and_drained_on_stop(capsys: pytest.CaptureFixt
     root = logging.getLogger("tokenmock")
     saved = (root.handlers[:], root.level, root.propagate, logging.getLogger("tokenmock.access").disabled)
     try:
-        server.configure_logging(access_log=True)
-        assert server._pump is not None and server._pump.listener is not None
-        server._pump.listener.stop()  # no listener: lines stay queued
-        server._pump.listener = None
-        for n in range(server.LogPump.QUEUE_SIZE + 50):
+        logpump.configure_logging(access_log=True)
+        assert logpump._pump is not None and logpump._pump.listener is not None
+        logpump._pump.listener.stop()  # no listener: lines stay queued
+        logpump._pump.listener = None
+        for n in range(logpump.LogPump.QUEUE_SIZE + 50):
             logging.getLogger("tokenmock.access").info("line %d", n)
-        assert len(server._pump.handler.queue) == server.LogPump.QUEUE_SIZE  # type: ignore[arg-type]
-        server._pump.listener = server._Listener(server._pump.handler.queue, server._pump.sink)
-        server._pump.listener.start()
-        server.stop_logging()
+        assert len(logpump._pump.handler.queue) == logpump.LogPump.QUEUE_SIZE  # type: ignore[arg-type]
+        logpump._pump.listener = logpump._Listener(logpump._pump.handler.queue, logpump._pump.sink)
+        logpump._pump.listener.start()
+        logpump.stop_logging()
         written = capsys.readouterr().err.splitlines()
-        assert len(written) == server.LogPump.QUEUE_SIZE
+        assert len(written) == logpump.LogPump.QUEUE_SIZE
         assert written[0].endswith("tokenmock.access line 0")
     finally:
-        server.stop_logging()
-        server._pump = None
+        logpump.stop_logging()
+        logpump._pump = None
         root.handlers[:], root.level, root.propagate, logging.getLogger("tokenmock.access").disabled = saved
 
 
