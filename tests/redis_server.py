@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from tests.ports import free_port
 
 
 def redis_binary() -> str:
@@ -30,12 +31,6 @@ def redis_binary() -> str:
         pytest.skip(message)
     return binary
 
-
-def free_port() -> int:
-    """A loopback port nobody listens on (now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PrivateRedis:

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.redis_server import PrivateRedis, free_port
+from tests.ports import free_port
+from tests.redis_server import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCH = 1_767_225_600.0
