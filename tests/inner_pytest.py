@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 TIMEOUT = 300  # seconds: a safety stop for a hung run, far above the seconds one takes
-PORTS = range(27000, 28000)  # where servers started by tests may listen
-
 
 def plugin_installed() -> bool:
     """True when the `pytest11` entry point loads the plugin (installed, editable or not)."""
@@ -33,13 +30,3 @@ def run_pytest(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def free_port() -> int:
-    """A port of 127.0.0.1 in PORTS that nothing listens on now."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")

@@ -7,7 +7,6 @@ an artifact (in the test's tmp dir, and in $TOKENMOCK_ARTIFACTS when set).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import threading
@@ -26,20 +25,14 @@ CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1400,1500")
-PORTS = range(25400, 25600)
 WAIT = 20  # seconds any one thing may take to show on the page before the test says what did not
 
 
 class PageServer:
-    """The app on 127.0.0.1 (a port of this suite's range), in a thread."""
+    """The app on 127.0.0.1 (a port the kernel picks), in a thread."""
 
     def __init__(self, app: Flask) -> None:
-        for port in PORTS:
-            with contextlib.suppress(OSError):
-                self._server = make_server("127.0.0.1", port, app, threaded=True)
-                break
-        else:
-            raise AssertionError(f"no free port in {PORTS}")
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,21 +17,12 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.ports import free_port
 from tokenmock.mockserver.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CLICKVIEW = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}
 # The ports this suite's servers may use.
-PORTS = range(25200, 25400)
-
-
-def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as sock, contextlib.suppress(OSError):
-            sock.bind(("127.0.0.1", port))
-            return port
-    raise AssertionError(f"no free port in {PORTS}")
-
 
 class Served:
     """`tokenmock serve` in a subprocess; its stderr collected in a file (read at any time)."""

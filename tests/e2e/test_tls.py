@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from cryptography import x509
 from oauthlib.oauth2 import BackendApplicationClient, InsecureTransportError
 from requests_oauthlib import OAuth2Session
 
+from tests.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 FORM = {
     "grant_type": "client_credentials",
@@ -33,18 +34,6 @@ FORM = {
 }
 START_TIMEOUT = 30.0
 
-
-def port_in_range(low: int = 24000, high: int = 24999) -> int:
-    """A free port in the range this suite may use, starting at a spot that differs between runs."""
-    for offset in range(high - low + 1):
-        port = low + (os.getpid() + offset) % (high - low + 1)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no free port in {low}-{high}")
 
 
 @dataclass
@@ -59,7 +48,7 @@ class TlsServer:
 def serving(work: Path, *args: str) -> Iterator[TlsServer]:
     """`tokenmock serve ARGS` on a port of this suite's range, its CA kept under `work`; stopped by PID."""
     ca_dir, log = work / "ca", work / "serve.log"
-    port = port_in_range()
+    port = free_port()
     env = {**os.environ, "TOKENMOCK__TLS__CA_DIR": str(ca_dir)}
     with log.open("wb") as out:
         process = subprocess.Popen(

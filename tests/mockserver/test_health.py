@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 
+from tests.redis_server import PrivateRedis, redis_binary
 from tokenmock.contracts.loader import inline_refs, read_yaml
 from tokenmock.contracts.validation import compile_schema, first_error
 from tokenmock.mockserver.stores import MemoryStore
@@ -76,64 +71,15 @@ def test_probes_need_no_admin_token(make_app: Callable[..., Flask], settings: di
     assert http.get("/__mock/clock", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code in (401, 403)
 
 
-class Redis:
-    """A private redis-server on a port of this suite's range (24000-24999), stopped and started by PID."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary, self.workdir = binary, workdir
-        self.port = next(p for p in range(24500, 25000) if _free(p))
-        self.process: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [self.binary, *args, "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        try:
-            while True:
-                try:
-                    probe.ping()
-                    return
-                except redis.RedisError:
-                    if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("redis-server did not start") from None
-                    time.sleep(0.02)  # polling a starting server, not waiting for expiry
-        finally:
-            probe.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[Redis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed (Debian: apt-get install redis-server)")
-        pytest.skip("redis-server is not installed")
-    server = Redis(binary, tmp_path)
+def redis_server(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(redis_binary(), tmp_path)
     yield server
     server.stop()
 
 
-def test_health_follows_a_redis_outage(make_app: Callable[..., Flask], redis_server: Redis) -> None:
-    http = make_app(store=f"redis://127.0.0.1:{redis_server.port}/0?prefix=health").test_client()
+def test_health_follows_a_redis_outage(make_app: Callable[..., Flask], redis_server: PrivateRedis) -> None:
+    http = make_app(store=redis_server.url("health")).test_client()
     store = http.application.extensions["tokenmock"].store
     store._breaker.probe_every = 0.0  # every request may probe the store: no waiting for the interval
     ready = http.get("/__mock/health")

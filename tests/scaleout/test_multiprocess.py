@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.scaleout.conftest import RedisServer, free_port
+from tests.ports import free_port
+from tests.redis_server import PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCH = 1_767_225_600.0
@@ -182,7 +183,7 @@ def workers() -> Iterator[list[Serve]]:
 
 
 @pytest.fixture(scope="module")
-def hosts(redis_server: RedisServer) -> Iterator[list[Serve]]:
+def hosts(redis_server: PrivateRedis) -> Iterator[list[Serve]]:
     url = redis_server.url()
     first = Serve("--workers", "2", "--store", url)
     second = Serve("--workers", "2", "--store", url)

@@ -13,11 +13,6 @@ stopped and started again at the same address.
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 import requests
 from flask import Flask
 
+from tests.redis_server import PrivateRedis, redis_binary
 from tests.reliability.serving import served
 from tests.security.flows import (
     RESOURCES,
@@ -48,81 +43,9 @@ from tokenmock.mockserver.stores.redis import RedisStore
 HANG_BOUND = 20.0
 
 
-def _port_in_range() -> int:
-    for port in range(22600, 23000):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 22600-22999")
-
-
-class PrivateRedis:
-    """A redis-server that can be stopped, restarted empty at the same port, frozen and thawed."""
-
-    def __init__(self, binary: str, workdir: Path) -> None:
-        self.binary, self.workdir = binary, workdir
-        self.port = _port_in_range()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [self.binary, *args, "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        probe = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                probe.ping()
-                break
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.02)  # polling a starting server, not waiting for expiry
-            finally:
-                probe.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-
-    def freeze(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def flush(self) -> None:
-        client = redis.Redis(host="127.0.0.1", port=self.port)
-        client.flushall()
-        client.close()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0?prefix=outage"
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed (Debian: apt-get install redis-server)")
-        pytest.skip("redis-server is not installed")
-    server = PrivateRedis(binary, tmp_path)
+    server = PrivateRedis(redis_binary(), tmp_path)
     yield server
     server.stop()
 
@@ -132,7 +55,7 @@ def make_redis_app(private_redis: PrivateRedis) -> Iterator[Callable[[], Flask]]
     apps: list[Flask] = []
 
     def make() -> Flask:
-        app = create_app({"validate_responses": True, "access_log": False, "store": private_redis.url})
+        app = create_app({"validate_responses": True, "access_log": False, "store": private_redis.url("outage")})
         store = app.extensions["tokenmock"].store
         assert isinstance(store, RedisStore)
         breaker = getattr(store, "_breaker", None)
@@ -260,7 +183,7 @@ def test_a_fresh_redis_is_not_mistaken_for_one_that_came_back_empty(make_redis_a
 def test_store_timeout_bounds_every_redis_operation_without_retries(
     private_redis: PrivateRedis, settings: dict[str, Any], timeout: float
 ) -> None:
-    app = create_app({"store": private_redis.url, "access_log": False, **settings})
+    app = create_app({"store": private_redis.url("outage"), "access_log": False, **settings})
     store = app.extensions["tokenmock"].store
     try:
         kwargs = store.redis.connection_pool.connection_kwargs
@@ -294,7 +217,7 @@ def test_a_served_mock_with_two_workers_answers_503_without_tracebacks(
         "client_secret": "demo-secret",
         "scope": "smartembed.viewkey",
     }
-    with served(["--workers", "2", "--store", private_redis.url], tmp_path / "serve.log") as server:
+    with served(["--workers", "2", "--store", private_redis.url("outage")], tmp_path / "serve.log") as server:
         url = f"{server.url}/clickview/connect/token"
         assert requests.post(url, data=form, timeout=10).status_code == 200
         private_redis.stop()

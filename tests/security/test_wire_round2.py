@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import random
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -19,6 +18,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
+from tests.ports import free_port
 from tests.reliability.serving import Served
 from tests.security.hostile import CASES, ROUTES, assert_refusal
 from tokenmock.mockserver.controls.controller import MockController
@@ -27,7 +27,6 @@ TOKEN = next(r for r in ROUTES if str(r) == "clickview.requestToken")
 LIMIT = 64 * 1024  # the default max_body_bytes
 FORM = "application/x-www-form-urlencoded"
 # Ports this suite may listen on (the workplace gives each helper its own range).
-PORTS = range(21000, 22000)
 FOLLOW_UPS = 40
 LOG_PATHS = {
     "LF": "/clickview/x%0aFORGED-LF%20line",
@@ -43,24 +42,11 @@ OVERSIZE_FRAMINGS = 3
 CASE_COUNT = OVERSIZE_FRAMINGS + FOLLOW_UPS + len(LOG_PATHS) + RESETS + len(STALLED)
 
 
-def port_in_range() -> int:
-    """A free loopback port from PORTS."""
-    candidates = list(PORTS)
-    random.shuffle(candidates)
-    for port in candidates:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port in 21000-21999")
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     log = tmp_path_factory.mktemp("round2") / "serve.log"
-    live = Served([], log, env={"TOKENMOCK_WORKERS": "1"}, port=port_in_range())
+    live = Served([], log, env={"TOKENMOCK_WORKERS": "1"}, port=free_port())
     try:
         yield live
     finally:

@@ -12,7 +12,8 @@ import pytest
 import requests
 from flask import Flask
 
-from tests.inner_pytest import free_port, run_pytest
+from tests.inner_pytest import run_pytest
+from tests.ports import free_port
 from tokenmock import contracts, pytest_plugin
 from tokenmock.client import ClickViewClient, TransportError
 from tokenmock.contracts.strategies import Reply
