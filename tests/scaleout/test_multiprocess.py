@@ -213,7 +213,9 @@ def test_every_request_is_journalled_once_whoever_answers(farm: list[Entry]) -> 
     entries = journal(farm[1].server, vendor="clickview")
     assert len(entries) == 60
     assert len({e["id"] for e in entries}) == 60
-    assert {e["worker"] for e in entries} == {farm[0].worker, farm[1].worker}
+    # At least two processes answered. Not exactly the two pinned: the connection balancer may ask a
+    # pinned client to reconnect (Connection: close), and its next connection may reach another worker.
+    assert len({e["worker"] for e in entries}) >= 2
     seen_by = [entry.get("/__mock/requests").json()["requests"] for entry in farm[:2]]
     assert seen_by[0] == seen_by[1] and len(seen_by[0]) == 60  # one journal, read through either process
 
@@ -284,7 +286,7 @@ def test_a_fault_for_the_next_n_requests_fires_exactly_n_times(farm: list[Entry]
     assert clickview_token(farm[0]).status_code == 200
     faulted = [e for e in journal(farm[0].server, operation="requestToken") if e["fault"] == "status"]
     assert len(faulted) == 24 and {e["status"] for e in faulted} == {503}
-    assert {e["worker"] for e in faulted} == {farm[0].worker, farm[1].worker}
+    assert len({e["worker"] for e in faulted}) >= 2  # used up across processes (see the journal test)
 
 
 def test_one_clock_for_every_process(farm: list[Entry]) -> None:
