@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import make_server
 
+from tests.conftest import LiveServer
 from tokenmock.client import AuthenticationError, ClickViewClient
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -26,20 +25,6 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--window-size=1400,1500")
 WAIT = 20  # seconds any one thing may take to show on the page before the test says what did not
-
-
-class PageServer:
-    """The app on 127.0.0.1 (a port the kernel picks), in a thread."""
-
-    def __init__(self, app: Flask) -> None:
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +47,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(make_app: Callable[..., Flask]) -> Iterator[Callable[..., PageServer]]:
-    servers: list[PageServer] = []
+def page(make_app: Callable[..., Flask]) -> Iterator[Callable[..., LiveServer]]:
+    servers: list[LiveServer] = []
 
-    def start(**settings: Any) -> PageServer:
-        servers.append(PageServer(make_app(**settings)))
+    def start(**settings: Any) -> LiveServer:
+        servers.append(LiveServer(make_app(**settings)))
         return servers[-1]
 
     yield start
@@ -111,7 +96,7 @@ def save_artifact(driver: Any, tmp_path: Path, name: str) -> Path:
 
 
 def test_the_page_shows_a_request_and_arms_a_fault_that_fires(
-    browser: Any, page: Callable[..., PageServer], tmp_path: Path
+    browser: Any, page: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
     from selenium.webdriver.support.ui import Select
 
@@ -148,7 +133,7 @@ def test_the_page_shows_a_request_and_arms_a_fault_that_fires(
     save_artifact(browser, tmp_path, "control-page.png")
 
 
-def test_the_page_filters_the_journal_and_moves_the_clock(browser: Any, page: Callable[..., PageServer]) -> None:
+def test_the_page_filters_the_journal_and_moves_the_clock(browser: Any, page: Callable[..., LiveServer]) -> None:
     from selenium.webdriver.support.ui import Select
 
     server = page()
@@ -174,7 +159,7 @@ def test_the_page_filters_the_journal_and_moves_the_clock(browser: Any, page: Ca
     until(browser, lambda d: d.find_element("id", "chaos-state").text == "off", "chaos off")
 
 
-def test_with_an_admin_token_the_page_asks_for_it_once_per_tab(browser: Any, page: Callable[..., PageServer]) -> None:
+def test_with_an_admin_token_the_page_asks_for_it_once_per_tab(browser: Any, page: Callable[..., LiveServer]) -> None:
     server = page(admin_token="page-admin-token")
     browser.get(server.url + "/__mock/ui")
     form = until(browser, lambda d: [f for f in d.find_elements("id", "token-form") if f.is_displayed()],
@@ -217,7 +202,7 @@ def test_every_index_curl_line_gets_a_token(make_app: Callable[..., Flask], tmp_
 
     if not shutil.which("curl"):
         pytest.skip("curl is not installed")
-    server = PageServer(make_app())
+    server = LiveServer(make_app())
     try:
         index = requests.get(server.url + "/", timeout=5).json()
         for vendor, entry in index["vendors"].items():
