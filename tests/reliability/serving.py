@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +66,14 @@ class Served:
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def log_once(self, ready: Callable[[str], bool], bound: float = 30.0) -> str:
+        """The log once `ready(log)` holds, or as it is after `bound` seconds: access lines leave the
+        workers through a queue (written within moments), so a test polls instead of reading at once."""
+        deadline = time.monotonic() + bound
+        while not ready(log := self.log()) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling a log written by another thread, not waiting for expiry
+        return log
 
     def stop(self) -> str:
         """SIGTERM (gunicorn's graceful stop), SIGKILL if it lingers; the whole log."""
