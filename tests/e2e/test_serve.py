@@ -33,17 +33,17 @@ def start(*args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Pop
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # generous: a busy machine may take long to start the workers
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"serve exited: {process.stdout.read() if process.stdout else ''}")
         try:
-            requests.get(base + "/", timeout=0.5)
+            requests.get(base + "/", timeout=5)
             return process, base
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
             time.sleep(0.05)  # polling a starting server, not waiting for expiry
     process.kill()
-    raise AssertionError("serve did not answer within 20 s")
+    raise AssertionError("serve did not answer within 60 s")
 
 
 def stop(process: subprocess.Popen[str]) -> str:

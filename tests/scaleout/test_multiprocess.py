@@ -54,16 +54,16 @@ class Serve:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # generous: a busy machine may take long to start the workers
         while True:
             if self.process.poll() is not None:
                 raise AssertionError(f"serve exited: {self.stop()}")
             try:
-                requests.get(self.base + "/", timeout=0.5)
+                requests.get(self.base + "/", timeout=5)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still booting
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"serve did not answer within 30 s: {self.stop()}") from None
+                    raise AssertionError(f"serve did not answer within 60 s: {self.stop()}") from None
                 time.sleep(0.05)  # polling a starting server, not waiting for expiry
 
     def stop(self) -> str:
