@@ -1,9 +1,9 @@
 """Check that the benchmark-driven fast paths answer exactly as the reference paths they shortcut.
 
-- `contracts.validation.compile_fast` against jsonschema, on every request and response schema of the
+- `tokenmock.contracts.validation.compile_fast` against jsonschema, on every request and response schema of the
   five contracts, with random and mutated instances;
 - `JwtSigner`'s own encoder and verifier against PyJWT's `encode`/`decode`;
-- the mock's lean WSGI route (mockserver.app) against Flask's dispatch, on valid and invalid requests
+- the mock's lean WSGI route (tokenmock.mockserver.app) against Flask's dispatch, on valid and invalid requests
   of every vendor: same status, headers and body (tokens aside, which differ by their `jti`).
 
 Run: `python benchmarks/check_fast_paths.py` (exits 1 on any difference).
@@ -192,7 +192,8 @@ def check_routes() -> int:
 
 
 def check_forms(rounds: int = 100_000) -> int:
-    """`mockserver.validation.parse_form`'s split against `urllib.parse.parse_qsl` on random form text."""
+    """`tokenmock.mockserver.pipeline.validation.parse_form`'s split against `urllib.parse.parse_qsl` on random
+    form text."""
     from urllib.parse import parse_qsl
 
     from tokenmock.mockserver.pipeline.validation import MAX_FORM_FIELDS, _split_form
@@ -215,7 +216,8 @@ def check_forms(rounds: int = 100_000) -> int:
 
 
 def check_bodies() -> int:
-    """`mockserver.app.read_body` against werkzeug's `get_data` on every shape of body a server can hand over."""
+    """`tokenmock.mockserver.app.read_body` against werkzeug's `get_data` on every shape of body a server can
+    hand over."""
     import io
 
     from tokenmock.mockserver.app import _werkzeug_body, read_body

@@ -1,4 +1,4 @@
-"""Chaos mode: each request answered by a draw from `contracts.strategies`, reproducible from a seed.
+"""Chaos mode: each request answered by a draw from `tokenmock.contracts.strategies`, reproducible from a seed.
 
 `tokenmock serve --chaos SEED` (or `PUT /__mock/chaos`) fuzzes clients written in any language over HTTP.
 Request number n (counted across every worker, from 0 when chaos starts or the mock resets) gets draw n:
@@ -11,7 +11,7 @@ The kinds, weighted so a client sees every family often:
 - `real`: the server's own answer (a genuine token, so a client gets on to the protected resources);
 - `success`: a 200 the contract allows, generated from it (a well-formed token no resource accepts);
 - `documented_error`: an error status the operation documents, in the vendor's shape;
-- each of `contracts.strategies.HOSTILE_KINDS`: a body that breaks the contract, a wrong content type,
+- each of `tokenmock.contracts.strategies.HOSTILE_KINDS`: a body that breaks the contract, a wrong content type,
   HTML, a redirect, or a transfer that fails (truncated, stalled, dripped, silent, reset, not HTTP).
 Connections that stall or stay silent are let go when the client hangs up, or after HOLD_SECONDS.
 """

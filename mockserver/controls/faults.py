@@ -5,8 +5,8 @@ Three families, applied at different depths of the pipeline:
 - after the handler, on the body: the quirks real servers show (`token_type_case`, `expires_in_string`,
   `missing_expires_in`, `extra_field`, `malformed_json`, `wrong_content_type`) and `expired_token`, which
   runs the handler on a clock set two days back so the token it signs is already expired;
-- on the wire (see mockserver.wire): `connection_reset`, `empty_response`, `truncated_body`, `slow_drip`,
-  `stalled_body` (half the body, then nothing), `no_answer` (nothing at all) and `not_http` (bytes that are
+- on the wire (see tokenmock.mockserver.serving.wire): `connection_reset`, `empty_response`, `truncated_body`,
+  `slow_drip`, `stalled_body` (half the body, then nothing), `no_answer` (nothing at all) and `not_http` (bytes that are
   no HTTP response, then close); the two that hold a connection let go when the client hangs up or after
   `seconds`, so a fault cannot keep a worker thread for ever.
 

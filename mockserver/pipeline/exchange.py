@@ -114,7 +114,7 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     media_type: str = "application/json"
-    # A wire-level fault for the WSGI adapter to play (see mockserver.faults.WIRE), and its parameters.
+    # A wire-level fault for the WSGI adapter to play (tokenmock.mockserver.controls.faults.WIRE), and its parameters.
     wire: str | None = None
     wire_params: dict[str, Any] = field(default_factory=dict)
 

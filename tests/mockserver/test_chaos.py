@@ -1,4 +1,4 @@
-"""Chaos mode: draws from contracts.strategies, reproducible from the seed, journaled, seen on the wire."""
+"""Chaos mode: draws from tokenmock.contracts.strategies, reproducible from the seed, journaled, seen on the wire."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ class Serve:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tokenmock", "serve", "--port", str(port), *args],
             cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), "TOKENMOCK__ACCESS_LOG": "false"},
+            env={**os.environ, "TOKENMOCK__ACCESS_LOG": "false"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

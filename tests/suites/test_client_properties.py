@@ -1,6 +1,6 @@
 """The reference client against any response a server could send, over a real socket.
 
-A replay server answers the client's request with a drawn `contracts.strategies.Reply`:
+A replay server answers the client's request with a drawn `tokenmock.contracts.strategies.Reply`:
 (a) a spec-valid success: the client returns a Token equal to the payload;
 (b) a documented error: it raises the right TokenError subclass, with the vendor's error code;
 (c) a hostile response: it raises ContractViolation or TransportError, nothing else, and never hangs.

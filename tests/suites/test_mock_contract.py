@@ -4,7 +4,7 @@ Every built-in check, positive and negative data, all phases (documented example
 stateful chains through the contract's links), the demo credentials supplied so that requests get past
 authentication. The mock runs in the readings the contract encodes, so that a lenient default does not
 contradict negative_data_rejection. Checks that contradict a documented vendor behaviour are excluded
-for that vendor only, in `contracts.checks.EXCLUDED_CHECKS`, each with the entry that documents it.
+for that vendor only, in `tokenmock.contracts.checks.EXCLUDED_CHECKS`, each with the entry that documents it.
 """
 
 from __future__ import annotations
