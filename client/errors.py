@@ -14,13 +14,11 @@ of `str()` and `repr()`.
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus
+
+from tokenmock.redaction import MIN_SCRUBBED, secret_forms
 
 __all__ = [
     "MIN_SCRUBBED",
@@ -33,27 +31,7 @@ __all__ = [
     "secret_forms",
 ]
 
-# Shorter values are not scrubbed: replacing every "ab" would garble messages and hide nothing.
-MIN_SCRUBBED = 4
 REDACTED = "[redacted]"
-_PERCENT = re.compile(r"%[0-9A-F]{2}")
-
-
-def secret_forms(secret: str) -> set[str]:
-    """Every spelling of `secret` a server may echo: as sent in a form or URL (`+` or `%20` for a space,
-    either hex case), inside JSON or a Python repr, HTML-escaped, or base64 as in `Authorization: Basic`.
-    Forms shorter than MIN_SCRUBBED are left out."""
-    forms = {secret, html.escape(secret), repr(secret)[1:-1]}
-    for ascii_only in (True, False):
-        escaped = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
-        forms |= {escaped, escaped.replace("/", "\\/")}  # some encoders escape the slash too
-    for encoded in (quote_plus(secret), quote_plus(secret, safe="/"), quote(secret, safe=""), quote(secret)):
-        forms |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
-    raw = secret.encode("utf-8")
-    for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
-        text = b64.decode("ascii")
-        forms |= {text, text.rstrip("=")}
-    return {form for form in forms if len(form) >= MIN_SCRUBBED}
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:

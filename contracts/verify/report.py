@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import shlex
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import requests
 
 from tokenmock.contracts.checks import Report
+from tokenmock.redaction import MIN_SCRUBBED, secret_forms
 
 MASK = "***"
 # Credential names whose values are secrets (ids and scopes are not).
@@ -55,16 +54,9 @@ class Masker:
             self.add(value)
 
     def add(self, secret: str) -> None:
-        """Mask this value, raw and in each encoding."""
-        if len(secret) < 4:  # masking "a" would mangle every line
-            return
-        self.secrets |= {
-            secret,
-            quote(secret, safe=""),
-            quote_plus(secret),
-            json.dumps(secret)[1:-1],
-            base64.b64encode(secret.encode()).decode(),
-        }
+        """Mask this value, raw and in each encoding it travels in."""
+        if len(secret) >= MIN_SCRUBBED:  # masking "a" would mangle every line
+            self.secrets |= secret_forms(secret)
 
     def __call__(self, text: str) -> str:
         text = _USERINFO.sub("//" + MASK + "@", text)

@@ -1,0 +1,39 @@
+"""Every spelling a secret takes on the wire: one list for each part that must keep secrets out of what it
+writes (the reference client's error messages, `tokenmock verify`'s reports).
+
+It lives in the root package because the client and `contracts.verify` both need it and neither may
+import the other.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from urllib.parse import quote, quote_plus
+
+# Shorter values are not replaced: replacing every "ab" would garble messages and hide nothing.
+MIN_SCRUBBED = 4
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+
+
+def secret_forms(secret: str) -> set[str]:
+    """Every spelling of `secret` a server may echo: as sent in a form or URL (`+` or `%20` for a space,
+    either hex case), inside JSON or a Python repr, HTML-escaped, or base64 as in `Authorization: Basic`.
+    Forms shorter than MIN_SCRUBBED are left out; a value no codec can encode (a lone surrogate) is
+    only ever seen raw."""
+    forms = {secret, html.escape(secret), repr(secret)[1:-1]}
+    for ascii_only in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
+        forms |= {escaped, escaped.replace("/", "\\/")}  # some encoders escape the slash too
+    try:
+        raw = secret.encode("utf-8")
+    except UnicodeEncodeError:
+        return {form for form in forms if len(form) >= MIN_SCRUBBED}
+    for encoded in (quote_plus(secret), quote_plus(secret, safe="/"), quote(secret, safe=""), quote(secret)):
+        forms |= {encoded, _PERCENT.sub(lambda m: m.group().lower(), encoded)}
+    for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = b64.decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return {form for form in forms if len(form) >= MIN_SCRUBBED}
