@@ -159,10 +159,19 @@ def user_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-def _user_env() -> dict[str, str]:
-    """The caller's environment without what would leak this checkout or its settings into the project."""
+def _user_pytest(python: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The user project's pytest in the fresh venv, in the caller's environment without what would leak
+    this checkout or its settings into the project."""
     drop = {"PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "VIRTUAL_ENV"}
-    return {k: v for k, v in os.environ.items() if k not in drop}
+    return subprocess.run(
+        [str(python), "-m", "pytest", *args],
+        cwd=project,
+        env={k: v for k, v in os.environ.items() if k not in drop},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
@@ -178,29 +187,13 @@ def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
 
 
 def test_a_user_project_runs_its_pytest_with_the_plugin(fresh_venv: Path, user_project: Path) -> None:
-    result = subprocess.run(
-        [str(fresh_venv), "-m", "pytest", "-q", "-W", "error"],
-        cwd=user_project,
-        env=_user_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = _user_pytest(fresh_venv, user_project, "-q", "-W", "error")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout, result.stdout
 
 
 def test_the_fixtures_docstrings_show_in_pytest_fixtures(fresh_venv: Path, user_project: Path) -> None:
-    result = subprocess.run(
-        [str(fresh_venv), "-m", "pytest", "--fixtures", "-q"],
-        cwd=user_project,
-        env=_user_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = _user_pytest(fresh_venv, user_project, "--fixtures", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     for name in ("tokenmock_server", "tokenmock_port", "tokenmock_settings", "tokenmock_app", "tokenmock_replay"):
