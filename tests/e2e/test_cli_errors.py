@@ -91,3 +91,17 @@ def test_a_name_that_does_not_resolve_says_so() -> None:
         )
     )
     assert "cannot reach http://no-such-host.invalid: host name not found" in line
+
+
+def test_credentials_in_the_url_never_reach_the_message() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        line = one_line(
+            tokenmock(
+                "token", "clickview", "--base-url", f"http://admin:url-secret-99@127.0.0.1:{port}/clickview?k=q-secret",
+                "--client-id", "a", "--client-secret", "b",
+            )
+        )
+    assert f"cannot reach http://127.0.0.1:{port}: connection refused" in line
+    assert "url-secret-99" not in line and "q-secret" not in line and "admin" not in line
