@@ -1,0 +1,107 @@
+"""Dependencies that fit into a user's project (issue 23 #6).
+
+The bounds in pyproject.toml are tested at both ends: `tox -e mindeps` installs the lowest version each
+allows (.ci/mindeps.txt, kept in step with pyproject.toml here) and `tox -e newest` the newest. An upper
+bound is only where tokenmock relies on names another project does not document; the checks below say
+which names, so a release that drops one fails here with its name instead of somewhere deep in a worker.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+# The dependencies with an upper bound, each for names it does not document that tokenmock uses.
+UPPER_BOUNDED = {"gunicorn", "schemathesis"}
+
+
+def requirements() -> list[Requirement]:
+    listed = PROJECT["dependencies"] + PROJECT["optional-dependencies"]["test"]
+    return [Requirement(line) for line in listed]
+
+
+def lower_bound(requirement: Requirement) -> str:
+    (found,) = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+    return found
+
+
+def test_mindeps_pins_every_direct_dependency_at_its_lower_bound() -> None:
+    pinned = {}
+    for line in (ROOT / ".ci" / "mindeps.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[re.sub(r"[-_.]+", "-", name.strip().lower())] = Version(version.strip())
+    wanted = {re.sub(r"[-_.]+", "-", r.name.lower()): Version(lower_bound(r)) for r in requirements()}
+    assert pinned == wanted
+
+
+def test_only_dependencies_used_beyond_their_documented_api_have_an_upper_bound() -> None:
+    bounded = {r.name for r in requirements() if any(s.operator in ("<", "<=", "==", "~=") for s in r.specifier)}
+    assert bounded == UPPER_BOUNDED
+    pytest_requirement = next(r for r in requirements() if r.name == "pytest")
+    assert pytest_requirement.specifier.contains("9.2.0")  # the plugin works with pytest 9.2
+
+
+def test_tox_runs_both_ends() -> None:
+    tox = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    assert "[testenv:mindeps]" in tox and "-c {toxinidir}/.ci/mindeps.txt" in tox
+    assert "[testenv:newest]" in tox and "--upgrade-strategy eager" in tox
+
+
+def test_the_gunicorn_names_the_worker_relies_on_exist() -> None:
+    from gunicorn.http.unreader import Unreader
+    from gunicorn.workers import gthread
+
+    assert hasattr(gthread, "_DEFER")  # handle(): "not whole yet, back to the poller"
+    for name in ("handle", "finish_request", "murder_pending", "set_accept_enabled", "accept", "init_process"):
+        assert callable(getattr(gthread.ThreadWorker, name, None)), name
+    assert callable(getattr(gthread.TConn, "init", None))
+
+    class Probe(Unreader):
+        def chunk(self) -> bytes:
+            return b""
+
+    assert Probe().buf.getvalue() == b""  # the parser's buffer the worker reads ahead into
+
+
+def test_the_schemathesis_names_contract_runs_rely_on_exist() -> None:
+    from schemathesis.engine import Status, events, from_schema
+    from schemathesis.transport.wsgi import WSGITransport
+
+    assert callable(from_schema) and Status.FAILURE
+    for name in ("ScenarioFinished", "PhaseStarted", "PhaseFinished", "NonFatalError", "FatalError"):
+        assert isinstance(getattr(events, name), type), name
+    assert callable(WSGITransport.send)
+
+
+def test_reproducible_draws_follow_the_installed_hypothesis() -> None:
+    import hypothesis
+
+    from tokenmock.contracts import reproducible
+
+    # Local constants came with Hypothesis 6.131; from then on the switch must be there to turn them off.
+    assert reproducible._supported() or hypothesis.__version_info__ < (6, 131)
+
+
+def test_create_app_works_from_the_folder_holding_a_checkout(tmp_path: Path) -> None:
+    """From the parent of a checkout named `tokenmock`, an editable install's `tokenmock` becomes that
+    checkout as a namespace package (the current directory comes first); the app is still built."""
+    (tmp_path / "tokenmock").symlink_to(ROOT, target_is_directory=True)
+    probe = (
+        "from tokenmock.mockserver import create_app\n"
+        "from tokenmock.client import ClickViewClient\n"
+        "http = create_app({}).test_client()\n"
+        "print(http.get('/').status_code, http.get('/__mock/ui').status_code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["200", "200"]
