@@ -23,9 +23,17 @@ PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["
 UPPER_BOUNDED = {"gunicorn", "schemathesis"}
 
 
-def requirements() -> list[Requirement]:
-    listed = PROJECT["dependencies"] + PROJECT["optional-dependencies"]["test"]
-    return [Requirement(line) for line in listed]
+def requirements(extra: str = "test") -> list[Requirement]:
+    """The direct dependencies an install of `tokenmock[extra]` brings (the extras it names included)."""
+    found = [Requirement(line) for line in PROJECT["dependencies"]]
+    for line in PROJECT["optional-dependencies"][extra]:
+        requirement = Requirement(line)
+        if requirement.name == PROJECT["name"]:
+            for named in sorted(requirement.extras):
+                found += [r for r in requirements(named) if r not in found]
+        elif requirement not in found:
+            found.append(requirement)
+    return found
 
 
 def lower_bound(requirement: Requirement) -> str:
