@@ -202,8 +202,11 @@ def check_refused(target: Target, server: ReplayServer, reply: Reply, routes: Ma
     value, elapsed = outcome(target, server, reply, routes)
     assert isinstance(value, ContractViolation | TransportError), f"{target} gave {value!r} for {reply!r}"
     assert value.vendor == target.vendor
-    # Each request is bounded by the timeout; the profile target makes up to three in a row.
-    assert elapsed < 3 * ATTEMPTS * TIMEOUT + 1.0, f"{target} took {elapsed:.2f}s on {reply.kind}"
+    # Each request is bounded by the timeout (a client without one hangs past HANG: `outcome` says so), and
+    # the client gives up: at most ATTEMPTS tries of each call, the profile target making three in a row.
+    # Counted, not timed: on a busy machine a bounded client can take longer than its budget's seconds.
+    sent = len(server.received)
+    assert sent <= 3 * ATTEMPTS, f"{target} sent {sent} requests on {reply.kind} ({elapsed:.2f}s)"
 
 
 # One test per (target, kind), so every kind is exercised; a quarter of the profile's examples each.
