@@ -49,10 +49,13 @@ class TokenEndpoint:
     def __init__(self, knobs: Knobs, issuer: Issuer, render: Any) -> None:
         self.knobs, self.issuer, self.render = knobs, issuer, render
 
-    def refuse(self, resp: falcon.Response, status: int, error: str, description: str, **headers: str) -> None:
+    def refuse(
+        self, resp: falcon.Response, status: int, error: str, description: str, challenge: str | None = None
+    ) -> None:
         if self.knobs.undocumented_refusal:
             _error_page(resp, status, description)
             return
+        headers = {"WWW-Authenticate": challenge} if challenge else {}
         reply(resp, status, {"error": error, "error_description": description}, headers=headers)
         resp.set_header("Cache-Control", "no-store")
 
@@ -67,9 +70,7 @@ class TokenEndpoint:
         good_secret = same(secret, CLIENT_SECRET) or (self.knobs.any_secret and bool(secret))
         if client_id != CLIENT_ID or not good_secret:
             if basic is not None:  # RFC 6749 §5.2: 401 with a challenge for the scheme the client used
-                self.refuse(resp, 401, "invalid_client", "Client authentication failed.", **{
-                    "WWW-Authenticate": 'Basic realm="clickview"'
-                })
+                self.refuse(resp, 401, "invalid_client", "Client authentication failed.", 'Basic realm="clickview"')
             else:
                 status = self.knobs.client_auth_status or 400
                 self.refuse(resp, status, "invalid_client", "Client authentication failed.")
@@ -137,45 +138,57 @@ class Discovery:
             reply(resp, 200, self.issuer.jwks())
             return
         base = req.prefix
-        reply(resp, 200, {
-            "issuer": base,
-            "jwks_uri": f"{base}/.well-known/openid-configuration/jwks",
-            "authorization_endpoint": f"{base}/connect/authorize",
-            "token_endpoint": f"{base}/connect/token",
-            "userinfo_endpoint": f"{base}/connect/userinfo",
-            "end_session_endpoint": f"{base}/connect/endsession",
-            "check_session_iframe": f"{base}/connect/checksession",
-            "revocation_endpoint": f"{base}/connect/revocation",
-            "introspection_endpoint": f"{base}/connect/introspect",
-            "device_authorization_endpoint": f"{base}/connect/deviceauthorization",
-            "backchannel_authentication_endpoint": f"{base}/connect/ciba",
-            "pushed_authorization_request_endpoint": f"{base}/connect/par",
-            "require_pushed_authorization_requests": False,
-            "frontchannel_logout_supported": True,
-            "frontchannel_logout_session_supported": True,
-            "backchannel_logout_supported": True,
-            "backchannel_logout_session_supported": True,
-            "scopes_supported": ["openid", "profile", SCOPE, "offline_access"],
-            "claims_supported": ["sub", "name", "client_id", "scope"],
-            "grant_types_supported": [
-                "authorization_code", "client_credentials", "refresh_token", "implicit",
-                "urn:ietf:params:oauth:grant-type:device_code", "urn:openid:params:grant-type:ciba",
-            ],
-            "response_types_supported": ["code", "token", "id_token", "id_token token", "code id_token"],
-            "response_modes_supported": ["form_post", "query", "fragment"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "subject_types_supported": ["public"],
-            "code_challenge_methods_supported": ["plain", "S256"],
-            "request_parameter_supported": True,
-            "request_object_signing_alg_values_supported": ["RS256", "ES256", "PS256", "HS256"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
-            "authorization_response_iss_parameter_supported": True,
-            "backchannel_token_delivery_modes_supported": ["poll"],
-            "backchannel_user_code_parameter_supported": True,
-            "dpop_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
-        })
+        reply(
+            resp,
+            200,
+            {
+                "issuer": base,
+                "jwks_uri": f"{base}/.well-known/openid-configuration/jwks",
+                "authorization_endpoint": f"{base}/connect/authorize",
+                "token_endpoint": f"{base}/connect/token",
+                "userinfo_endpoint": f"{base}/connect/userinfo",
+                "end_session_endpoint": f"{base}/connect/endsession",
+                "check_session_iframe": f"{base}/connect/checksession",
+                "revocation_endpoint": f"{base}/connect/revocation",
+                "introspection_endpoint": f"{base}/connect/introspect",
+                "device_authorization_endpoint": f"{base}/connect/deviceauthorization",
+                "backchannel_authentication_endpoint": f"{base}/connect/ciba",
+                "pushed_authorization_request_endpoint": f"{base}/connect/par",
+                "require_pushed_authorization_requests": False,
+                "frontchannel_logout_supported": True,
+                "frontchannel_logout_session_supported": True,
+                "backchannel_logout_supported": True,
+                "backchannel_logout_session_supported": True,
+                "scopes_supported": ["openid", "profile", SCOPE, "offline_access"],
+                "claims_supported": ["sub", "name", "client_id", "scope"],
+                "grant_types_supported": [
+                    "authorization_code",
+                    "client_credentials",
+                    "refresh_token",
+                    "implicit",
+                    "urn:ietf:params:oauth:grant-type:device_code",
+                    "urn:openid:params:grant-type:ciba",
+                ],
+                "response_types_supported": ["code", "token", "id_token", "id_token token", "code id_token"],
+                "response_modes_supported": ["form_post", "query", "fragment"],
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_basic",
+                    "client_secret_post",
+                    "private_key_jwt",
+                ],
+                "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "subject_types_supported": ["public"],
+                "code_challenge_methods_supported": ["plain", "S256"],
+                "request_parameter_supported": True,
+                "request_object_signing_alg_values_supported": ["RS256", "ES256", "PS256", "HS256"],
+                "prompt_values_supported": ["none", "login", "consent", "select_account"],
+                "authorization_response_iss_parameter_supported": True,
+                "backchannel_token_delivery_modes_supported": ["poll"],
+                "backchannel_user_code_parameter_supported": True,
+                "dpop_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
+            },
+        )
 
 
 def app(knobs: Knobs) -> falcon.App:
