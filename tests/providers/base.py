@@ -77,8 +77,11 @@ def _rsa_key() -> rsa.RSAPrivateKey:
 class Issuer:
     """Signs and checks one provider's JWTs, and keeps its refresh tokens (rotation, reuse)."""
 
-    def __init__(self, algorithm: str, knobs: Knobs, *, issuer: str, audience: str | None = None) -> None:
+    def __init__(
+        self, algorithm: str, knobs: Knobs, *, issuer: str | None, audience: str | None = None, typed: bool = True
+    ) -> None:
         self.algorithm = algorithm
+        self.typed = typed  # a `type` claim tells access from refresh tokens (AminoTV's own claim name)
         self.knobs = knobs
         self.issuer = issuer
         self.audience = audience
@@ -103,10 +106,14 @@ class Issuer:
     def issue(self, subject: str, lifetime: int, kind: str = "access", **claims: Any) -> str:
         """A signed token of `kind` ("access" or "refresh") for `subject`, valid `lifetime` seconds."""
         now = int(time.time())
-        body = {"iss": self.issuer, "sub": subject, "iat": now, "exp": now + lifetime, "jti": secrets.token_hex(16)}
+        body: dict[str, Any] = {"exp": now + lifetime}
+        if self.issuer is not None:  # registered claims, where the vendor's tokens carry them
+            body.update({"iss": self.issuer, "sub": subject, "iat": now, "jti": secrets.token_hex(16)})
         if self.audience:
             body["aud"] = self.audience
-        body = {**body, **claims, "type": kind}
+        body = {**body, **claims}
+        if self.typed:
+            body["type"] = kind
         if kind == "refresh":
             with self.lock:
                 self.live_refresh.add(body["jti"])
@@ -133,7 +140,7 @@ class Issuer:
         confused = (kind == "access" and self.knobs.refresh_as_bearer) or (
             kind == "refresh" and self.knobs.access_as_refresh
         )
-        if found.get("type") != kind and not confused:
+        if self.typed and found.get("type") != kind and not confused:
             return None
         return dict(found)
 
