@@ -553,7 +553,7 @@ def config_for(
     narrower: bool = False,
 ) -> dict[str, Any]:
     """A run's schemathesis configuration: schemathesis.toml (the vendor's `[[project]]` included, its
-    demo `auth` left out: a run brings its own credentials) plus the run's own values.
+    demo `auth` and `parameters` left out: a run brings its own credentials) plus the run's own values.
 
     `narrower`: the server follows a stricter reading of some register entry than the contract encodes
     (DIVE-01 strict takes JSON only where the contract also allows a form), so it may refuse a request
@@ -564,6 +564,9 @@ def config_for(
         for project in config.get("project", [])
         if project.get("title") == (resolved_spec(vendor).get("info") or {}).get("title")
     ]
+    for project in config["project"]:  # nor its demo values for parameters: a run brings its credentials
+        for entry in project.get("operations", []):
+            entry.pop("parameters", None)
     config["workers"] = workers
     config.setdefault("generation", {})["max-examples"] = max_examples
     if seed is not None:
