@@ -22,13 +22,13 @@ from click.testing import CliRunner
 from tests.providers import VENDORS, catalogue, serve
 from tokenmock.cli import main
 
-# Checks issue 21 asks of verify that it did not have when this table was written, named as proposed to
-# branch `verify`; a rename there is one edit here.
-JWT_LIFETIME = "expires_in_matches_token"  # exp - iat (or exp - now) agrees with expires_in
-SIGNATURE = "token_verifies_with_published_keys"  # alg as documented; verifies against the JWKS it publishes
+# The checks issue 21 added to verify, named for the bugs they catch.
+JWT_LIFETIME = "token_lifetime_matches_expires_in"  # exp - iat (or exp - now) agrees with expires_in
+ALG = "token_alg_as_documented"  # the document's alg, and a signature of the size that alg makes
+SIGNATURE = "token_signed_with_published_key"  # the token verifies against the JWKS the provider publishes
 REFRESH_AS_BEARER = "refresh_token_refused_as_bearer"
 ACCESS_AS_REFRESH = "access_token_refused_as_refresh"
-NO_SECRET = "no_secret_in_answers"
+NO_SECRET = "no_secret_echoed"
 SCOPE = "scope_not_widened"
 ERROR_STATUS = "error_status_matches_http"  # Vision10 error items carry the HTTP status
 NO_STORE = "token_answer_not_cached"  # Cache-Control: no-store (a failure under --strict)
@@ -43,6 +43,7 @@ class Expect:
 
     fails: frozenset[str] = frozenset()
     args: tuple[str, ...] = ()
+    warns: str | None = None  # a check that warns instead of failing
 
 
 PASS = Expect()
@@ -82,13 +83,70 @@ EXPECTED: dict[str, Expect] = {
     "vision10/bug-any_bearer": fails(*BEARERS),
     "vision10/bug-lying_expires_in": fails(JWT_LIFETIME),
     "vision10/bug-unpublished_key": fails(SIGNATURE),
-    "vision10/bug-hmac_as_rs256": fails(SIGNATURE),
+    "vision10/bug-hmac_as_rs256": fails(ALG, SIGNATURE),
+    "vision10/bug-hmac_as_rs256_unpublished": fails(ALG),
+    "vision10/bug-hs256": fails(ALG),
     "vision10/bug-echo_secret": fails(NO_SECRET),
     "vision10/bug-error_status_differs": fails(ERROR_STATUS),
     "vision10/bug-cacheable": fails(NO_STORE, args=("--strict",)),
+    # Dive
+    "divetv/honest": PASS,
+    "divetv/token_type_capitalised": PASS,
+    "divetv/lifetime_3600": PASS,
+    "divetv/extra_members": PASS,
+    "divetv/no_scope": PASS,
+    "divetv/refresh_reusable": PASS,
+    "divetv/extra_resource": PASS,
+    "divetv/empty_challenge_body": PASS,
+    "divetv/bug-any_secret": fails("wrong_secret_refused"),
+    "divetv/bug-undocumented_refusal": fails(
+        "content_type_conformance", *REFUSALS, "reused_refresh_refused", ACCESS_AS_REFRESH
+    ),
+    "divetv/bug-any_bearer": fails(*BEARERS, REFRESH_AS_BEARER),
+    "divetv/bug-lying_expires_in": fails(JWT_LIFETIME),
+    "divetv/bug-refresh_as_bearer": fails(REFRESH_AS_BEARER),
+    "divetv/bug-access_as_refresh": fails(ACCESS_AS_REFRESH),
+    "divetv/bug-echo_secret": fails(NO_SECRET),
+    # --strict also wants a schema-violating member refused, which RFC 6749 §3.2 lets a server ignore.
+    "divetv/bug-cacheable": fails(NO_STORE, "negative_data_rejection", args=("--strict",)),
+    # AminoTV
+    "aminotv/honest": PASS,
+    "aminotv/lifetime_3600": PASS,
+    "aminotv/extra_members": PASS,
+    "aminotv/non_uuid_id": PASS,
+    "aminotv/empty_challenge_body": PASS,
+    "aminotv/bug-any_secret": fails("wrong_secret_refused"),
+    "aminotv/bug-undocumented_refusal": fails(
+        "content_type_conformance",
+        *REFUSALS - {"wrong_grant_refused"},
+        *BEARERS,
+        "reused_refresh_refused",
+        REFRESH_AS_BEARER,
+        ACCESS_AS_REFRESH,
+    ),
+    "aminotv/bug-any_bearer": fails("ignored_auth", *BEARERS, REFRESH_AS_BEARER),
+    "aminotv/bug-refresh_as_bearer": fails(REFRESH_AS_BEARER),
+    "aminotv/bug-access_as_refresh": fails(ACCESS_AS_REFRESH),
+    "aminotv/bug-echo_secret": fails(NO_SECRET),
+    "aminotv/bug-cacheable": fails(NO_STORE, args=("--strict",)),
+    # "MUST use the refresh token obtained from the previous authentication", read as rotation (AMINO-10).
+    "aminotv/bug-refresh_reusable": fails("reused_refresh_refused", args=("--reading", "AMINO-10=strict")),
+    # JunctionTV
+    "junctiontv/honest": PASS,
+    "junctiontv/basic_form_encoded": PASS,
+    "junctiontv/html_404": PASS,
+    "junctiontv/lifetime_7200": PASS,
+    "junctiontv/extra_members": PASS,
+    "junctiontv/extra_resource": PASS,
+    "junctiontv/empty_challenge_body": PASS,
+    "junctiontv/bug-any_secret": fails("wrong_secret_refused"),
+    "junctiontv/bug-undocumented_refusal": fails("content_type_conformance", *REFUSALS - {"wrong_grant_refused"}),
+    "junctiontv/bug-any_bearer": fails(*BEARERS),
+    "junctiontv/bug-echo_secret": fails(NO_SECRET),
+    "junctiontv/bug-cacheable": fails(NO_STORE, args=("--strict",)),
 }
 # Without --strict a missing no-store is a warning, not a failure.
-EXPECTED.update({f"{name}-lenient": PASS for name in EXPECTED if name.endswith("/bug-cacheable")})
+EXPECTED.update({f"{name}-lenient": Expect(warns=NO_STORE) for name in EXPECTED if name.endswith("/bug-cacheable")})
 
 
 def provider_of(row: str) -> str:
@@ -97,7 +155,9 @@ def provider_of(row: str) -> str:
 
 def junit_failures(path: Path) -> set[str]:
     """The names of the failed test cases (checks) in verify's JUnit XML."""
-    return {str(case.get("name")) for case in ET.parse(path).getroot().iter("testcase") if case.find("failure") is not None}
+    return {
+        str(case.get("name")) for case in ET.parse(path).getroot().iter("testcase") if case.find("failure") is not None
+    }
 
 
 def secret_spellings(secret: str, user: str) -> list[str]:
@@ -134,13 +194,20 @@ def test_verify_judges_the_provider_as_expected(row: str, tmp_path: Path) -> Non
         args += ["--" + name.replace("_", "-"), value]
     if knobs.resource_path:
         args += ["--resource", served.url + knobs.resource_path]
+    if knobs.jwks:  # where a vendor without discovery publishes its keys, verify is told
+        args += ["--jwks", served.url + "/.well-known/jwks.json"]
     try:
         result = CliRunner().invoke(main, [*args, *expected.args], catch_exceptions=False)
     finally:
         served.stop()
     failed = junit_failures(junit) if junit.exists() else {"(no JUnit file)"}
     summary = [line for line in result.output.splitlines() if line.startswith(("FAIL ", "PASSED", "FAILED", "Usage"))]
-    assert (failed, result.exit_code) == (set(expected.fails), 1 if expected.fails else 0), "\n".join(summary)
+    outcome = f"verify failed {sorted(failed)}, exit {result.exit_code}; expected {sorted(expected.fails)}"
+    assert (failed, result.exit_code) == (set(expected.fails), 1 if expected.fails else 0), "\n".join(
+        [outcome, *summary]
+    )
+    if expected.warns:
+        assert any(line.startswith("WARN ") and f" {expected.warns}: " in line for line in result.output.splitlines())
     written = result.output + junit.read_text(encoding="utf-8")
     for name in ("client_secret", "password", "client_key"):
         if name in credentials:
