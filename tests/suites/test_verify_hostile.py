@@ -72,13 +72,18 @@ def assert_clean(result: subprocess.CompletedProcess[str], junit: Path) -> None:
         ET.fromstring(text)  # well-formed
 
 
-@pytest.mark.parametrize("attack", ["drip", "endless", "huge"])
+# What verify names as the bound that stopped it.
+BOUNDS = {"drip": "within 2 s", "endless": "(--max-body)", "huge": "(--max-body)"}
+
+
+@pytest.mark.parametrize("attack", sorted(BOUNDS))
 def test_a_provider_that_never_finishes_is_cut_off(attack: str, tmp_path: Path, served: list[Served]) -> None:
     server = Served(HOSTILE[attack])
     served.append(server)
     junit = tmp_path / "verify.xml"
     result = run_verify(server.url, junit)
     assert_clean(result, junit)
+    assert BOUNDS[attack] in result.stdout + result.stderr
 
 
 def test_escape_sequences_never_reach_the_terminal_or_the_junit_file(tmp_path: Path, served: list[Served]) -> None:
