@@ -101,6 +101,9 @@ EXCLUDED_CHECKS: dict[str, dict[str, str]] = {
 STRICT_ONLY_CHECKS = frozenset(_disabled(project_settings().get("checks", {})))
 MAX_RESPONSE_TIME = float(project_settings()["checks"]["max_response_time"])
 
+# The check name under which an operation left out of a run (`skip`) is reported.
+SKIPPED_OPERATION = "all phases"
+
 # schemathesis' default acceptance statuses for schema-valid requests.
 POSITIVE_STATUSES = ("2xx", "3xx", "401", "403", "404", "409", "429", "5xx")
 FORM = "application/x-www-form-urlencoded"
@@ -550,7 +553,7 @@ def config_for(
     narrower: bool = False,
 ) -> dict[str, Any]:
     """A run's schemathesis configuration: schemathesis.toml (the vendor's `[[project]]` included, its
-    demo `auth` left out: a run brings its own credentials) plus the run's own values.
+    demo `auth` and `parameters` left out: a run brings its own credentials) plus the run's own values.
 
     `narrower`: the server follows a stricter reading of some register entry than the contract encodes
     (DIVE-01 strict takes JSON only where the contract also allows a form), so it may refuse a request
@@ -561,6 +564,9 @@ def config_for(
         for project in config.get("project", [])
         if project.get("title") == (resolved_spec(vendor).get("info") or {}).get("title")
     ]
+    for project in config["project"]:  # nor its demo values for parameters: a run brings its credentials
+        for entry in project.get("operations", []):
+            entry.pop("parameters", None)
     config["workers"] = workers
     config.setdefault("generation", {})["max-examples"] = max_examples
     if seed is not None:
@@ -675,7 +681,8 @@ def run(
         del _PLANS[run_id]
     for operation_id, reason in (skip or {}).items():
         op = next(op for op in operations(vendor) if op.operation_id == operation_id)
-        report.skipped.append((f"{op.method} {op.path}", "all phases", reason))
+        report.skipped.append((f"{op.method} {op.path}", SKIPPED_OPERATION, reason))
+        report.checks_by_operation[(f"{op.method} {op.path}", SKIPPED_OPERATION)] += 0  # a JUnit case, skipped
     report.link_tokens_used = plan.link_tokens_used
     if plan.token_problem:
         report.errors.append(plan.token_problem)

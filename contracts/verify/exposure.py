@@ -1,6 +1,6 @@
 """Behaviour checks on what a provider's answers give away or promise: never the client's secret, never
 a scope wider than asked, error items that carry the real status, token answers that are not cached.
-`no_secret_echoed` registers last, so it sees every answer the other checks provoked.
+`no_secret_in_answers` registers last, so it sees every answer the other checks provoked.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def secret_spellings(target: Target) -> dict[str, set[str]]:
 
 
 @behaviour_check("token")
-def no_secret_echoed(target: Target) -> None:
+def no_secret_in_answers(target: Target) -> None:
     """No answer the run provoked contains the client's secret or password, in any spelling (raw,
     form- or JSON-escaped, Base64 as in Basic, Dive's MD5), in its body or headers."""
     spellings = secret_spellings(target)

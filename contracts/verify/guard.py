@@ -199,7 +199,6 @@ def guard(session: requests.Session, budget: Budget) -> requests.Session:
 
 
 def guarded_session(budget: Budget) -> requests.Session:
-    """A requests session that sends under the budget and never follows a redirect."""
-    session = requests.Session()
-    session.max_redirects = 0
-    return guard(session, budget)
+    """A requests session that sends under the budget (every caller passes allow_redirects=False: with
+    max_redirects = 0, requests would raise on a redirect even when not following it)."""
+    return guard(requests.Session(), budget)

@@ -21,7 +21,7 @@ from tokenmock.contracts.verify.target import CheckFailed, CheckSkipped, Target,
 
 @dataclass(frozen=True)
 class BehaviourCheck:
-    """A registered check: its name, the operation it is about ("token", "resource", "refresh", "jwks")."""
+    """A registered check: its name, the operation it is about ("token", "resource", "refresh")."""
 
     name: str
     role: str
@@ -48,8 +48,6 @@ def operation_of(target: Target, role: str) -> str:
         return profile.resource_operation
     if role == "refresh" and profile.refresh is not None:
         return profile.refresh.operation_id
-    if role == "jwks" and profile.jwks_operation is not None:
-        return profile.jwks_operation
     return profile.token.operation_id
 
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from tokenmock.contracts.checks import Report
+from tokenmock.contracts.checks import SKIPPED_OPERATION, Report
 from tokenmock.redaction import MIN_SCRUBBED, basic_forms, digest_forms, secret_forms
 
 MASK = "***"
@@ -167,7 +167,7 @@ def curl_of(request: requests.PreparedRequest | None, mask: Masker) -> str:
 def summary_table(report: Report, behaviour_checks: int) -> list[str]:
     """One row per phase: checks run, failed, skipped."""
     failed = Counter(f.phase for f in report.findings)
-    skipped = Counter("behaviour" for _ in report.skipped)
+    skipped = Counter("behaviour" for _, check, _ in report.skipped if check != SKIPPED_OPERATION)
     rows = [(phase, count) for phase, count in report.checks_by_phase.items() if phase != "behaviour"]
     rows.append(("behaviour", behaviour_checks))
     lines = [f"  {'phase':<10} {'checks':>7} {'failed':>7} {'skipped':>8}"]
