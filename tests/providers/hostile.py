@@ -108,3 +108,5 @@ class Recorder:
 
 
 HOSTILE: dict[str, App] = {"drip": drip, "endless": endless, "huge": huge}
+# Every attack, by the name the tests and docs/verify.md give it.
+ATTACKS = (*HOSTILE, "redirect", "escapes")

@@ -21,7 +21,7 @@ import pytest
 
 from tests.providers import clickview
 from tests.providers.base import Knobs, Served
-from tests.providers.hostile import HOSTILE, Recorder, escapes, redirect_to
+from tests.providers.hostile import ATTACKS, HOSTILE, Recorder, escapes, redirect_to
 
 RUNAWAY = 120  # seconds: far beyond the bounds given to verify below (2 s an exchange, 60 s the run)
 MEMORY = 2 << 30  # bytes of address space verify may take (an unbounded read of `endless` passes it)
@@ -75,6 +75,10 @@ def assert_clean(result: subprocess.CompletedProcess[str], junit: Path) -> None:
 
 # What verify names as the bound that stopped it.
 BOUNDS = {"drip": "within 2 s", "endless": "(--max-body)", "huge": "(--max-body)"}
+
+
+def test_every_attack_is_tested() -> None:
+    assert {*BOUNDS, "redirect", "escapes"} == set(ATTACKS)
 
 
 @pytest.mark.parametrize("attack", sorted(BOUNDS))
