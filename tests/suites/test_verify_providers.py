@@ -12,6 +12,8 @@ import ast
 import base64
 import json
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,6 +221,19 @@ def test_verify_judges_the_provider_as_expected(row: str, tmp_path: Path) -> Non
             user = credentials.get("client_id") or credentials.get("username") or ""
             leaked = [s for s in secret_spellings(credentials[name], user) if s in written]
             assert not leaked, f"{name} written by verify as {leaked}"
+
+
+def test_loading_the_providers_loads_no_part_of_tokenmock() -> None:
+    """The same, at run time: a fresh interpreter that builds every provider has no tokenmock module."""
+    code = (
+        "import sys\n"
+        "from tests.providers import catalogue, VENDORS\n"
+        "for vendor, knobs in catalogue().values(): VENDORS[vendor].app(knobs)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tokenmock', 'flask', 'werkzeug')))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    found = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]", found.stdout
 
 
 def test_no_provider_imports_the_mock() -> None:
