@@ -28,8 +28,9 @@ RESET = "reset"  # connection_reset: ECONNRESET before any byte
 CLOSED = "closed"  # empty_response, no_answer past `seconds`: closed with no response
 NOT_HTTP = "not_http"  # not_http: bytes that are no status line
 TRUNCATED = "truncated"  # truncated_body, stalled_body past `seconds`: fewer bytes than Content-Length
-TIMEOUT = "timeout"  # stalled_body, no_answer, slow_drip: the client's read timeout elapsed first
-BREAKS = (RESET, CLOSED, NOT_HTTP, TRUNCATED, TIMEOUT)
+TIMEOUT = "timeout"  # no_answer: the client's read timeout elapsed before the head
+BODY_TIMEOUT = "body_timeout"  # stalled_body, slow_drip: it elapsed within the body
+BREAKS = (RESET, CLOSED, NOT_HTTP, TRUNCATED, TIMEOUT, BODY_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ def wire_break(kind: str, params: Mapping[str, Any], read_timeout: float | None)
     if kind == "truncated_body":
         return TRUNCATED
     if kind == "stalled_body":
-        return TIMEOUT if outwaits(float(params["seconds"])) else TRUNCATED
+        return BODY_TIMEOUT if outwaits(float(params["seconds"])) else TRUNCATED
     if kind == "no_answer":
         return TIMEOUT if outwaits(float(params["seconds"])) else CLOSED
     if kind == "slow_drip":
-        return TIMEOUT if outwaits(float(params["interval_ms"]) / 1000) else None
+        return BODY_TIMEOUT if outwaits(float(params["interval_ms"]) / 1000) else None
     raise ValueError(f"unknown wire fault {kind!r}")
 
 

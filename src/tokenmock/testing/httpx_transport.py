@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tokenmock.testing.dispatch import CLOSED, NOT_HTTP, RESET, TIMEOUT, TRUNCATED, Answer
+from tokenmock.testing.dispatch import BODY_TIMEOUT, CLOSED, NOT_HTTP, RESET, TIMEOUT, TRUNCATED, Answer
 
 if TYPE_CHECKING:
     from tokenmock.testing.inprocess import InProcessMock
@@ -33,7 +33,7 @@ def broken(answer: Answer, request: httpx.Request) -> httpx.TransportError:
             f"(received {answer.received} bytes, expected {answer.expected})"
         )
         return httpx.RemoteProtocolError(message, request=request)
-    if answer.breaks == TIMEOUT:
+    if answer.breaks in (TIMEOUT, BODY_TIMEOUT):
         return httpx.ReadTimeout("timed out", request=request)
     raise ValueError(f"unknown break {answer.breaks!r}")
 
@@ -70,7 +70,7 @@ def routed_httpx(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> Iter
     except ImportError:
         raise ImportError("routing httpx in-process needs `respx`: pip install 'tokenmock[testing]'") from None
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        router.route(host__in=sorted(mock.hosts)).mock(side_effect=handler(mock.call))
+        router.route(host__in=tuple(sorted(mock.hosts))).mock(side_effect=handler(mock.call))
         for prefix in passthrough:
             router.route(url__startswith=prefix).pass_through()
         yield router

@@ -33,6 +33,19 @@ CONTROL_URL = "http://tokenmock.localhost"
 DEFAULT_SETTINGS: dict[str, Any] = {"validate_responses": True, "access_log": False}
 
 
+def controller_of(app: Flask) -> MockController:
+    """A `MockController` driving one app's admin API in-process (no socket)."""
+
+    def call(
+        method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes, read_timeout: float | None = None
+    ) -> Answer:
+        return call_app(app, method, url, headers, body, read_timeout)
+
+    session = requests.Session()
+    session.mount(CONTROL_URL, MockAdapter(call))
+    return MockController(CONTROL_URL, session=session)
+
+
 class Unrouted(LookupError):
     """A request to a host no vendor answers in-process (add it with `hosts={host: vendor}`)."""
 
@@ -73,9 +86,7 @@ class InProcessMock:
         self._base_urls = routing.base_urls()
         for host, vendor in (hosts or {}).items():  # a host given for a vendor is its base URL from now on
             self._base_urls[vendor] = host if "://" in host else f"https://{host}"
-        control_session = requests.Session()
-        control_session.mount(CONTROL_URL, MockAdapter(self._control_call))
-        self.control = MockController(CONTROL_URL, session=control_session)
+        self.control = controller_of(self.app)
         self._active = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -114,11 +125,6 @@ class InProcessMock:
             routed = ", ".join(sorted(self.hosts))
             raise Unrouted(f"no vendor answers {urlsplit(url).hostname!r} in-process; routed hosts: {routed}")
         return call_app(self.apps[vendor], method, url, headers, body, read_timeout)
-
-    def _control_call(
-        self, method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes, read_timeout: float | None = None
-    ) -> Answer:
-        return call_app(self.app, method, url, headers, body, read_timeout)
 
     # Transports.
 

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3.exceptions import IncompleteRead, ProtocolError, ReadTimeoutError
 
-from tokenmock.testing.dispatch import CLOSED, NOT_HTTP, RESET, TIMEOUT, TRUNCATED, Answer
+from tokenmock.testing.dispatch import BODY_TIMEOUT, CLOSED, NOT_HTTP, RESET, TIMEOUT, TRUNCATED, Answer
 
 if TYPE_CHECKING:
     from tokenmock.testing.inprocess import InProcessMock
@@ -53,8 +53,10 @@ def broken(answer: Answer, request: requests.PreparedRequest, timeout: float | N
         left = answer.expected - answer.received
         short = IncompleteRead(answer.received, left)
         return requests.exceptions.ChunkedEncodingError(ProtocolError(f"Connection broken: {short!r}", short))
-    if answer.breaks == TIMEOUT:
+    if answer.breaks in (TIMEOUT, BODY_TIMEOUT):
         cause = ReadTimeoutError(None, str(request.url), f"Read timed out. (read timeout={timeout})")  # type: ignore[arg-type]
+        if answer.breaks == BODY_TIMEOUT:  # past the head requests reports a broken read, not a timeout
+            return requests.ConnectionError(cause, request=request)
         return requests.exceptions.ReadTimeout(cause, request=request)
     raise ValueError(f"unknown break {answer.breaks!r}")
 
