@@ -205,8 +205,8 @@ def refusal_reply(
     raw = RawRequest(method, path, headers=headers, body=body, content_type=headers.get("Content-Type"))
     if vendor_name is None:
         status = refusal.status if refusal.status in (404, 405, 413, 500) else 404
-        body = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
-        reply = Reply(status, body)
+        payload = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
+        reply = Reply(status, payload)
     else:
         reply = mock.refuse(vendor_name, refusal, raw)
     if isinstance(error, RequestEntityTooLarge | BadRequest):

@@ -381,8 +381,8 @@ def _plan(request: pytest.FixtureRequest) -> Any:
 def _tokenmock_reset(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test starts from a clean mock: no tokens, faults or journal entries left by another test; a
     `tokenmock` marker is applied to the live server for the test and undone after it."""
-    for server in _LIVE:
-        server.reset()
+    for running in _LIVE:
+        running.reset()
     if not any(True for _ in request.node.iter_markers("tokenmock")):
         yield
         return

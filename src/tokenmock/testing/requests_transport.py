@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3 import HTTPResponse
+from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import IncompleteRead, ProtocolError, ReadTimeoutError
 
 from tokenmock.testing.dispatch import BODY_TIMEOUT, CLOSED, NOT_HTTP, RESET, TIMEOUT, TRUNCATED, Answer
@@ -54,6 +54,7 @@ def broken(answer: Answer, request: requests.PreparedRequest, timeout: float | N
         short = IncompleteRead(answer.received, left)
         return requests.exceptions.ChunkedEncodingError(ProtocolError(f"Connection broken: {short!r}", short))
     if answer.breaks in (TIMEOUT, BODY_TIMEOUT):
+        # urllib3 names the pool that timed out; there is none in-process.
         cause = ReadTimeoutError(None, str(request.url), f"Read timed out. (read timeout={timeout})")  # type: ignore[arg-type]
         if answer.breaks == BODY_TIMEOUT:  # past the head requests reports a broken read, not a timeout
             return requests.ConnectionError(cause, request=request)
@@ -102,7 +103,7 @@ class MockAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self._call = call
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
@@ -124,7 +125,7 @@ def answer_request(
         raise broken(answer, request, timeout)
     raw = HTTPResponse(
         body=io.BytesIO(answer.body),
-        headers=answer.headers,
+        headers=HTTPHeaderDict(answer.headers),  # repeats kept (Set-Cookie)
         status=answer.status,
         reason=answer.reason,
         preload_content=False,
@@ -145,7 +146,7 @@ def routed_requests(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> I
     hosts = "|".join(re.escape(host) for host in sorted(mock.hosts))
     pattern = re.compile(rf"https?://(?:{hosts})(?::\d+)?(?:[/?#].*)?", re.IGNORECASE)
 
-    def answer(request: requests.PreparedRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+    def answer(request: requests.PreparedRequest) -> Any:  # (status, headers, body); responses keeps repeats
         timeout = read_timeout(getattr(request, "req_kwargs", {}).get("timeout"))
         found = mock.call(str(request.method), str(request.url), list(request.headers.items()), _body(request), timeout)
         if found.breaks is not None:
