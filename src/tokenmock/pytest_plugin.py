@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import http
 import itertools
+import json
 import select
 import socket
 import threading
@@ -436,10 +437,10 @@ def tokenmock_hosts() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def _tokenmock_in_process_shared(tokenmock_settings: dict[str, Any], tokenmock_hosts: dict[str, str]) -> Any:
-    from tokenmock.testing import InProcessMock
-
-    return InProcessMock(tokenmock_settings, hosts=tokenmock_hosts)
+def _tokenmock_in_process_shared() -> dict[str, Any]:
+    """In-process mocks of this session by (settings, hosts): one each, however the fixtures that give
+    them are overridden (in a conftest.py, a module, a class)."""
+    return {}
 
 
 # Loopback traffic (a live mock, a local service) is never routed in-process nor refused.
@@ -451,7 +452,7 @@ def tokenmock_in_process(
     request: pytest.FixtureRequest,
     tokenmock_settings: dict[str, Any],
     tokenmock_hosts: dict[str, str],
-    _tokenmock_in_process_shared: Any,
+    _tokenmock_in_process_shared: dict[str, Any],
 ) -> Iterator[Any]:
     """The mock of every vendor inside the test process, answering the vendors' documented hosts: no
     server, no port, no socket.
@@ -468,9 +469,11 @@ def tokenmock_in_process(
     from tokenmock.testing import InProcessMock, markers
 
     plan = _plan(request)
-    mock = _tokenmock_in_process_shared
-    if plan.settings:
-        mock = InProcessMock({**tokenmock_settings, **plan.settings}, hosts=tokenmock_hosts)
+    settings = {**tokenmock_settings, **plan.settings}
+    key = json.dumps([settings, tokenmock_hosts], sort_keys=True, default=repr)
+    mock = _tokenmock_in_process_shared.get(key)
+    if mock is None:
+        mock = _tokenmock_in_process_shared[key] = InProcessMock(settings, hosts=tokenmock_hosts)
     mock.reset()
     markers.apply(plan, mock.control)
     try:
