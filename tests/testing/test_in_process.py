@@ -197,3 +197,38 @@ def test_vision10_at_the_host_the_user_was_given() -> None:
         assert vision10_token_with_requests("https://vision10.example.com/v1/api/oauth/token").count(".") == 2
     with pytest.raises(ValueError, match="not a vendor"):
         InProcessMock(hosts={"vision10.example.com": "vision11"})
+
+
+def test_routes_on_the_users_own_responses_and_respx() -> None:
+    """A test that runs responses or respx already adds the vendors' hosts to its own router."""
+    import responses
+    import respx
+
+    mock = InProcessMock()
+    with (
+        responses.RequestsMock(assert_all_requests_are_fired=False) as rsps,
+        respx.mock(assert_all_called=False) as respx_mock,
+    ):
+        rsps.get("https://example.com/ping", json={"pong": True})
+        respx_mock.get("https://example.com/ping").respond(json={"pong": True})
+        mock.route(rsps)
+        mock.route(respx_mock)
+        assert requests.get("https://example.com/ping", timeout=5).json() == {"pong": True}
+        assert requests.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM, timeout=5).status_code == 200
+        assert httpx.get("https://example.com/ping").json() == {"pong": True}
+        assert httpx.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM).status_code == 200
+    mock.assert_received("clickview", "requestToken", times=2)
+    with pytest.raises(TypeError, match=r"responses\.RequestsMock or a respx router"):
+        mock.route(object())
+    with pytest.raises(ValueError, match="assert_all_requests_are_fired=False"), responses.RequestsMock() as strict:
+        mock.route(strict)
+
+
+def test_the_live_server_and_in_process_in_one_test(tokenmock_server: Any, tokenmock_in_process: InProcessMock) -> None:
+    """Loopback passes through: a live mock and the in-process one side by side, each its own journal."""
+    live_url = tokenmock_server.url_for("clickview") + "/connect/token"
+    assert requests.post(live_url, data=CLICKVIEW_FORM, timeout=5).status_code == 200
+    assert httpx.post(live_url, data=CLICKVIEW_FORM).status_code == 200
+    assert requests.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM, timeout=5).status_code == 200
+    tokenmock_server.assert_received("clickview", "requestToken", times=2)
+    tokenmock_in_process.assert_received("clickview", "requestToken", times=1)

@@ -62,6 +62,11 @@ def transport(call: Call) -> httpx.MockTransport:
     return httpx.MockTransport(handler(call))
 
 
+def add_httpx_routes(router: Any, mock: InProcessMock) -> None:
+    """Answer the mock's hosts from it on a respx router (one you run already, or ours)."""
+    router.route(host__in=tuple(sorted(mock.hosts))).mock(side_effect=handler(mock.call))
+
+
 @contextlib.contextmanager
 def routed_httpx(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> Iterator[Any]:
     """Route every `httpx` call to the mock's hosts to it for the block, sync or async (through respx)."""
@@ -70,7 +75,7 @@ def routed_httpx(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> Iter
     except ImportError:
         raise ImportError("routing httpx in-process needs `respx`: pip install 'tokenmock[testing]'") from None
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        router.route(host__in=tuple(sorted(mock.hosts))).mock(side_effect=handler(mock.call))
+        add_httpx_routes(router, mock)
         for prefix in passthrough:
             router.route(url__startswith=prefix).pass_through()
         yield router

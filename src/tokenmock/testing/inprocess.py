@@ -138,6 +138,29 @@ class InProcessMock:
 
         return transport(self.call)
 
+    def route(self, router: Any) -> None:
+        """Answer the vendors' hosts from this mock on a router you run already: a `responses.RequestsMock`
+        (`responses.activate`, the `responses` fixture) or a respx router (`respx.mock`, `respx_mock`),
+        instead of `activate()`, whose own patching would hide yours. The router must not require every
+        route to be called (`assert_all_requests_are_fired=False`, `assert_all_called=False`): the
+        vendors' routes a test leaves unused would fail it."""
+        module = type(router).__module__.split(".", 1)[0]
+        if getattr(router, "assert_all_requests_are_fired", False) or getattr(router, "_assert_all_called", False):
+            raise ValueError(
+                "route() needs a router that does not require every route to be called: "
+                "responses.RequestsMock(assert_all_requests_are_fired=False) or respx.mock(assert_all_called=False)"
+            )
+        if module == "responses":
+            from tokenmock.testing.requests_transport import add_requests_routes
+
+            add_requests_routes(router, self)
+        elif module == "respx":
+            from tokenmock.testing.httpx_transport import add_httpx_routes
+
+            add_httpx_routes(router, self)
+        else:
+            raise TypeError(f"route() takes a responses.RequestsMock or a respx router, not {type(router).__name__}")
+
     @contextlib.contextmanager
     def activate(self, *, passthrough: Iterable[str] = ()) -> Iterator[InProcessMock]:
         """Route the vendors' hosts to this mock for every `requests` and `httpx` call in the block, made

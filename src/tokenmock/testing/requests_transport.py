@@ -136,13 +136,8 @@ def answer_request(
     return adapter.build_response(request, raw)
 
 
-@contextlib.contextmanager
-def routed_requests(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> Iterator[Any]:
-    """Route every `requests` call to the mock's hosts to it for the block (through `responses`)."""
-    try:
-        import responses
-    except ImportError:
-        raise ImportError("routing requests in-process needs `responses`: pip install 'tokenmock[testing]'") from None
+def add_requests_routes(router: Any, mock: InProcessMock) -> None:
+    """Answer the mock's hosts from it on a `responses.RequestsMock` (one you run already, or ours)."""
     hosts = "|".join(re.escape(host) for host in sorted(mock.hosts))
     pattern = re.compile(rf"https?://(?:{hosts})(?::\d+)?(?:[/?#].*)?", re.IGNORECASE)
 
@@ -153,7 +148,17 @@ def routed_requests(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> I
             raise broken(found, request, timeout)
         return found.status, found.headers, found.body
 
+    for method in METHODS:
+        router.add_callback(method, pattern, callback=answer, content_type=None)
+
+
+@contextlib.contextmanager
+def routed_requests(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> Iterator[Any]:
+    """Route every `requests` call to the mock's hosts to it for the block (through `responses`)."""
+    try:
+        import responses
+    except ImportError:
+        raise ImportError("routing requests in-process needs `responses`: pip install 'tokenmock[testing]'") from None
     with responses.RequestsMock(assert_all_requests_are_fired=False, passthru_prefixes=passthrough) as router:
-        for method in METHODS:
-            router.add_callback(method, pattern, callback=answer, content_type=None)
+        add_requests_routes(router, mock)
         yield router
