@@ -232,3 +232,12 @@ def test_the_live_server_and_in_process_in_one_test(tokenmock_server: Any, token
     assert requests.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM, timeout=5).status_code == 200
     tokenmock_server.assert_received("clickview", "requestToken", times=2)
     tokenmock_in_process.assert_received("clickview", "requestToken", times=1)
+
+
+def test_one_vendor_alone_when_the_settings_name_it(no_sockets: None) -> None:
+    mock = InProcessMock({"vendor": "vision10"})
+    assert mock.vendors == ("vision10",)
+    with mock.activate():
+        assert vision10_token_with_httpx().count(".") == 2
+        with pytest.raises(AssertionError, match="not mocked"):  # ClickView's host is not routed
+            httpx.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM)

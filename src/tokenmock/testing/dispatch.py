@@ -4,10 +4,11 @@ Transport-independent: the `requests` adapter, the `httpx` transport (sync or as
 and `respx` routes all call `call_app` and turn an `Answer` into their own response or exception.
 
 Wire faults need a socket; without one `wire_break` says what the client would have seen, with the
-client's own read timeout standing in for the wait (no test sleeps): `stalled_body` and `no_answer`
-time out when the client's read timeout is shorter than the fault's `seconds` (else the mock hangs up:
-a cut body, no answer at all), `slow_drip` when it is shorter than one chunk's interval (else the body
-arrives whole), and the rest break at once. `latency` still waits in the mock, as it does over a socket.
+client's own read timeout standing in for the wait (no test sleeps): `no_answer` times out before the
+head and `stalled_body` within the body when the client's read timeout is shorter than the fault's
+`seconds` (else the mock hangs up: no answer at all, a cut body), `slow_drip` within the body when it
+is shorter than one chunk's interval (else the body arrives whole), and the rest break at once.
+`latency` still waits in the mock, as it does over a socket.
 """
 
 from __future__ import annotations
