@@ -241,3 +241,22 @@ def test_one_vendor_alone_when_the_settings_name_it(no_sockets: None) -> None:
         assert vision10_token_with_httpx().count(".") == 2
         with pytest.raises(AssertionError, match="not mocked"):  # ClickView's host is not routed
             httpx.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM)
+
+
+def test_every_reference_client_at_its_documented_host(tokenmock_in_process: InProcessMock, no_sockets: None) -> None:
+    """The reference clients, at their default base URLs (Vision10's placeholder given), get tokens
+    in-process: AminoTV's cookie exchange and Dive's MD5 password included."""
+    from tokenmock.client import AminoTVClient, ClickViewClient, DiveTVClient, JunctionTVClient, Vision10Client
+
+    mock = tokenmock_in_process
+    dive = mock.demo("divetv")
+    clients = [
+        JunctionTVClient("demo-client", "demo-secret"),
+        ClickViewClient("demo-client", "demo-secret"),
+        Vision10Client("demo-client", "demo-secret", base_url=mock.url_for("vision10")),
+        DiveTVClient(dive["client_key"], dive["username"], dive["password"]),
+        AminoTVClient("demo@example.com", "demo-password"),
+    ]
+    for client in clients:
+        assert client.token().access_token, client.vendor
+    assert {entry["vendor"] for entry in mock.received(status=200)} == set(mock.vendors)
