@@ -121,6 +121,22 @@ def _collect(report: Report, event: events.EngineEvent) -> None:
         report.errors.append(f"fatal: {type(event.exception).__name__}: {event.exception}")
 
 
+# Checks of a response's body and its media type: moot for a body RFC 6750 lets a server leave out.
+_BODY_CHECKS = frozenset({"content_type_conformance", "response_schema_conformance"})
+
+
+def bare_bearer_challenge(response: Any) -> bool:
+    """A 401 whose `WWW-Authenticate: Bearer` challenge says it all, with no body: RFC 6750 §3 puts the
+    error in the challenge (ASP.NET and many gateways answer so), so the contracts' 401 body and its media
+    type are what a server sends when it sends one, not a body it must send."""
+    if response is None or response.status_code != 401 or (response.content or b"").strip():
+        return False
+    headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+    challenge = headers.get("www-authenticate") or []
+    values = challenge if isinstance(challenge, list) else [challenge]
+    return any(str(value).strip().lower().startswith("bearer") for value in values)
+
+
 def _collect_scenario(report: Report, event: events.ScenarioFinished) -> None:
     phase, recorder = event.phase.value, event.recorder
     statuses = {
@@ -151,6 +167,9 @@ def _collect_scenario(report: Report, event: events.ScenarioFinished) -> None:
             if check.status != Status.FAILURE or check.failure_info is None:
                 continue
             failure = check.failure_info.failure
+            interaction = recorder.interactions.get(failure.case_id or case_id)
+            if check.name in _BODY_CHECKS and interaction is not None and bare_bearer_challenge(interaction.response):
+                continue
             finding = Finding(
                 vendor=report.vendor,
                 operation=failure.operation or event.label or "?",

@@ -212,3 +212,20 @@ def test_basic_credentials_follow_the_reading_of_jtv_02(reading: str) -> None:
         assert verify("junctiontv", "--base-url", mock.url("junctiontv"), *args).exit_code == 0
     finally:
         mock.stop()
+
+
+def test_a_bare_bearer_challenge_needs_no_body() -> None:
+    """RFC 6750 §3: the challenge carries the error; a 401 without body or media type is not a violation."""
+    from types import SimpleNamespace
+
+    from tokenmock.contracts.findings import bare_bearer_challenge
+
+    def answer(status: int, content: bytes, challenge: str | None) -> object:
+        headers = {"WWW-Authenticate": [challenge]} if challenge else {}
+        return SimpleNamespace(status_code=status, content=content, headers=headers)
+
+    assert bare_bearer_challenge(answer(401, b"", 'Bearer error="invalid_token"'))
+    assert not bare_bearer_challenge(answer(401, b"", None))
+    assert not bare_bearer_challenge(answer(401, b"", 'Basic realm="x"'))
+    assert not bare_bearer_challenge(answer(401, b"<html>", "Bearer"))
+    assert not bare_bearer_challenge(answer(403, b"", "Bearer"))
