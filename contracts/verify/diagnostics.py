@@ -14,7 +14,7 @@ import ssl
 
 import requests
 
-from tokenmock.contracts.verify.guard import BodyTooLarge
+from tokenmock.contracts.verify.guard import BodyTooLarge, ExchangeTimeout
 from tokenmock.contracts.verify.target import Target, json_of, pointer
 
 
@@ -36,7 +36,7 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _describe_transport(exc: requests.RequestException, url: str) -> str:
+def _describe_transport(exc: requests.RequestException, url: str, seconds: float) -> str:
     cause = _root_cause(exc)
     text = f"{type(cause).__name__}: {cause}"
     if isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
@@ -46,6 +46,11 @@ def _describe_transport(exc: requests.RequestException, url: str) -> str:
         )
     if isinstance(exc, BodyTooLarge):
         return f"{exc}: not a token answer; raise --max-body if it really is one"
+    if isinstance(exc, ExchangeTimeout):
+        return (
+            f"no complete answer from {url} within {seconds:g} s (--timeout): the server is overloaded, "
+            "stalled, dripping its answer or behind a firewall"
+        )
     if isinstance(exc, requests.Timeout):
         return f"no answer from {url} within the timeout: the server is overloaded, stalled or behind a firewall"
     if isinstance(cause, socket.gaierror) or "Name or service not known" in text or "NameResolution" in text:
@@ -62,7 +67,7 @@ def preflight(target: Target) -> str | None:
     try:
         response, _ = target.token_answer()
     except requests.RequestException as exc:
-        return _describe_transport(exc, url)
+        return _describe_transport(exc, url, target.budget.exchange)
     status = response.status_code
     if status in (404, 405) and not _documented_refusal(target, response):
         return (

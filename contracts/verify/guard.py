@@ -28,8 +28,10 @@ RUN_SECONDS = 900.0
 MAX_BODY = 1024 * 1024
 CHUNK = 64 * 1024
 
-# The connection each thread is sending on, so a watchdog (another thread) can cut it.
-_ACTIVE: dict[int, HTTPConnection] = {}
+# The connection (then, once the request is sent, its socket) each thread is using, so a watchdog
+# (another thread) can cut it. The socket itself: http.client lets go of it when an answer is delimited by
+# the connection's close, and the answer reads on from it alone.
+_ACTIVE: dict[int, HTTPConnection | socket.socket] = {}
 _ACTIVE_LOCK = threading.Lock()
 
 
@@ -45,7 +47,7 @@ class BodyTooLarge(requests.RequestException):
     """The provider's answer is larger than the cap."""
 
 
-def _track(connection: HTTPConnection) -> None:
+def _track(connection: HTTPConnection | socket.socket) -> None:
     with _ACTIVE_LOCK:
         _ACTIVE[threading.get_ident()] = connection
 
@@ -54,6 +56,10 @@ class _TrackedHTTPConnection(HTTPConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         _track(self)
         super().request(*args, **kwargs)
+
+    def getresponse(self) -> Any:
+        _track(self.sock or self)
+        return super().getresponse()
 
 
 class _TrackedHTTPSConnection(HTTPSConnection):
@@ -64,6 +70,10 @@ class _TrackedHTTPSConnection(HTTPSConnection):
     def request(self, *args: Any, **kwargs: Any) -> None:
         _track(self)
         super().request(*args, **kwargs)
+
+    def getresponse(self) -> Any:
+        _track(self.sock or self)
+        return super().getresponse()
 
 
 class _TrackedHTTPPool(HTTPConnectionPool):
@@ -118,8 +128,8 @@ class GuardedAdapter(HTTPAdapter):
         def watchdog() -> None:
             cut.set()
             with _ACTIVE_LOCK:
-                connection = _ACTIVE.get(me)
-            sock = getattr(connection, "sock", None)
+                tracked = _ACTIVE.get(me)
+            sock = tracked if isinstance(tracked, socket.socket) else getattr(tracked, "sock", None)
             if sock is not None:
                 with contextlib.suppress(OSError):
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
