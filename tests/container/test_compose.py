@@ -150,7 +150,7 @@ def test_a_fault_armed_through_one_replica_fires_once_on_the_other(farm: Farm) -
 
 
 def test_a_token_from_one_replica_is_accepted_by_the_other(farm: Farm) -> None:
-    clickview = CLIENTS["clickview"]("demo-client", "demo-secret", base_url=farm.url + "/clickview")  # type: ignore[call-arg]
+    clickview = CLIENTS["clickview"]("demo-client", "demo-secret", base_url=farm.url + "/clickview")
     token = clickview.token().access_token
     status, _ = farm.request_from_mock_1(
         "http://mock-2:8080/clickview/api/v1/example", headers={"Authorization": f"Bearer {token}"}

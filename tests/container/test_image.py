@@ -85,9 +85,9 @@ def test_settings_from_the_environment_and_a_mounted_file_apply(
         "--env", "TOKENMOCK_CONFIG=/etc/tokenmock/tokenmock.toml",
         "--volume", f"{settings}:/etc/tokenmock/tokenmock.toml:ro",
     )
-    clickview = CLIENTS["clickview"]("demo-client", "demo-secret", base_url=mock.url + "/clickview")  # type: ignore[call-arg]
+    clickview = CLIENTS["clickview"]("demo-client", "demo-secret", base_url=mock.url + "/clickview")
     assert clickview.token().raw["expires_in"] == 60
-    vision10 = CLIENTS["vision10"]("demo-client", "demo-secret", base_url=mock.url + "/vision10")  # type: ignore[call-arg]
+    vision10 = CLIENTS["vision10"]("demo-client", "demo-secret", base_url=mock.url + "/vision10")
     assert vision10.token().raw["expires_in"] == 1234
     assert requests.get(mock.url + "/__mock/clock", timeout=10).status_code == 401
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -110,7 +110,7 @@ def test_state_on_a_named_volume_outlives_the_container(podman: Podman, start: C
         assert added.status_code in (200, 201), added.text
         podman.run("rm", "--force", first.id)
         second = start(*admin)
-        registered = CLIENTS["clickview"]("ci-runner", "ci-runner-secret", base_url=second.url + "/clickview")  # type: ignore[call-arg]
+        registered = CLIENTS["clickview"]("ci-runner", "ci-runner-secret", base_url=second.url + "/clickview")
         assert registered.token().access_token
     finally:
         podman.run("volume", "rm", "--force", volume, check=False)
