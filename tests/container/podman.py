@@ -130,11 +130,19 @@ class Podman:
         return image
 
     def build(self, base: str, tag: str = IMAGE) -> str:
-        """Build the repository's Dockerfile on `base` (Docker format: OCI images drop HEALTHCHECK)."""
+        """Build the repository's Dockerfile on `base` (Docker format: OCI images drop HEALTHCHECK).
+
+        The image the tag named before is removed when the build replaced it, so reruns after a change do
+        not pile up images (the layer cache of the build stage stays).
+        """
+        before = self.run("image", "inspect", "--format", "{{.Id}}", tag, check=False).stdout.strip()
         self.run(
             "build", "--format", "docker", "--network", "host", "--build-arg", f"BASE={base}",
             "--tag", tag, str(ROOT), timeout=BUILD_TIMEOUT,
         )
+        after = self.run("image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
+        if before and before != after:
+            self.run("rmi", before, check=False)
         return tag
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.container.podman import STEP_TIMEOUT, Podman
+from tests.documentation import section
 
 SERVICE_TIMEOUT = 30  # seconds for `podman system service` to answer /_ping
 USER_CODE = textwrap.dedent(
@@ -88,16 +90,20 @@ def docker_api(podman: Podman, tmp_path: Path) -> Iterator[Path]:
         log.close()
 
 
-def test_a_testcontainers_user_gets_a_mock_with_its_admin_api(podman: Podman, image: str, docker_api: Path) -> None:
-    env = {
+def _env(podman: Podman, socket_path: Path) -> dict[str, str]:
+    return {
         **podman.env,
-        "DOCKER_HOST": f"unix://{docker_api}",
+        "DOCKER_HOST": f"unix://{socket_path}",
         "TESTCONTAINERS_RYUK_DISABLED": "true",
         "TESTCONTAINERS_CONNECTION_MODE": "docker_host",
         "TC_HOST": "127.0.0.1",
     }
+
+
+def test_a_testcontainers_user_gets_a_mock_with_its_admin_api(podman: Podman, image: str, docker_api: Path) -> None:
     run = subprocess.run(
-        [sys.executable, "-c", USER_CODE, image], env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT * 2
+        [sys.executable, "-c", USER_CODE, image], env=_env(podman, docker_api), capture_output=True, text=True,
+        timeout=STEP_TIMEOUT * 2,
     )
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout.strip().splitlines()[-1])
@@ -107,3 +113,16 @@ def test_a_testcontainers_user_gets_a_mock_with_its_admin_api(podman: Podman, im
     assert seen["journal"] >= 1
     gone = podman.run("container", "exists", seen["id"], check=False)
     assert gone.returncode == 1  # the with block removed it
+
+
+def test_the_documented_example_runs(podman: Podman, image: str, docker_api: Path) -> None:
+    """docs/container-ci.md's example, on the image built here (tests/test_docs.py leaves it to this test)."""
+    examples = [code for code in re.findall(r"```python\n(.*?)```", section("From Testcontainers"), re.S)]
+    assert len(examples) == 1 and 'TokenmockContainer("tokenmock:latest"' in examples[0]
+    code = examples[0].replace('"tokenmock:latest"', repr(image)) + "\nprint('example done')\n"
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=_env(podman, docker_api), capture_output=True, text=True,
+        timeout=STEP_TIMEOUT * 2,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().endswith("example done")
