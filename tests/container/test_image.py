@@ -7,14 +7,18 @@ state lives on the declared volume, and the admin API is closed until a token is
 from __future__ import annotations
 
 import inspect
+import json
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.container.conftest import Running
 from tests.container.podman import Podman
+from tests.documentation import section
 from tokenmock.client import CLIENTS
 
 ADMIN_TOKEN = "container-admin-token-0123456789"
@@ -125,3 +129,29 @@ def test_state_lives_on_the_declared_volume(podman: Podman, image: str, start: C
     assert listed.startswith("-rw------- ") and " tokenmock tokenmock " in listed, listed
     mounts = podman.inspect(mock.id)["Mounts"]
     assert [m["Destination"] for m in mounts] == ["/var/lib/tokenmock"]
+
+
+def _megabytes(text: str, pattern: str) -> float:
+    found = re.search(pattern, text)
+    assert found, pattern
+    return float(found[1])
+
+
+def test_the_documented_sizes_hold(podman: Podman, image: str, test_base: str) -> None:
+    """The figures of docs/container-ci.md's "Size" paragraph, within 15% (dependencies grow)."""
+    page = section("The container image")
+    layers = json.loads(podman.run("history", "--format", "json", image).stdout)
+    venv_layer = [int(layer["size"]) for layer in layers if "COPY" in layer["CreatedBy"] and layer["size"]]
+    assert len(venv_layer) == 1, layers
+    sizes = {
+        r"one layer of (\d+) MB": venv_layer[0],
+        r"the Debian test base\s+\(below, (\d+) MB\)": int(podman.inspect(test_base)["Size"]),
+        r"the image measured (\d+) MB": int(podman.inspect(image)["Size"]),
+    }
+    for pattern, measured in sizes.items():
+        assert measured / 1e6 == pytest.approx(_megabytes(page, pattern), rel=0.15), (pattern, measured)
+    pyc = podman.run(
+        "run", "--rm", "--entrypoint", "sh", image, "-c",
+        "find /opt/tokenmock -name '*.pyc' -printf '%s\\n' | awk '{s+=$1} END {print s}'",
+    ).stdout.strip().splitlines()[-1]
+    assert int(pyc) / 1e6 == pytest.approx(_megabytes(page, r"(\d+) MB of which are compiled"), rel=0.25)
