@@ -74,7 +74,12 @@ def test_exposed_without_a_token_the_log_says_the_admin_api_is_closed(
     refused = requests.get(mock.url + "/__mock/clock", timeout=10)
     assert refused.status_code == 403
     assert refused.json()["error"] == "access_denied"
-    assert "the admin API (/__mock/) is closed: set admin_token (TOKENMOCK__ADMIN_TOKEN=...)" in mock.logs(podman)
+    shown = re.findall(r"```text\n(.*?)```", section("The container image"), re.S)  # the page's sample
+    assert len(shown) == 1
+    log = mock.logs(podman)
+    for line in shown[0].splitlines():
+        assert line in log, line
+    assert "the admin API (/__mock/) is closed: set admin_token (TOKENMOCK__ADMIN_TOKEN=...)" in log
 
 
 def test_settings_from_the_environment_and_a_mounted_file_apply(
