@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.container.podman import ROOT, STEP_TIMEOUT, Podman, wait_healthy
+from tests.container.podman import ROOT, STEP_TIMEOUT, Podman, StepFailed, wait_healthy
 from tests.ports import free_port
 from tokenmock.client import CLIENTS
 
@@ -110,12 +110,25 @@ def farm(podman: Podman, image: str, test_base: str) -> Iterator[Farm]:
         wait_healthy(built.url, built.container("mock-1"), podman)
         yield built
     finally:
+        # The replicas' anonymous volumes (the image's VOLUME), which `down --volumes` leaves behind.
+        volumes: list[str] = []
+        with contextlib.suppress(StepFailed):  # a container gone meanwhile leaves no volume to find
+            volumes = [
+                mount["Name"]
+                for container in podman.run(
+                    "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}", check=False
+                ).stdout.split()
+                for mount in podman.inspect(container).get("Mounts", [])
+                if mount.get("Type") == "volume"
+            ]
         with contextlib.suppress(subprocess.TimeoutExpired):  # then the containers are removed one by one
             podman.command([*compose, "down", "--volumes"], env=env, timeout=STEP_TIMEOUT, cwd=ROOT, check=False)
         for leftover in podman.run(
             "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project}", check=False
         ).stdout.split():
             podman.run("rm", "--force", "--volumes", leftover, check=False)
+        for volume in volumes:
+            podman.run("volume", "rm", "--force", volume, check=False)
 
 
 def test_both_replicas_share_the_redis_store_and_report_it(farm: Farm) -> None:
