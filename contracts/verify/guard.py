@@ -120,7 +120,15 @@ class GuardedAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None, **kwargs: Any) -> Any:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         deadline = self.budget.exchange_deadline()
         me = threading.get_ident()
         cut = threading.Event()
@@ -139,7 +147,7 @@ class GuardedAdapter(HTTPAdapter):
         timer.daemon = True
         timer.start()
         try:
-            response = super().send(request, stream=True, timeout=remaining, **kwargs)
+            response = super().send(request, stream=True, timeout=remaining, verify=verify, cert=cert, proxies=proxies)
             if not stream:
                 self._read_capped(response, deadline, cut)
             return response
@@ -184,7 +192,7 @@ class GuardedAdapter(HTTPAdapter):
                 raise
             raise requests.ConnectionError(exc) from exc
         response._content = b"".join(chunks)
-        response._content_consumed = True
+        setattr(response, "_content_consumed", True)  # noqa: B010 - what Response.content sets once read
 
 
 def _origin_path(url: str | None) -> str:
