@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from tokenmock.mockserver.controls import journal_size
+
 
 class JournalLike(Protocol):
     """What the pipeline and the admin API need of a journal."""
@@ -296,18 +298,28 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 class Journal:
-    """A ring buffer of request records, newest last; old records drop off when it is full."""
+    """A ring buffer of request records, newest last; old records drop off when it is full (`size`
+    records, or journal_size.TOTAL_BYTES of them, each cut to journal_size.ENTRY_BYTES)."""
 
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
+        self._entries: deque[dict[str, Any]] = deque()
+        self._sizes: deque[int] = deque()  # each record's bytes, beside it
+        self._bytes = 0
+        self._size = max(1, size)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one (already masked) record; O(1)."""
+        """Append one (already masked) record, cut to its byte budget; O(1) amortised."""
+        entry, text = journal_size.fit(entry)
         with self._lock:
             entry["id"] = next(self._ids)
             self._entries.append(entry)
+            self._sizes.append(len(text))
+            self._bytes += len(text)
+            while len(self._entries) > self._size or self._bytes > journal_size.TOTAL_BYTES:
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """Records, oldest first, optionally only one vendor's and/or one operation's."""
@@ -319,6 +331,8 @@ class Journal:
         """Forget every record."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -30,6 +30,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import selected
 from tokenmock.mockserver.errors import StoreUnavailable
 from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
@@ -66,11 +67,19 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], '1|' .. family)
 return 'fresh'
 """
-# KEYS: journal list, id counter. ARGV: entry JSON, size.
+# KEYS: journal list, id counter, bytes held. ARGV: entry JSON, size, total bytes. The oldest records go
+# until the list holds at most `size` records of at most `total bytes` together.
 _RECORD = """
 local id = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[1], id .. '|' .. ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+local item = id .. '|' .. ARGV[1]
+redis.call('RPUSH', KEYS[1], item)
+local held = redis.call('INCRBY', KEYS[3], #item)
+local size, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+while redis.call('LLEN', KEYS[1]) > size or held > budget do
+  local oldest = redis.call('LPOP', KEYS[1])
+  if not oldest then break end
+  held = redis.call('DECRBY', KEYS[3], #oldest)
+end
 return id
 """
 
@@ -104,7 +113,8 @@ class RedisStore(Store):
         self._key = {
             name: f"{prefix}:{name}"
             for name in (
-                "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id"
+                "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id",
+                "journal_bytes",
             )
         }
         self._journal_size = max(1, int(journal_size))
@@ -254,13 +264,10 @@ class RedisJournal:
         """Append one (already masked) record; dropped while the store is down (the answer still goes out,
         and the outage was logged once)."""
         store = self._store
-        text = json.dumps(entry, separators=(",", ":"), default=str)
+        entry, text = journal_size.fit(entry)
+        keys = [store._key["journal"], store._key["journal_id"], store._key["journal_bytes"]]
         with contextlib.suppress(StoreUnavailable), store._guard():
-            entry["id"] = int(
-                store._record(
-                    keys=[store._key["journal"], store._key["journal_id"]], args=[text, store._journal_size]
-                )
-            )
+            entry["id"] = int(store._record(keys=keys, args=[text, store._journal_size, journal_size.TOTAL_BYTES]))
 
     def _newest(self) -> list[str]:
         store = self._store
@@ -278,7 +285,7 @@ class RedisJournal:
     def clear(self) -> None:
         """Forget every record (ids keep counting up)."""
         with self._store._guard():
-            self._store.redis.delete(self._store._key["journal"])
+            self._store.redis.delete(self._store._key["journal"], self._store._key["journal_bytes"])
 
     def __len__(self) -> int:
         with self._store._guard():

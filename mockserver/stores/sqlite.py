@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import ANSWERED, BatchWriter, PendingBoard, selected
 from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
 
@@ -260,8 +261,25 @@ class SQLiteStore(Store):
             os.close(process.fd)
 
 
-def _dumps(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"), default=str)
+# Rows older than the newest TOTAL_BYTES of records (run with the count trim, every _TRIM_EVERY inserts).
+_TRIM_BYTES = """
+DELETE FROM journal WHERE id <= (
+    SELECT id FROM (SELECT id, SUM(length(entry)) OVER (ORDER BY id DESC) AS newer FROM journal)
+    WHERE newer > ? ORDER BY id DESC LIMIT 1
+)
+"""
+
+
+def _within_budget(rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The newest of `rows` (oldest first) that fit TOTAL_BYTES together: between two trims a read
+    never returns more."""
+    total, start = 0, len(rows)
+    for index in range(len(rows) - 1, -1, -1):
+        total += len(rows[index][1])
+        if total > journal_size.TOTAL_BYTES:
+            break
+        start = index
+    return rows[start:]
 
 
 class SQLiteJournal:
@@ -297,13 +315,15 @@ class SQLiteJournal:
         rows = []
         for entry in batch:
             answered = entry.pop(ANSWERED, 0)
-            rows.append((entry.get("vendor"), entry.get("operation"), _dumps(entry), answered))
+            entry, text = journal_size.fit(entry)
+            rows.append((entry.get("vendor"), entry.get("operation"), text, answered))
         store = self._store
         with store._write() as db:
             db.executemany("INSERT INTO journal (vendor, operation, entry, answered) VALUES (?, ?, ?, ?)", rows)
             (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
             if last // _TRIM_EVERY != (last - len(rows)) // _TRIM_EVERY:
                 db.execute("DELETE FROM journal WHERE id <= ?", (last - store._journal_size,))
+                db.execute(_TRIM_BYTES, (journal_size.TOTAL_BYTES,))
 
     def _newest(self) -> list[tuple[int, str]]:
         """The newest `journal_size` records, oldest first (in the order they were answered)."""
@@ -313,7 +333,7 @@ class SQLiteJournal:
             "ORDER BY answered, id",
             (self._store._journal_size,),
         )
-        return list(rows)
+        return _within_budget(list(rows))
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """The last `journal_size` records, oldest first, optionally filtered."""
