@@ -164,6 +164,7 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with credentials hidden; the auth scheme stays visible (`Basic ***`)."""
     masked: dict[str, str] = {}
     for name, value in headers.items():
+        name = _TOKEN_SHAPES.sub(MASK, name)  # a token sent as a header's name
         lowered = name.lower()
         if lowered == "authorization":
             scheme = value.strip().split(" ", 1)[0]
@@ -178,7 +179,13 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
 def mask_data(data: Any) -> Any:
     """A body or query mapping with sensitive fields and token-shaped values replaced, recursively."""
     if isinstance(data, Mapping):
-        return {k: (MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v)) for k, v in data.items()}
+        # A token may be sent as a field's or parameter's name (`?eyJ...=`): names are masked like values.
+        return {
+            (_TOKEN_SHAPES.sub(MASK, k) if isinstance(k, str) else k): (
+                MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v)
+            )
+            for k, v in data.items()
+        }
     if isinstance(data, list):
         return [mask_data(v) for v in data]
     if isinstance(data, str):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -35,6 +34,7 @@ from tokenmock.mockserver.controls.journal import selected
 from tokenmock.mockserver.errors import StoreUnavailable
 from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
 from tokenmock.mockserver.stores.outage import Breaker
+from tokenmock.redaction import mask_url
 
 # What an unreachable, frozen or restarting Redis raises (BusyLoadingError is a ConnectionError).
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
@@ -108,7 +108,7 @@ class RedisStore(Store):
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        shown = re.sub(r"//[^/@]*@", "//", address)  # never a password in a message
+        shown = mask_url(address)  # never a password in a message
         self._breaker = Breaker(shown, _OUTAGE)
         self._key = {
             name: f"{prefix}:{name}"
