@@ -5,6 +5,7 @@ per stalled client; the live mock answered with http.server's HTML page)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -40,10 +41,8 @@ def replay() -> Iterator[ReplayServer]:
 
 def _exchange(port: int, data: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
-        try:
+        with contextlib.suppress(OSError):
             sock.sendall(data)
-        except OSError:
-            pass
         answer = b""
         try:
             while chunk := sock.recv(65536):
