@@ -82,7 +82,7 @@ class PendingBoard:
         if self._pid == os.getpid():
             return self._slot is not None
         self._pid = os.getpid()
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         if os.fstat(self._fd).st_uid == os.geteuid():
             os.fchmod(self._fd, 0o600)  # whatever the umask gave it (it names the processes of the mock)
         size = self._offset(self.SLOTS)

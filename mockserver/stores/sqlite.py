@@ -14,6 +14,7 @@ import json
 import mmap
 import os
 import sqlite3
+import stat
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -60,14 +61,14 @@ def make_private(path: str) -> None:
         except FileExistsError:  # made meanwhile by another process: not ours to change
             continue
         os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)  # a planted symlink is refused
     try:
         _narrow(fd)
     finally:
         os.close(fd)
     for suffix in _COMPANIONS:
         try:
-            fd = os.open(path + suffix, os.O_RDONLY)
+            fd = os.open(path + suffix, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             continue
         try:
@@ -77,8 +78,10 @@ def make_private(path: str) -> None:
 
 
 def _narrow(fd: int) -> None:
-    """Mode 0600 for an open file of ours, whatever the umask gave it."""
-    if os.fstat(fd).st_uid == os.geteuid():
+    """Mode 0600 for an open regular file of ours, whatever the umask gave it (opened without following a
+    symlink: tightening never reaches a file a link points at)."""
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and stat.S_ISREG(info.st_mode):
         os.fchmod(fd, 0o600)
 
 
@@ -88,7 +91,7 @@ class _Process:
 
     def __init__(self, gen_path: str) -> None:
         self.pid = os.getpid()
-        self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         _narrow(self.fd)  # a umask may not widen it, nor narrow it below what this process needs
         if os.fstat(self.fd).st_size < _GEN.size:
             os.ftruncate(self.fd, _GEN.size)
