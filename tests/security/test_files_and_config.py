@@ -29,15 +29,18 @@ from tokenmock.mockserver.stores import StoreError, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ALIAS_BOMB = """
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-vendors: {clickview: {demo: {x: [*d,*d,*d,*d,*d,*d,*d,*d,*d]}}}
+vendors:
+  clickview:
+    demo:
+      a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+      b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+      c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+      d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+      e: [*d,*d,*d,*d,*d,*d,*d,*d,*d]
 """
 BAD_FILES: tuple[tuple[str, str | bytes], ...] = (
     ("bomb.yaml", ALIAS_BOMB),
-    ("merge.yaml", "base: &base {token_lifetime: 60}\nvendors: {clickview: {<<: *base}}\n"),
+    ("merge.yaml", "vendors: {clickview: {demo: {base: &base {x: 1}, more: {<<: *base}}}}\n"),
     ("empty.yaml", ""),
     ("comments.yaml", "# nothing but a comment\n"),
     ("empty.toml", ""),
