@@ -32,6 +32,7 @@ R = TypeVar("R")
 Change = Callable[[Any], tuple[Any, R]]
 
 CLIENTS_DOC = "clients"  # {vendor: [client, ...]} registered at runtime
+HEALTH_KEY = "tokenmock.health"  # the key health reads (or writes) through the store: a real round trip
 
 
 class RefreshUse(Enum):
@@ -107,6 +108,10 @@ class Store(ABC):
         """Forget refresh tokens, revocations and runtime clients (signing keys stay)."""
         self.forget_tokens()
         self.update(CLIENTS_DOC, lambda _doc: ({}, None))
+
+    def probe(self) -> None:
+        """One round trip that shows whether the store can serve (health); raises StoreUnavailable if not."""
+        self.shared_key(HEALTH_KEY, lambda: "ok")
 
     def close(self) -> None:  # noqa: B027 - nothing to release in memory
         """Release this process's connections (they reopen when next needed)."""

@@ -18,13 +18,15 @@ import stat
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import ANSWERED, BatchWriter, PendingBoard, selected
-from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.errors import StoreUnavailable
+from tokenmock.mockserver.stores.base import HEALTH_KEY, Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.stores.outage import Breaker
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS refresh (
@@ -103,6 +105,10 @@ class _Process:
 class SQLiteStore(Store):
     """Every piece of mutable state in one SQLite database, shared by the processes that open it."""
 
+    # How long a write waits for a lock another program holds on the database before the store counts as
+    # down (the mock's own writers queue on a flock first, so they never wait here for each other).
+    BUSY_TIMEOUT = 5.0
+
     def __init__(self, path: str | os.PathLike[str], *, journal_size: int = 1000, max_refresh: int = 200_000) -> None:
         self.path = str(path)
         self._journal_size = max(1, int(journal_size))
@@ -112,6 +118,9 @@ class SQLiteStore(Store):
         self._docs: dict[str, Any] = {}
         self._seen = -1
         self._inserts = 0
+        self._breaker = Breaker(
+            f"sqlite://{self.path}", (sqlite3.OperationalError, OSError), describe=_reason, state="cannot be written"
+        )
         try:
             make_private(self.path)
         except OSError as exc:
@@ -136,7 +145,7 @@ class SQLiteStore(Store):
         local = self._proc().local
         db: sqlite3.Connection | None = getattr(local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a power cut may lose the last commits
             local.db = db
@@ -155,18 +164,35 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _write(self, *, bump: bool = False) -> Iterator[sqlite3.Connection]:
-        """One write transaction, serialised across processes; `bump` announces a document change."""
-        db = self._db()
-        with self._locked() as process:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            if bump:  # after the commit: whoever sees the new number finds the new documents
-                _GEN.pack_into(process.generation, 0, _GEN.unpack_from(process.generation)[0] + 1)
+        """One write transaction, serialised across processes; `bump` announces a document change.
+
+        A write SQLite refuses (disk full, a read-only file, a database another program keeps locked)
+        raises StoreUnavailable, as a Redis outage does: the vendor's 503 with Retry-After, health 503, one
+        log line per outage (the breaker), no traceback. Reads are not refused meanwhile: they still work.
+        """
+        with self._breaker.guard():
+            db = self._db()
+            with self._locked() as process:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    with suppress(sqlite3.Error):  # a failed statement may have ended the transaction
+                        db.execute("ROLLBACK")
+                    raise
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    with suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                    raise
+                if bump:  # after the commit: whoever sees the new number finds the new documents
+                    _GEN.pack_into(process.generation, 0, _GEN.unpack_from(process.generation)[0] + 1)
+
+    def probe(self) -> None:
+        """A write through the breaker (health): reads work on a full disk, so only a write tells."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO keys (name, value) VALUES (?, ?)", (HEALTH_KEY, os.urandom(8).hex()))
 
     # Refresh tokens and revocation.
 
@@ -273,6 +299,11 @@ DELETE FROM journal WHERE id <= (
 """
 
 
+def _reason(exc: BaseException) -> str:
+    """SQLite's own words for a failure ("database or disk is full"): no secret, and they say what to fix."""
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, sqlite3.Error) else type(exc).__name__
+
+
 def _within_budget(rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """The newest of `rows` (oldest first) that fit TOTAL_BYTES together: between two trims a read
     never returns more."""
@@ -321,7 +352,7 @@ class SQLiteJournal:
             entry, text = journal_size.fit(entry)
             rows.append((entry.get("vendor"), entry.get("operation"), text, answered))
         store = self._store
-        with store._write() as db:
+        with suppress(StoreUnavailable), store._write() as db:  # dropped while the store is down (logged once)
             db.executemany("INSERT INTO journal (vendor, operation, entry, answered) VALUES (?, ?, ?, ?)", rows)
             (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
             if last // _TRIM_EVERY != (last - len(rows)) // _TRIM_EVERY:
