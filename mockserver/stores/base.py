@@ -32,6 +32,9 @@ R = TypeVar("R")
 Change = Callable[[Any], tuple[Any, R]]
 
 CLIENTS_DOC = "clients"  # {vendor: [client, ...]} registered at runtime
+# Revocations kept (families revoked by a replayed refresh token need no admin: login, refresh, replay). Past
+# it, the tenth that expire first are forgotten (their tokens have expired, or expire soonest).
+MAX_REVOKED = 100_000
 HEALTH_KEY = "tokenmock.health"  # the key health reads (or writes) through the store: a real round trip
 
 
@@ -72,8 +75,9 @@ class Store(ABC):
         """Atomically consume a refresh token; a second use revokes its whole family."""
 
     @abstractmethod
-    def revoke(self, token_id: str) -> None:
-        """Revoke one token (access or refresh) by its id, or a whole family by its id."""
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
+        """Revoke one token (access or refresh) by its id, or a whole family by its id; `expires_at` (when
+        known) is when the revocation stops mattering: past MAX_REVOKED, those that expire first go."""
 
     @abstractmethod
     def is_revoked(self, *token_ids: str) -> bool:

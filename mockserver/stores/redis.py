@@ -32,7 +32,7 @@ from redis.retry import Retry
 from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import selected
 from tokenmock.mockserver.errors import StoreUnavailable
-from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.stores.base import MAX_REVOKED, Change, R, RefreshUse, Store, StoreError
 from tokenmock.mockserver.stores.outage import Breaker
 from tokenmock.redaction import mask_url
 
@@ -52,13 +52,36 @@ if count >= tonumber(ARGV[4]) then
 end
 return 1
 """
-# KEYS: refresh hash, revoked set. ARGV: token id.
-_USE = """
+# Revocations are a set (what is revoked) and a zset (until when it matters): past ARGV[max], the tenth
+# that expire first go. KEYS: revoked set, revoked expiry zset. ARGV[i], ARGV[i+1]: id, expires_at.
+_ADD_REVOKED = """
+local function num(x)
+  if x == '+inf' or x == 'inf' then return math.huge end
+  return tonumber(x)
+end
+local function add_revoked(set, zset, id, expires_at, max)
+  redis.call('SADD', set, id)
+  local known = redis.call('ZSCORE', zset, id)
+  if not known or num(known) < num(expires_at) then redis.call('ZADD', zset, expires_at, id) end
+  local count = redis.call('ZCARD', zset)
+  if count > max then
+    local victims = redis.call('ZPOPMIN', zset, math.max(1, math.floor(count / 10)))
+    for i = 1, #victims, 2 do redis.call('SREM', set, victims[i]) end
+  end
+end
+"""
+# KEYS: revoked set, revoked expiry zset. ARGV: id, expires_at, max revocations.
+_REVOKE = _ADD_REVOKED + """
+add_revoked(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+return 1
+"""
+# KEYS: refresh hash, revoked set, refresh expiry zset, revoked expiry zset. ARGV: token id, max revocations.
+_USE = _ADD_REVOKED + """
 local record = redis.call('HGET', KEYS[1], ARGV[1])
 if not record then return 'unknown' end
 local family = string.sub(record, 3)
 if string.sub(record, 1, 1) == '1' then
-  redis.call('SADD', KEYS[2], family)
+  add_revoked(KEYS[2], KEYS[4], family, redis.call('ZSCORE', KEYS[3], ARGV[1]) or '+inf', tonumber(ARGV[2]))
   return 'reused'
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 or redis.call('SISMEMBER', KEYS[2], family) == 1 then
@@ -97,7 +120,13 @@ class RedisStore(Store):
     """Every piece of mutable state in one Redis database, shared by every process of every host."""
 
     def __init__(
-        self, url: str, *, journal_size: int = 1000, max_refresh: int = 200_000, timeout: float = 0.5
+        self,
+        url: str,
+        *,
+        journal_size: int = 1000,
+        max_refresh: int = 200_000,
+        timeout: float = 0.5,
+        max_revoked: int = MAX_REVOKED,
     ) -> None:
         address, prefix = _split_prefix(url)
         # One bounded try per operation: the breaker, not redis-py, decides when to try again.
@@ -114,13 +143,15 @@ class RedisStore(Store):
             name: f"{prefix}:{name}"
             for name in (
                 "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id",
-                "journal_bytes",
+                "journal_bytes", "revoked_expiry",
             )
         }
         self._journal_size = max(1, int(journal_size))
         self._max_refresh = max_refresh
         self._remember = self.redis.register_script(_REMEMBER)
         self._use = self.redis.register_script(_USE)
+        self._revoke = self.redis.register_script(_REVOKE)
+        self._max_revoked = max_revoked
         self._record = self.redis.register_script(_RECORD)
         self._docs: dict[str, Any] = {}
         self._seen: str | None = "never"
@@ -148,12 +179,16 @@ class RedisStore(Store):
             )
 
     def use_refresh(self, token_id: str) -> RefreshUse:
+        keys = [self._key[name] for name in ("refresh", "revoked", "expiry", "revoked_expiry")]
         with self._guard():
-            return RefreshUse(self._use(keys=[self._key["refresh"], self._key["revoked"]], args=[token_id]))
+            return RefreshUse(self._use(keys=keys, args=[token_id, self._max_revoked]))
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
+        until = "+inf" if expires_at is None else repr(float(expires_at))
         with self._guard():
-            self.redis.sadd(self._key["revoked"], token_id)
+            self._revoke(
+                keys=[self._key["revoked"], self._key["revoked_expiry"]], args=[token_id, until, self._max_revoked]
+            )
 
     def is_revoked(self, *token_ids: str) -> bool:
         ids = [t for t in token_ids if t]
@@ -164,7 +199,9 @@ class RedisStore(Store):
 
     def forget_tokens(self) -> None:
         with self._guard():
-            self.redis.delete(self._key["refresh"], self._key["expiry"], self._key["revoked"])
+            self.redis.delete(
+                self._key["refresh"], self._key["expiry"], self._key["revoked"], self._key["revoked_expiry"]
+            )
 
     # Documents, cached per process and re-read when the generation moves.
 

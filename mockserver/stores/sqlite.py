@@ -25,7 +25,7 @@ from typing import Any
 from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import ANSWERED, BatchWriter, PendingBoard, selected
 from tokenmock.mockserver.errors import StoreUnavailable
-from tokenmock.mockserver.stores.base import HEALTH_KEY, Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.stores.base import HEALTH_KEY, MAX_REVOKED, Change, R, RefreshUse, Store, StoreError
 from tokenmock.mockserver.stores.outage import Breaker
 
 SCHEMA = """
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS refresh (
     token_id TEXT PRIMARY KEY, family TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS refresh_expiry ON refresh (expires_at);
-CREATE TABLE IF NOT EXISTS revoked (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revoked (id TEXT PRIMARY KEY, expires_at REAL NOT NULL DEFAULT 1e308) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal (
@@ -109,11 +109,21 @@ class SQLiteStore(Store):
     # down (the mock's own writers queue on a flock first, so they never wait here for each other).
     BUSY_TIMEOUT = 5.0
 
-    def __init__(self, path: str | os.PathLike[str], *, journal_size: int = 1000, max_refresh: int = 200_000) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        journal_size: int = 1000,
+        max_refresh: int = 200_000,
+        max_revoked: int = MAX_REVOKED,
+    ) -> None:
         self.path = str(path)
         self._journal_size = max(1, int(journal_size))
         self._max_refresh = max_refresh
         self._prune_every = 1024  # inserts between two looks at the table's size
+        self._max_revoked = max_revoked
+        self._prune_revoked_every = 256
+        self._revocations = 0
         self._process: _Process | None = None
         self._docs: dict[str, Any] = {}
         self._seen = -1
@@ -130,6 +140,8 @@ class SQLiteStore(Store):
             db.executescript(SCHEMA)
             if "answered" not in {row[1] for row in db.execute("PRAGMA table_info(journal)")}:  # an older file
                 db.execute("ALTER TABLE journal ADD COLUMN answered INTEGER NOT NULL DEFAULT 0")
+            if "expires_at" not in {row[1] for row in db.execute("PRAGMA table_info(revoked)")}:
+                db.execute("ALTER TABLE revoked ADD COLUMN expires_at REAL NOT NULL DEFAULT 1e308")
         self.sync()
         self.journal = self._journal = SQLiteJournal(self)
 
@@ -214,21 +226,37 @@ class SQLiteStore(Store):
 
     def use_refresh(self, token_id: str) -> RefreshUse:
         with self._write() as db:
-            row = db.execute("SELECT family, used FROM refresh WHERE token_id = ?", (token_id,)).fetchone()
+            row = db.execute("SELECT family, used, expires_at FROM refresh WHERE token_id = ?", (token_id,)).fetchone()
             if row is None:
                 return RefreshUse.UNKNOWN
-            family, used = row
+            family, used, expires_at = row
             if used:
-                db.execute("INSERT OR IGNORE INTO revoked (id) VALUES (?)", (family,))
+                self._add_revoked(db, family, expires_at)
                 return RefreshUse.REUSED
             if db.execute("SELECT 1 FROM revoked WHERE id IN (?, ?)", (token_id, family)).fetchone():
                 return RefreshUse.REVOKED
             db.execute("UPDATE refresh SET used = 1 WHERE token_id = ?", (token_id,))
             return RefreshUse.FRESH
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO revoked (id) VALUES (?)", (token_id,))
+            self._add_revoked(db, token_id, 1e308 if expires_at is None else expires_at)
+
+    def _add_revoked(self, db: sqlite3.Connection, token_id: str, expires_at: float) -> None:
+        """Record a revocation; every _prune_every of them, past MAX_REVOKED, drop the tenth expiring first."""
+        db.execute(
+            "INSERT INTO revoked (id, expires_at) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            (token_id, expires_at),
+        )
+        self._revocations += 1
+        if self._revocations % self._prune_revoked_every == 0:
+            (count,) = db.execute("SELECT count(*) FROM revoked").fetchone()
+            if count > self._max_revoked:
+                db.execute(
+                    "DELETE FROM revoked WHERE id IN (SELECT id FROM revoked ORDER BY expires_at LIMIT ?)",
+                    (max(1, count // 10),),
+                )
 
     def is_revoked(self, *token_ids: str) -> bool:
         ids = [t for t in token_ids if t]
