@@ -37,8 +37,7 @@ SAFETY_STOP = 900.0  # a starved machine: the warm-up reports how far it got ins
 
 def _body() -> bytes:
     fields = (
-        b"grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=smartembed.viewkey"
-        b"&pad="
+        b"grant_type=client_credentials&client_id=demo-client&client_secret=demo-secret&scope=smartembed.viewkey&pad="
     )
     return fields + b"p" * (BODY_LIMIT - len(fields))
 

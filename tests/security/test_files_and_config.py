@@ -191,9 +191,22 @@ def test_serve_refuses_certificate_files_that_are_not_pem(tmp_path: Path, pair: 
         cert.write_bytes(Path(files.keyfile).read_bytes())
         key.write_bytes(Path(files.keyfile).read_bytes())
     result = subprocess.run(
-        [sys.executable, "-m", "tokenmock", "serve", "--port", str(free_port()), "--certfile", str(cert),
-         "--keyfile", str(key)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tokenmock",
+            "serve",
+            "--port",
+            str(free_port()),
+            "--certfile",
+            str(cert),
+            "--keyfile",
+            str(key),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "ready" not in result.stderr and "Traceback" not in result.stderr

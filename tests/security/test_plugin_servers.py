@@ -81,8 +81,10 @@ def test_the_replay_server_still_answers_a_request(replay: ReplayServer) -> None
 
 def test_the_replay_server_holds_a_bounded_number_of_stalled_clients(replay: ReplayServer) -> None:
     before = threading.active_count()
-    stalled = [socket.create_connection(("127.0.0.1", _port(replay.url)), timeout=20)
-               for _ in range(plugin_wire.MAX_CONNECTIONS)]
+    stalled = [
+        socket.create_connection(("127.0.0.1", _port(replay.url)), timeout=20)
+        for _ in range(plugin_wire.MAX_CONNECTIONS)
+    ]
     try:
         for sock in stalled:
             sock.sendall(b"GET / HT")

@@ -38,8 +38,12 @@ STORE_URLS = (
 CASE_COUNT = CHAOS_REQUESTS + len(BAD_CONTENT_TYPES) + len(NAME_PLACEMENTS) + len(STORE_URLS) + 1
 
 VISION10 = "/vision10/v1/api/oauth/token"
-VISION10_BODY = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client",
-                 "client_secret": "demo-secret"}
+VISION10_BODY = {
+    "grant_type": "client_credentials",
+    "scope": "all",
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+}
 WIRE_KINDS = ["stalled_body", "dripping_body", "no_answer", "connection_reset", "not_http", "truncated_body"]
 
 
@@ -63,7 +67,8 @@ def test_a_content_type_a_header_cannot_carry_is_refused_when_armed(
 ) -> None:
     http = make_app().test_client()
     armed = http.post(
-        "/__mock/faults", json={"kind": "wrong_content_type", "vendor": "vision10", "params": {"content_type": content_type}}
+        "/__mock/faults",
+        json={"kind": "wrong_content_type", "vendor": "vision10", "params": {"content_type": content_type}},
     )
     assert armed.status_code == 400, armed.get_data()
     assert "content_type" in armed.get_json()["error_description"]
