@@ -34,8 +34,8 @@ STORE_URLS = (
     ("redis://host/0?api_key=PW-1234#frag", "PW-1234"),
     ("unix:///run/redis.sock?password=PW-1234", "PW-1234"),
 )
-# Cases: the chaos requests, the content types, the placements, the store URLs, the store's own message.
-CASE_COUNT = CHAOS_REQUESTS + len(BAD_CONTENT_TYPES) + len(NAME_PLACEMENTS) + len(STORE_URLS) + 1
+# Cases: the chaos requests, the content types, the placements, the store URLs, the stores' own messages.
+CASE_COUNT = CHAOS_REQUESTS + len(BAD_CONTENT_TYPES) + len(NAME_PLACEMENTS) + len(STORE_URLS) + 2
 
 VISION10 = "/vision10/v1/api/oauth/token"
 VISION10_BODY = {
@@ -99,6 +99,12 @@ def test_store_urls_are_masked_in_every_form(url: str, secret: str) -> None:
     shown = mask_url(url)
     assert secret not in shown and "***" in shown, shown
     assert (shown.split("://")[0] == url.split("://")[0] and "host" in shown) or "sock" in shown
+
+
+def test_an_unknown_store_does_not_print_its_password() -> None:
+    with pytest.raises(StoreError) as refused:
+        open_store("postgres://user:PW-5678@host/db?password=PW-5678")
+    assert "PW-5678" not in str(refused.value) and "postgres://user:***@host" in str(refused.value)
 
 
 def test_an_unreachable_redis_store_does_not_print_its_password() -> None:
