@@ -302,10 +302,9 @@ class Journal:
     records, or journal_size.TOTAL_BYTES of them, each cut to journal_size.ENTRY_BYTES)."""
 
     def __init__(self, size: int = 1000) -> None:
-        self._entries: deque[dict[str, Any]] = deque()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
         self._sizes: deque[int] = deque()  # each record's bytes, beside it
         self._bytes = 0
-        self._size = max(1, size)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -314,12 +313,14 @@ class Journal:
         entry, text = journal_size.fit(entry)
         with self._lock:
             entry["id"] = next(self._ids)
+            while self._entries and (
+                len(self._entries) == self._entries.maxlen or self._bytes + len(text) > journal_size.TOTAL_BYTES
+            ):
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
             self._entries.append(entry)
             self._sizes.append(len(text))
             self._bytes += len(text)
-            while len(self._entries) > self._size or self._bytes > journal_size.TOTAL_BYTES:
-                self._entries.popleft()
-                self._bytes -= self._sizes.popleft()
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """Records, oldest first, optionally only one vendor's and/or one operation's."""
