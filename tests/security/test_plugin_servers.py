@@ -27,8 +27,8 @@ MALFORMED = (
 )
 LIVE_MALFORMED = (b"GARBAGE\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n")
 EXTRA = 10  # connections past the limit
-# Cases: the malformed requests to each server, the stalled clients past the limit.
-CASE_COUNT = len(MALFORMED) + len(LIVE_MALFORMED) + plugin_wire.MAX_CONNECTIONS + EXTRA
+# Cases: the malformed requests to each server, the stalled clients of each and those past the limit.
+CASE_COUNT = len(MALFORMED) + len(LIVE_MALFORMED) + 2 * plugin_wire.MAX_CONNECTIONS + EXTRA + 1
 
 
 @pytest.fixture
@@ -111,4 +111,21 @@ def test_the_live_mock_refuses_malformed_requests_in_json(request_bytes: bytes) 
     try:
         _assert_json_refusal(_exchange(live.port, request_bytes))
     finally:
+        live.stop()
+
+
+def test_the_live_mock_holds_a_bounded_number_of_stalled_clients() -> None:
+    live = LiveMock({"access_log": False})
+    stalled = [
+        socket.create_connection(("127.0.0.1", live.port), timeout=20) for _ in range(plugin_wire.MAX_CONNECTIONS)
+    ]
+    try:
+        for sock in stalled:
+            sock.sendall(b"GET / HT")
+        _assert_json_refusal(_exchange(live.port, b"GET / HTTP/1.1\r\n\r\n"), 503)
+        answer = _read_all(stalled[0])  # cut off at READ_DEADLINE (the bound: the socket's 20 s)
+        assert answer == b"" or answer.startswith(b"HTTP/1."), answer[:100]
+    finally:
+        for sock in stalled:
+            sock.close()
         live.stop()
