@@ -17,12 +17,13 @@ from flask import Flask
 from tests.redis_server import PrivateRedis, redis_binary
 from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal_size import ENTRY_BYTES, TOTAL_BYTES, TRUNCATED
+from tokenmock.mockserver.controls.masking import TOO_DEEP
 
 STORES = ("memory", "sqlite", "redis")
 HEADERS = 95  # as in the finding: within gunicorn's 100 fields of 8190 bytes
 BIG = "v" * 8000
-# Cases: a big request per store, the total per store, the order kept per store.
-CASE_COUNT = 3 * len(STORES)
+# Cases: a big request per store, the total per store, small records per store, a deep body.
+CASE_COUNT = 3 * len(STORES) + 1
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,16 @@ def test_small_records_are_kept_whole(make_app: Callable[..., Flask], store: str
     app.test_client().post("/clickview/connect/token", data={"grant_type": "client_credentials"})
     (entry,) = _journal(app)
     assert "truncated" not in entry and entry["body"] == {"grant_type": "client_credentials"}
+
+
+def test_a_deeply_nested_body_is_journaled_cut_not_a_crash(make_app: Callable[..., Flask]) -> None:
+    """A JSON body nested 400 levels parses; journaling it (a fault answered first, so no validator refused
+    it) used to exhaust the stack."""
+    app = make_app()
+    http = app.test_client()
+    http.post("/__mock/faults", json={"kind": "status", "vendor": "vision10", "params": {"status": 503}})
+    deep = "[" * 400 + "]" * 400
+    answer = http.post("/vision10/v1/api/oauth/token", data=deep, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 503
+    (entry,) = _journal(app)
+    assert TOO_DEEP in json.dumps(entry) or TRUNCATED in json.dumps(entry)
