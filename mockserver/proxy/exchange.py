@@ -1,0 +1,244 @@
+"""One proxied exchange, parsed for the checks that read it, and its masked form for everything that is
+written or shown (journal, drift report, readings evidence).
+
+`Exchange` holds the real bytes in memory only, for the drift checks and the reading observers; nothing
+leaves the process before `Secrets.masked()` has replaced what it must. `Secrets` learns, from every
+exchange, the values that are secret on this upstream (whatever sits in a field or header named like a
+secret, the parts of Basic credentials, bearer tokens, cookies) and masks them wherever else they turn up,
+in every spelling `tokenmock.redaction` knows: an upstream that echoes a client secret in an error
+description is not named like a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import re
+import shlex
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tokenmock import contracts
+from tokenmock.contracts.validation import media_type_of
+from tokenmock.mockserver.controls.masking import KnownSecrets, is_sensitive, mask_data, mask_headers, mask_text
+from tokenmock.redaction import secret_forms
+
+_PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+@functools.cache
+def _routes(vendor: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    routes = []
+    for op in contracts.operations(vendor):
+        pattern = "".join(
+            f"(?P<{part[1:-1]}>[^/]+)" if _PATH_PARAM.fullmatch(part) else re.escape(part)
+            for part in re.split(r"({[A-Za-z_][A-Za-z0-9_]*})", op.path)
+        )
+        routes.append((op.method, re.compile(pattern), op.operation_id))
+    return tuple(routes)
+
+
+def match_operation(vendor: str, method: str, path: str) -> tuple[str | None, dict[str, str]]:
+    """(operationId, path parameters) of the contract operation a request addresses, or (None, {})."""
+    for op_method, pattern, operation_id in _routes(vendor):
+        found = pattern.fullmatch(path)
+        if found and op_method == method:
+            return operation_id, found.groupdict()
+    return None, {}
+
+
+def _header(pairs: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in pairs if k.lower() == name]
+    return ", ".join(values) if values else None
+
+
+def _decoded(media_type: str, body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        text = body.decode("utf-8")
+        if "json" in media_type or (not media_type and text.lstrip()[:1] in ("{", "[")):
+            return json.loads(text)
+        if media_type == "application/x-www-form-urlencoded":
+            return dict(parse_qsl(text, keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return None
+
+
+@dataclass
+class Exchange:
+    """A request the proxy forwarded and what came back (`failure` says why nothing usable did)."""
+
+    id: int
+    vendor: str
+    time: float
+    method: str
+    target: str
+    request_headers: list[tuple[str, str]]
+    request_body: bytes
+    status: int
+    reason: str
+    response_headers: list[tuple[str, str]]
+    response_body: bytes
+    duration_ms: float
+    failure: str | None = None
+    operation_id: str | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.target)
+        self.path = parts.path or "/"
+        self.query = parse_qsl(parts.query, keep_blank_values=True)
+        self.operation_id, self.path_params = match_operation(self.vendor, self.method, self.path)
+        self.request_media_type = media_type_of(self.request_header("content-type"))
+        self.request_data = _decoded(self.request_media_type, self.request_body)
+        self.response_media_type = media_type_of(self.response_header("content-type"))
+        self.response_data = _decoded(self.response_media_type, self.response_body) if not self.failure else None
+
+    def request_header(self, name: str) -> str | None:
+        """A request header's value (repeated ones joined), by case-insensitive name."""
+        return _header(self.request_headers, name.lower())
+
+    def response_header(self, name: str) -> str | None:
+        """A response header's value (repeated ones joined), by case-insensitive name."""
+        return _header(self.response_headers, name.lower())
+
+    def field(self, name: str) -> Any:
+        """A top-level member of the request body (form or JSON object), or None."""
+        return self.request_data.get(name) if isinstance(self.request_data, dict) else None
+
+    @property
+    def authorization(self) -> tuple[str, str] | None:
+        """(scheme lower-cased, credentials) of the request's Authorization header."""
+        value = self.request_header("authorization")
+        if value is None:
+            return None
+        scheme, _, credentials = value.strip().partition(" ")
+        return scheme.lower(), credentials.strip()
+
+
+def basic_parts(credentials: str) -> tuple[str, str] | None:
+    """(user, password) of RFC 7617 Basic credentials, or None when they are not base64 of `user:password`."""
+    try:
+        user, colon, password = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, ValueError):
+        return None
+    return (user, password) if colon else None
+
+
+# How many secret values the proxy remembers (oldest forgotten first); token-shaped values are masked by shape.
+MAX_LEARNED = 4096
+
+
+class Secrets:
+    """The secret values seen through the proxy, and masking by name, by shape and by value."""
+
+    def __init__(self, known: set[str] | None = None) -> None:
+        self._values: OrderedDict[str, None] = OrderedDict((v, None) for v in known or ())
+        self._lock = threading.Lock()
+        self._masker: KnownSecrets | None = None
+
+    def add(self, value: Any) -> None:
+        """Remember a secret value (strings of 4 characters or more, see `redaction.MIN_SCRUBBED`)."""
+        if not isinstance(value, str) or not value:
+            return
+        with self._lock:
+            self._values[value] = None
+            self._values.move_to_end(value)
+            while len(self._values) > MAX_LEARNED:
+                self._values.popitem(last=False)
+            self._masker = None
+
+    def learn(self, exchange: Exchange) -> None:
+        """Take every secret the exchange carries: named like one, credentials of Authorization and Cookie."""
+        for data in (exchange.request_data, exchange.response_data, dict(exchange.query)):
+            for value in _named_secrets(data):
+                self.add(value)
+        auth = exchange.authorization
+        if auth is not None and auth[1]:
+            self.add(auth[1])
+            parts = basic_parts(auth[1]) if auth[0] == "basic" else None
+            if parts is not None:
+                self.add(parts[1])
+        for name, value in exchange.request_headers + exchange.response_headers:
+            if name.lower() in ("cookie", "set-cookie"):
+                for crumb in value.split(";"):
+                    self.add(crumb.partition("=")[2].strip())
+            elif is_sensitive(name) and name.lower() != "authorization":
+                self.add(value)
+
+    def masker(self) -> KnownSecrets:
+        """A masker of every value learned so far, in each spelling it travels in."""
+        with self._lock:
+            if self._masker is None:
+                forms = {form for value in self._values for form in secret_forms(value)}
+                self._masker = KnownSecrets(forms)
+            return self._masker
+
+    def masked(self, exchange: Exchange) -> dict[str, Any]:
+        """The exchange as it may be written or shown: secrets replaced by `***`."""
+        request_body: Any = mask_data(exchange.request_data)
+        if request_body is None and exchange.request_body:
+            request_body = {"unparsed_bytes": len(exchange.request_body)}
+        response_body: Any = mask_data(exchange.response_data)
+        if response_body is None and exchange.response_body:
+            response_body = mask_text(exchange.response_body[:2048].decode("utf-8", "replace"))
+        view = {
+            "method": exchange.method,
+            "path": mask_text(exchange.path),
+            "query": mask_data(dict(exchange.query)),
+            "headers": mask_headers(_joined(exchange.request_headers)),
+            "body": request_body,
+            "status": exchange.status,
+            "response": {"headers": mask_headers(_joined(exchange.response_headers)), "body": response_body},
+        }
+        return self.masker().mask(view)  # type: ignore[no-any-return]
+
+
+def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
+def _named_secrets(data: Any) -> list[str]:
+    found: list[str] = []
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and is_sensitive(key) and isinstance(value, str):
+                    found.append(value)
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def curl_line(masked: dict[str, Any], origin: str) -> str:
+    """A curl command that sends the (masked) request to `origin` again: masked first, quoted after."""
+    query = "&".join(f"{k}={v}" for k, v in (masked.get("query") or {}).items())
+    url = origin + masked["path"] + (f"?{query}" if query else "")
+    parts = ["curl", "-X", masked["method"], shlex.quote(url)]
+    for name, value in (masked.get("headers") or {}).items():
+        if name.lower() in ("host", "content-length", "connection", "user-agent", "accept-encoding"):
+            continue
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    body = masked.get("body")
+    if isinstance(body, dict) and "unparsed_bytes" not in body:
+        headers = {k.lower(): v for k, v in (masked.get("headers") or {}).items()}
+        if "json" in str(headers.get("content-type", "")).lower():
+            text = json.dumps(body)
+        else:
+            text = "&".join(f"{k}={v}" for k, v in body.items())
+        parts += ["--data-raw", shlex.quote(text)]
+    return " ".join(parts)
