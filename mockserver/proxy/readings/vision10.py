@@ -20,13 +20,6 @@ def _fields() -> dict[str, Any]:
     return dict(schema.get("properties") or {})
 
 
-def _error_code(exchange: Exchange) -> str | None:
-    data = exchange.response_data
-    item = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else data
-    code = item.get("errorCode") if isinstance(item, dict) else None
-    return str(code) if code is not None else None
-
-
 def _token(exchange: Exchange) -> bool:
     return exchange.operation_id == TOKEN
 
@@ -47,7 +40,7 @@ def form_body(exchange: Exchange, memory: Memory) -> Verdict:
     return LENIENT if ok(exchange) else STRICT if exchange.status == 415 else None
 
 
-@OBSERVERS.on("V10-04", "a token request with a field past its documented length: 400 240003, or checked on")
+@OBSERVERS.on("V10-04", "a token request with a field past its documented length: 400, or checked on")
 def lengths(exchange: Exchange, memory: Memory) -> Verdict:
     data = exchange.request_data
     if not _token(exchange) or not isinstance(data, dict):
@@ -59,20 +52,20 @@ def lengths(exchange: Exchange, memory: Memory) -> Verdict:
     ]
     if not longer:
         return None
-    return STRICT if _error_code(exchange) == "240003" else LENIENT if exchange.status in (200, 401) else None
+    return STRICT if exchange.status == 400 else LENIENT if exchange.status in (200, 401) else None
 
 
-@OBSERVERS.on("V10-05", "a token request with an undocumented field: 400 240010 or 200")
+@OBSERVERS.on("V10-05", "a token request with an undocumented field: 400 or 200")
 def unknown_fields(exchange: Exchange, memory: Memory) -> Verdict:
     data = exchange.request_data
     if not _token(exchange) or not isinstance(data, dict) or not set(data) - set(_fields()):
         return None
-    return LENIENT if ok(exchange) else STRICT if _error_code(exchange) == "240010" else None
+    return LENIENT if ok(exchange) else STRICT if exchange.status == 400 else None
 
 
-@OBSERVERS.on("V10-12", "a token request with grant_type other than client_credentials: 400 240005 or 200")
+@OBSERVERS.on("V10-12", "a token request with grant_type other than client_credentials: 400 or 200")
 def grant_type(exchange: Exchange, memory: Memory) -> Verdict:
     grant = exchange.field("grant_type")
     if not _token(exchange) or not isinstance(grant, str) or grant == "client_credentials":
         return None
-    return LENIENT if ok(exchange) else STRICT if _error_code(exchange) == "240005" else None
+    return LENIENT if ok(exchange) else STRICT if exchange.status == 400 else None
