@@ -218,8 +218,12 @@ class Proxy:
         app_iter, status, response_headers = run_wsgi_app(self.app, environ, buffered=True)
         body = b"".join(app_iter)
         code = int(status.split(" ", 1)[0])
-        pairs = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response_headers.items() if k.lower() != "content-length"]
-        return Answer(code, b"", pairs + [(b"Content-Length", str(len(body)).encode())], body)
+        pairs = [
+            (k.encode("latin-1"), v.encode("latin-1"))
+            for k, v in response_headers.items()
+            if k.lower() != "content-length"
+        ]
+        return Answer(code, b"", [*pairs, (b"Content-Length", str(len(body)).encode())], body)
 
     def report_json(self) -> Mapping[str, Any]:
         """The drift report with the readings, as written by --json and on exit."""

@@ -78,7 +78,9 @@ def response_findings(exchange: Exchange) -> Iterator[Finding]:
     op = operation(vendor, op_id)
     response = op.response(status)
     if response is None:
-        yield finding("status_code", f"status {status} is not documented (documented: {', '.join(map(str, op.statuses))})")
+        yield finding(
+            "status_code", f"status {status} is not documented (documented: {', '.join(map(str, op.statuses))})"
+        )
         return
     for name, header in (response.get("headers") or {}).items():
         value = exchange.response_header(name)
@@ -178,6 +180,7 @@ class DriftReport:
 
     def to_json(self) -> dict[str, Any]:
         """The whole report as JSON (GET /__mock/drift)."""
+
         def listed(findings: list[Finding]) -> list[dict[str, Any]]:
             return [{**f.to_dict(), **self.evidence.get(f.exchange, {})} for f in findings]
 

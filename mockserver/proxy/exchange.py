@@ -132,6 +132,8 @@ def basic_parts(credentials: str) -> tuple[str, str] | None:
     return (user, password) if colon else None
 
 
+# Named like a secret (they hold "token"), but they describe a token rather than being one.
+NOT_SECRET = frozenset({"token_type", "expires_in", "refresh_token_expires_in", "expires_at_timestamp"})
 # How many secret values the proxy remembers (oldest forgotten first); token-shaped values are masked by shape.
 MAX_LEARNED = 4096
 
@@ -198,7 +200,7 @@ class Secrets:
             "status": exchange.status,
             "response": {"headers": mask_headers(_joined(exchange.response_headers)), "body": response_body},
         }
-        return self.masker().mask(view)  # type: ignore[no-any-return]
+        return dict(self.masker().mask(view))
 
 
 def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -215,7 +217,7 @@ def _named_secrets(data: Any) -> list[str]:
         node = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(key, str) and is_sensitive(key) and isinstance(value, str):
+                if isinstance(key, str) and is_sensitive(key) and key not in NOT_SECRET and isinstance(value, str):
                     found.append(value)
                 elif isinstance(value, dict | list):
                     stack.append(value)

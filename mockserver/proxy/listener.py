@@ -47,8 +47,12 @@ class ClientBudget:
 
 def _plain(status: int, text: str) -> Answer:
     body = (text + "\n").encode()
-    headers = [(b"Content-Type", b"text/plain; charset=utf-8"), (b"Content-Length", str(len(body)).encode())]
-    return Answer(status, b"", headers + [(b"Connection", b"close")], body)
+    headers = [
+        (b"Content-Type", b"text/plain; charset=utf-8"),
+        (b"Content-Length", str(len(body)).encode()),
+        (b"Connection", b"close"),
+    ]
+    return Answer(status, b"", headers, body)
 
 
 class ProxyServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -97,7 +101,7 @@ class _Connection(socketserver.BaseRequestHandler):
                 if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE) and exc.kind == "body":
                     self._send(conn, sock, _plain(413, str(exc)), b"POST")
                 return
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 return
             if incoming is None:
                 return

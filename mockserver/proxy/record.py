@@ -20,7 +20,7 @@ import yaml
 
 from tokenmock import contracts
 from tokenmock.mockserver.controls.masking import is_sensitive
-from tokenmock.mockserver.proxy.exchange import Exchange, Secrets
+from tokenmock.mockserver.proxy.exchange import NOT_SECRET, Exchange, Secrets
 
 # Members that hold personal data: replaced like secrets, numbers by 0.
 PERSONAL = frozenset(
@@ -57,7 +57,8 @@ def placeholders(data: Any, secrets: Secrets, name: str = "") -> Any:
         return {key: placeholders(value, secrets, str(key)) for key, value in data.items()}
     if isinstance(data, list):
         return [placeholders(item, secrets, name) for item in data]
-    hidden = bool(name) and (is_sensitive(name) or name.lower() in PERSONAL)
+    lowered = name.lower()
+    hidden = bool(name) and lowered not in NOT_SECRET and (is_sensitive(name) or lowered in PERSONAL)
     if isinstance(data, bool) or data is None:
         return data
     if isinstance(data, int | float):

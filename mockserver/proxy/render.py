@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -36,7 +37,7 @@ def readings_report(observations: Observations) -> dict[str, Any]:
     return report
 
 
-def _table(rows: list[tuple[str, ...]], headings: tuple[str, ...]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]], headings: tuple[str, ...]) -> list[str]:
     widths = [max(len(row[i]) for row in [headings, *rows]) for i in range(len(headings))]
     line = "  ".join(h.ljust(w) for h, w in zip(headings, widths, strict=True)).rstrip()
     lines = [line, "  ".join("-" * w for w in widths)]
@@ -53,15 +54,24 @@ def text_report(report: DriftReport, observations: Observations) -> str:
         out += ["", f"{title}: {len(findings)}"]
         if counts:
             rows = [
-                (op, str(status), rule, printable(field) or "-", str(n), printable(messages[(side, op, status, rule, field)])[:70])
+                (
+                    op,
+                    str(status),
+                    rule,
+                    printable(field) or "-",
+                    str(n),
+                    printable(messages[(side, op, status, rule, field)])[:70],
+                )
                 for (side, op, status, rule, field), n in sorted(counts.items())
             ]
             out += ["  " + line for line in _table(rows, ("operation", "status", "rule", "field", "seen", "message"))]
-    rows = [
-        (entry, value["reading"], _ids(value["evidence"]), value["title"][:60])
+    readings: list[tuple[str, ...]] = [
+        (entry, str(value["reading"]), _ids(value["evidence"]), str(value["title"])[:60])
         for entry, value in readings_report(observations).items()
     ]
-    out += ["", "readings observed:"] + ["  " + line for line in _table(rows, ("entry", "reading", "exchanges", "title"))]
+    out += ["", "readings observed:"] + [
+        "  " + line for line in _table(readings, ("entry", "reading", "exchanges", "title"))
+    ]
     if report.dropped:
         out.append(f"({report.dropped} finding(s) past the first {len(report.findings)} counted, not kept)")
     return "\n".join(out) + "\n"
@@ -110,7 +120,9 @@ def readings_config(observations: Observations, upstream: str) -> str:
     ]
     for entry, value in readings_report(observations).items():
         lines.append(f"#   {entry}: {value['reading']} ({_ids(value['evidence'])})")
-    body = yaml.safe_dump({"readings": dict(sorted(observed.items()))}, sort_keys=False) if observed else "readings: {}\n"
+    body = (
+        yaml.safe_dump({"readings": dict(sorted(observed.items()))}, sort_keys=False) if observed else "readings: {}\n"
+    )
     return "\n".join(printable(line) for line in lines) + "\n" + body
 
 

@@ -169,7 +169,7 @@ def exchange(
         return _converse(upstream, sock, method, target, headers, body, framed, deadline, max_body)
     except BudgetExceeded as exc:
         raise UpstreamFailure(exc.kind, str(exc)) from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise UpstreamFailure("deadline", f"no complete answer within {seconds:g} s") from None
     except h11.RemoteProtocolError as exc:
         kind = "head" if "incomplete" in str(exc) or "too long" in str(exc).lower() else "protocol"
@@ -183,7 +183,7 @@ def exchange(
 def _connect(upstream: Upstream, deadline: Deadline) -> socket.socket:
     try:
         sock = socket.create_connection((upstream.host, upstream.port), timeout=deadline.remaining())
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise UpstreamFailure("deadline", f"no connection to {upstream.origin} within {deadline.seconds:g} s") from None
     except OSError as exc:
         raise UpstreamFailure("connect", f"cannot connect to {upstream.origin} ({type(exc).__name__})") from None

@@ -20,6 +20,7 @@ import yaml
 from tests.e2e.test_serve import ROOT, start, stop
 from tests.ports import free_port
 from tests.proxy.upstreams import RawUpstream, answer
+from tokenmock import contracts
 
 SECRETS = ("demo-secret", "wrong-secret-value")
 
@@ -102,6 +103,12 @@ def test_reports_readings_and_examples(upstream: str, tmp_path: Path) -> None:
     assert oct((tmp_path / "examples").stat().st_mode & 0o777) == "0o700"
     recorded = yaml.safe_load(next(p for p in examples if p.name.startswith("requestToken-200")).read_text())
     assert recorded["example"]["value"]["access_token"] == "<access_token>"
+    for path in examples:  # candidates for the contract: each one validates against it
+        candidate = yaml.safe_load(path.read_text())
+        value, status = candidate["example"]["value"], candidate["status"]
+        contracts.validate_response(
+            "clickview", candidate["operationId"], status, value, content_type=candidate["media_type"]
+        )
     assert recorded["example"]["x-source"].startswith(f"observed: tokenmock proxy against {upstream}/clickview")
     # The readings config makes a mock that follows them.
     served, base = start("--workers", "1", "--config", str(files["readings.yaml"]))
@@ -109,7 +116,11 @@ def test_reports_readings_and_examples(upstream: str, tmp_path: Path) -> None:
         readings = requests.get(base + "/", timeout=10).json()["vendors"]["clickview"]["readings"]
     finally:
         stop(served)
-    assert {k: readings[k] for k in ("CV-02", "CV-03", "CV-11")} == {"CV-02": "lenient", "CV-03": "lenient", "CV-11": "lenient"}
+    assert {k: readings[k] for k in ("CV-02", "CV-03", "CV-11")} == {
+        "CV-02": "lenient",
+        "CV-03": "lenient",
+        "CV-11": "lenient",
+    }
 
 
 def test_fail_on_drift_exits_1(tmp_path: Path) -> None:

@@ -86,7 +86,9 @@ def test_a_secret_echoed_by_the_upstream_is_masked_everywhere(proxied: Callable[
 
 # (`invalid_client_401` is left out: the contract still asks every 401 for WWW-Authenticate, which
 # RFC 6749 §5.2 requires only after Basic; issue 21 decides that in the contract.)
-@pytest.mark.parametrize("variation", ["token_type_lowercase", "lifetime_3600", "extra_members", "empty_challenge_body"])
+@pytest.mark.parametrize(
+    "variation", ["token_type_lowercase", "lifetime_3600", "extra_members", "empty_challenge_body"]
+)
 def test_allowed_clickview_variations_do_not_drift(proxied: Callable[..., Proxied], provider, variation: str) -> None:
     upstream = provider("clickview", clickview.VARIATIONS[variation])
     running = proxied("clickview", upstream.url)

@@ -37,7 +37,7 @@ DEFAULT = {entry: "lenient" if reading == "strict" else "strict" for entry, read
 FOR_CV11 = {"CV-02": "lenient"}  # CV-11 shows only where Basic credentials are read at all
 
 DIVE_KEY = {"Authorization": "Basic " + base64.b64encode(b"demo-client-key").decode()}
-DIVE_USER = {"username": "demo-user", "password": hashlib.md5(b"demo-password").hexdigest()}  # noqa: S324 - Dive's wire form
+DIVE_USER = {"username": "demo-user", "password": hashlib.md5(b"demo-password").hexdigest()}
 AMINO_USER = {"username": "demo@example.com", "password": "demo-password"}
 JSON_API = {"Content-Type": "application/vnd.api+json"}
 

@@ -103,7 +103,9 @@ def test_endless_headers_meet_the_head_cap(proxied: Callable[..., Proxied]) -> N
 
 def test_a_redirect_is_an_answer_never_followed(proxied: Callable[..., Proxied]) -> None:
     elsewhere = RawUpstream(answer(OK))
-    redirect = b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s/steal\r\nContent-Length: 0\r\n\r\n" % elsewhere.url.encode()
+    redirect = (
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: %s/steal\r\nContent-Length: 0\r\n\r\n" % elsewhere.url.encode()
+    )
     upstream = RawUpstream(answer(redirect))
     try:
         running = proxied("clickview", upstream.url)
@@ -120,8 +122,9 @@ def test_control_characters_and_secrets_from_the_upstream_stay_harmless(
     proxied: Callable[..., Proxied], tmp_path: Path
 ) -> None:
     body = json.dumps({"error": "\x1b[32mPASSED\x1b[0m", "error_description": "top-secret-value ]]>\x00"}).encode()
-    hostile = (
-        b"HTTP/1.1 418 \x1b[2J\r\nContent-Type: text/html\x1b[31m\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    hostile = b"HTTP/1.1 418 \x1b[2J\r\nContent-Type: text/html\x1b[31m\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body),
+        body,
     )
     upstream = RawUpstream(answer(hostile))
     try:

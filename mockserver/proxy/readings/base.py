@@ -99,7 +99,7 @@ class Observations:
 
     def observe(self, exchange: Exchange) -> list[tuple[str, str]]:
         """Run every observer on an exchange; the (entry, verdict) pairs it showed."""
-        found = []
+        found: list[tuple[str, str]] = []
         if exchange.failure is not None:
             return found
         for entry, observer in self.observers.by_entry.items():
@@ -125,7 +125,5 @@ class Observations:
     def observed(self) -> dict[str, str]:
         """The entries whose reading was observed one way only: {entry: strict|lenient}."""
         return {
-            entry: reading
-            for entry in self.observers.by_entry
-            if (reading := self.reading(entry)) in (STRICT, LENIENT)
+            entry: reading for entry in self.observers.by_entry if (reading := self.reading(entry)) in (STRICT, LENIENT)
         }

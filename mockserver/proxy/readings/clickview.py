@@ -22,7 +22,13 @@ def basic_only(exchange: Exchange, memory: Memory) -> Verdict:
         return LENIENT
     # invalid_client means the Basic credentials were read (and wrong): the lenient reading's refusal.
     error = answer_member(exchange, "error")
-    return STRICT if exchange.status == 400 and error == "invalid_request" else LENIENT if error == "invalid_client" else None
+    return (
+        STRICT
+        if exchange.status == 400 and error == "invalid_request"
+        else LENIENT
+        if error == "invalid_client"
+        else None
+    )
 
 
 @OBSERVERS.on("CV-03", "a token request without scope: 200 or 400 invalid_request")
