@@ -16,6 +16,7 @@ so refused credentials are exercised too.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -27,7 +28,7 @@ import time
 import tomllib
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -99,6 +100,9 @@ EXCLUDED_CHECKS: dict[str, dict[str, str]] = {
 # mock's default readings, many real servers) accepts more than the contract's strict reading.
 STRICT_ONLY_CHECKS = frozenset(_disabled(project_settings().get("checks", {})))
 MAX_RESPONSE_TIME = float(project_settings()["checks"]["max_response_time"])
+
+# The check name under which an operation left out of a run (`skip`) is reported.
+SKIPPED_OPERATION = "all phases"
 
 # schemathesis' default acceptance statuses for schema-valid requests.
 POSITIVE_STATUSES = ("2xx", "3xx", "401", "403", "404", "409", "429", "5xx")
@@ -220,6 +224,8 @@ class Report:
     skipped: list[tuple[str, str, str]] = field(default_factory=list)
     # phase -> checks run in it (the summary table)
     checks_by_phase: Counter[str] = field(default_factory=Counter)
+    # what the run advises against without failing: (operation, check, message)
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -426,10 +432,27 @@ def _plan_of(case: Any) -> _Plan | None:
 
 @schemathesis.hook
 def before_call(context: schemathesis.HookContext, case: schemathesis.Case, kwargs: dict[str, Any]) -> None:
-    """Put a run's credentials into bodies and parameters before each request is sent."""
+    """Put a run's credentials into bodies and parameters before each request is sent, and send it
+    through the run's transport guard (time and size budgets), where the run has one."""
     plan = _plan_of(case)
     if plan is not None:
         plan.inject(case)
+
+
+@contextlib.contextmanager
+def _sending_through(adapter: Any) -> Iterator[None]:
+    """Every request schemathesis sends (its sessions all derive from SameHostRedirectsSession) goes
+    through `adapter` while the block runs; nothing changes when `adapter` is None."""
+    if adapter is None:
+        yield
+        return
+    from schemathesis.transport.requests import SameHostRedirectsSession
+
+    SameHostRedirectsSession.get_adapter = lambda self, url: adapter  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del SameHostRedirectsSession.get_adapter
 
 
 def _drop_socket_options_in_process() -> None:
@@ -477,6 +500,29 @@ def _provider_for(plan: _Plan) -> type:
 def token_operations(vendor: str) -> tuple[str, ...]:
     """Operations that issue tokens: those whose 200 response links to where the token is used."""
     return tuple(op.operation_id for op in operations(vendor) if (op.responses.get("200") or {}).get("links"))
+
+
+def without_operations(document: dict[str, Any], operation_ids: set[str]) -> dict[str, Any]:
+    """A copy of a (`$ref`-inlined) contract without the named operations (and paths left empty)."""
+    if not operation_ids:
+        return document
+    copy: dict[str, Any] = json.loads(json.dumps(document))
+    for path, item in list((copy.get("paths") or {}).items()):
+        for method, op in list(item.items()):
+            if isinstance(op, dict) and op.get("operationId") in operation_ids:
+                del item[method]
+        if not any(isinstance(op, dict) and "operationId" in op for op in item.values()):
+            del copy["paths"][path]
+    for item in (copy.get("paths") or {}).values():  # and the links that lead to them
+        for op in item.values():
+            for response in ((op.get("responses") or {}) if isinstance(op, dict) else {}).values():
+                links = response.get("links") if isinstance(response, dict) else None
+                if isinstance(links, dict):
+                    for name in [n for n, link in links.items() if link.get("operationId") in operation_ids]:
+                        del links[name]
+                    if not links:
+                        del response["links"]
+    return copy
 
 
 def form_values_are_strings(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -586,8 +632,15 @@ def run(
     workers: int = 1,
     progress: Progress | None = None,
     narrower: bool = False,
+    skip: Mapping[str, str] | None = None,
+    adapter: Any = None,
+    stop: Callable[[], str | None] | None = None,
 ) -> Report:
     """Run every check in every phase against a server: an in-process WSGI `app`, or `base_url` over HTTP.
+
+    `skip` maps operationIds left out of the run to the reason (reported as skipped); `adapter` (a
+    requests transport adapter) sends every request over HTTP (verify's time and size budgets); `stop`,
+    asked between events, names a reason to end the run early (verify's run deadline).
 
     `credentials` are named as the contract names them (`client_id`, `client_secret`, `scope`,
     `client_key`, `username`, `password`, `session`, `profile_id`...). `strict` adds the checks a
@@ -597,7 +650,7 @@ def run(
     if (app is None) == (base_url is None):
         raise ValueError("give exactly one of app= and base_url=")
     run_id = f"{vendor}-{next(_RUN_IDS)}"
-    document = {**form_values_are_strings(resolved_spec(vendor)), _MARKER: run_id}
+    document = {**without_operations(form_values_are_strings(resolved_spec(vendor)), set(skip or {})), _MARKER: run_id}
     settings = config_for(
         vendor,
         base_url=base_url,
@@ -619,9 +672,14 @@ def run(
 
     _PLANS[run_id] = plan
     try:
-        report = _execute(schema, vendor, progress)
+        with _sending_through(adapter):
+            report = _execute(schema, vendor, progress, stop)
     finally:
         del _PLANS[run_id]
+    for operation_id, reason in (skip or {}).items():
+        op = next(op for op in operations(vendor) if op.operation_id == operation_id)
+        report.skipped.append((f"{op.method} {op.path}", SKIPPED_OPERATION, reason))
+        report.checks_by_operation[(f"{op.method} {op.path}", SKIPPED_OPERATION)] += 0  # a JUnit case, skipped
     report.link_tokens_used = plan.link_tokens_used
     if plan.token_problem:
         report.errors.append(plan.token_problem)
@@ -657,13 +715,19 @@ def run_admin(
 Progress = Callable[[str, str, Report], None]
 
 
-def _execute(schema: Any, label: str, progress: Progress | None = None) -> Report:
-    """Run the engine; `progress(phase, "started" | "finished", report)` is told as each phase moves."""
+def _execute(
+    schema: Any, label: str, progress: Progress | None = None, stop: Callable[[], str | None] | None = None
+) -> Report:
+    """Run the engine; `progress(phase, "started" | "finished", report)` is told as each phase moves;
+    `stop()` returning a reason ends the run early, as an error."""
     report = Report(label)
     started = time.perf_counter()
     # Under a seed, the same cases whatever the process imported before (contracts.reproducible).
     with own_constants_only():
         for event in from_schema(schema).execute():
+            if stop is not None and (reason := stop()) is not None:
+                report.errors.append(reason)
+                break
             if progress is not None and isinstance(event, events.PhaseStarted | events.PhaseFinished):
                 state = "started" if isinstance(event, events.PhaseStarted) else "finished"
                 if getattr(event.phase, "is_enabled", True):

@@ -134,6 +134,8 @@ def test_verify_judges_the_provider_as_expected(row: str, tmp_path: Path) -> Non
         args += ["--" + name.replace("_", "-"), value]
     if knobs.resource_path:
         args += ["--resource", served.url + knobs.resource_path]
+    if knobs.jwks:  # a key set the document does not publish is named like the resource is (issue 21 item 1)
+        args += ["--jwks", served.url + "/.well-known/jwks.json"]
     try:
         result = CliRunner().invoke(main, [*args, *expected.args], catch_exceptions=False)
     finally:
