@@ -78,10 +78,18 @@ class Issuer:
     """Signs and checks one provider's JWTs, and keeps its refresh tokens (rotation, reuse)."""
 
     def __init__(
-        self, algorithm: str, knobs: Knobs, *, issuer: str | None, audience: str | None = None, typed: bool = True
+        self,
+        algorithm: str,
+        knobs: Knobs,
+        *,
+        issuer: str | None,
+        audience: str | None = None,
+        kind_of: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> None:
         self.algorithm = algorithm
-        self.typed = typed  # a `type` claim tells access from refresh tokens (AminoTV's own claim name)
+        # How a token's claims tell access from refresh tokens: by default a `type` claim (AminoTV's own
+        # name), else the vendor's rule (Spring's `ati` in Dive's refresh tokens); "access" when untold.
+        self.kind_of = kind_of
         self.knobs = knobs
         self.issuer = issuer
         self.audience = audience
@@ -112,9 +120,10 @@ class Issuer:
         if self.audience:
             body["aud"] = self.audience
         body = {**body, **claims}
-        if self.typed:
+        if self.kind_of is None:
             body["type"] = kind
         if kind == "refresh":
+            body.setdefault("jti", secrets.token_hex(16))
             with self.lock:
                 self.live_refresh.add(body["jti"])
         return self._sign(body)
@@ -140,9 +149,13 @@ class Issuer:
         confused = (kind == "access" and self.knobs.refresh_as_bearer) or (
             kind == "refresh" and self.knobs.access_as_refresh
         )
-        if self.typed and found.get("type") != kind and not confused:
+        if self.kind(found) != kind and not confused:
             return None
         return dict(found)
+
+    def kind(self, claims: Mapping[str, Any]) -> str:
+        """ "access" or "refresh": what a token's claims say it is."""
+        return self.kind_of(claims) if self.kind_of is not None else str(claims.get("type", "access"))
 
     def bearer(self, authorization: str | None) -> dict[str, Any] | None:
         """The claims of the access token in an `Authorization: Bearer` header (RFC 6750 §2.1), else None."""
@@ -159,7 +172,7 @@ class Issuer:
         if found is None:
             return None
         with self.lock:
-            if found.get("type") == "refresh" and found["jti"] not in self.live_refresh:
+            if self.kind(found) == "refresh" and found.get("jti") not in self.live_refresh:
                 return found if self.knobs.reuse_accepted else None
             self.live_refresh.discard(found.get("jti", ""))
         return found

@@ -25,7 +25,13 @@ LENGTHS = {"scope": 50, "grant_type": 50, "client_id": 50, "client_secret": 100}
 
 CREDENTIALS = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "scope": SCOPE}
 
-TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+}
 
 
 def _render(knobs: Knobs) -> Any:
@@ -119,7 +125,7 @@ class KeySet:
 def app(knobs: Knobs) -> falcon.App:
     """The Vision10 provider `knobs` describe."""
     render = _render(knobs)
-    issuer = Issuer("RS256", knobs, issuer=None, typed=False)  # the example's claims only
+    issuer = Issuer("RS256", knobs, issuer=None, kind_of=lambda claims: "access")  # the example's claims only
     served = make_app(render)
     served.add_route("/v1/api/oauth/token", TokenEndpoint(knobs, issuer, render))
     if knobs.resource_path:
