@@ -22,9 +22,9 @@ from flask import Blueprint, Response
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from tokenmock import contracts
-from tokenmock.contracts.budget import BODY_BYTES, EXCHANGE_SECONDS
 from tokenmock.mockserver.controls.masking import printable
 from tokenmock.mockserver.pipeline.exchange import Reply
+from tokenmock.mockserver.proxy.budget import BODY_BYTES, EXCHANGE_SECONDS
 from tokenmock.mockserver.proxy.drift import DriftReport, request_findings, response_findings
 from tokenmock.mockserver.proxy.exchange import Exchange, Secrets, curl_line
 from tokenmock.mockserver.proxy.listener import Incoming

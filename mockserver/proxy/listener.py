@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import h11
 
-from tokenmock.contracts.budget import HEAD_BYTES, BodyCap, BudgetExceeded, Deadline
+from tokenmock.mockserver.proxy.budget import HEAD_BYTES, BodyCap, BudgetExceeded, Deadline
 from tokenmock.mockserver.proxy.wire import Answer, Headers
 
 

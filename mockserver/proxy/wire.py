@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import h11
 
-from tokenmock.contracts.budget import HEAD_BYTES, BodyCap, BudgetExceeded, Deadline
+from tokenmock.mockserver.proxy.budget import HEAD_BYTES, BodyCap, BudgetExceeded, Deadline
 
 HOP_BY_HOP = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"transfer-encoding", b"upgrade"}

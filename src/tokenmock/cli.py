@@ -308,7 +308,7 @@ def token(vendor: str, base_url: str | None, timeout: float, **credentials: str 
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind (0: any).")
 @click.option(
-    "--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per exchange."
+    "--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per exchange."
 )
 @click.option(
     "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1, 1 << 30), help="Body cap, each way."

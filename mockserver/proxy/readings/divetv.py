@@ -72,16 +72,13 @@ def device_id(exchange: Exchange, memory: Memory) -> Verdict:
     return LENIENT if answer_member(exchange, "device_id") == sent else STRICT
 
 
-@OBSERVERS.on("DIVE-11", "a refresh: a new refresh token or the same; a used one again: 400 or 200")
+@OBSERVERS.on("DIVE-11", "a refresh answered with the same refresh token, or a used one sent again: 400 or 200")
 def refresh_rotation(exchange: Exchange, memory: Memory) -> Verdict:
     sent = exchange.field("refresh_token")
     if exchange.operation_id != TOKEN or _grant(exchange) != "refresh_token" or not isinstance(sent, str):
         return None
     reused = memory.seen("dive_refresh_used", sent)
     memory.remember("dive_refresh_used", sent)
-    if ok(exchange):
-        returned = answer_member(exchange, "refresh_token")
-        if reused or returned == sent:
-            return LENIENT
-        return STRICT if isinstance(returned, str) else None
-    return STRICT if reused and exchange.status == 400 else None
+    if reused:  # only a replay tells: a rotating server may still accept the old token (or not)
+        return LENIENT if ok(exchange) else STRICT if exchange.status == 400 else None
+    return LENIENT if ok(exchange) and answer_member(exchange, "refresh_token") == sent else None

@@ -1,20 +1,23 @@
-"""Budgets for talking to a server tokenmock did not write: a deadline for a whole exchange and a cap on
-what it may send back, so a hostile or broken server cannot hang or flood the caller.
+"""The proxy's budgets on its sockets: a deadline for a whole exchange and a cap on what may arrive, so a
+hostile or broken peer cannot hang or flood it.
 
-A socket timeout bounds one read; a server that drips a byte a second never trips it. `Deadline` bounds
-the exchange (connect, TLS, request, every read) as one span; `BodyCap` counts what arrives and stops at
-the cap instead of buffering without end. Shared by `tokenmock proxy` (and meant for `tokenmock verify`),
-which must not depend on each other.
+The limits are `tokenmock verify`'s (`contracts.verify.guard`: the same exchange deadline and body cap);
+verify enforces them in a `requests` adapter, the proxy on the h11 sockets it reads itself. A socket
+timeout bounds one read; a server that drips a byte a second never trips it. `Deadline` bounds the
+exchange (connect, TLS, request, every read) as one span; `BodyCap` counts what arrives and stops at the
+cap instead of buffering without end.
 """
 
 from __future__ import annotations
 
 import time
 
-# Defaults, each overridable by the commands' options.
-EXCHANGE_SECONDS = 30.0
-BODY_BYTES = 1 << 20  # 1 MiB: token answers are a few hundred bytes
+from tokenmock.contracts.verify.guard import EXCHANGE_SECONDS, MAX_BODY
+
+BODY_BYTES = MAX_BODY
 HEAD_BYTES = 64 * 1024  # status line and headers together
+
+__all__ = ["BODY_BYTES", "EXCHANGE_SECONDS", "HEAD_BYTES", "BodyCap", "BudgetExceeded", "Deadline"]
 
 
 class BudgetExceeded(Exception):
