@@ -25,7 +25,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tokenmock import contracts
 from tokenmock.contracts.validation import media_type_of
-from tokenmock.mockserver.controls.masking import KnownSecrets, is_sensitive, mask_data, mask_headers, mask_text
+from tokenmock.mockserver.controls.masking import (
+    KnownSecrets,
+    is_sensitive,
+    mask_data,
+    mask_headers,
+    mask_text,
+)
 from tokenmock.redaction import secret_forms
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -90,6 +96,7 @@ class Exchange:
     failure: str | None = None
     operation_id: str | None = None
     path_params: dict[str, str] = field(default_factory=dict)
+    secrets: frozenset[str] = frozenset()  # the secret values it carries (`Secrets.learn`)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.target)
@@ -134,54 +141,81 @@ def basic_parts(credentials: str) -> tuple[str, str] | None:
 
 # Named like a secret (they hold "token"), but they describe a token rather than being one.
 NOT_SECRET = frozenset({"token_type", "expires_in", "refresh_token_expires_in", "expires_at_timestamp"})
-# How many secret values the proxy remembers (oldest forgotten first); token-shaped values are masked by shape.
-MAX_LEARNED = 4096
+# How many lasting secret values (credentials) the proxy remembers, oldest forgotten first.
+MAX_LEARNED = 256
+
+
+def _is_token(name: str) -> bool:
+    return "token" in name.lower()
 
 
 class Secrets:
-    """The secret values seen through the proxy, and masking by name, by shape and by value."""
+    """The secret values seen through the proxy, and masking by name, by shape and by value.
+
+    Two pools, because they differ in number: credentials (client secrets, passwords, keys, cookies) are
+    few and come back in every exchange, so they are remembered (bounded) and masked everywhere; tokens
+    are new in each answer, so each exchange's own are masked in that exchange, and everywhere else
+    by shape (JWTs) or by name (a token sent back sits in a field or header named like one).
+    """
 
     def __init__(self, known: set[str] | None = None) -> None:
-        self._values: OrderedDict[str, None] = OrderedDict((v, None) for v in known or ())
+        self._lasting: OrderedDict[str, None] = OrderedDict((v, None) for v in known or () if v)
         self._lock = threading.Lock()
         self._masker: KnownSecrets | None = None
 
-    def add(self, value: Any) -> None:
-        """Remember a secret value (strings of 4 characters or more, see `redaction.MIN_SCRUBBED`)."""
-        if not isinstance(value, str) or not value:
-            return
+    def _keep(self, value: str) -> None:
         with self._lock:
-            self._values[value] = None
-            self._values.move_to_end(value)
-            while len(self._values) > MAX_LEARNED:
-                self._values.popitem(last=False)
+            if value in self._lasting:
+                self._lasting.move_to_end(value)
+                return
+            self._lasting[value] = None
+            while len(self._lasting) > MAX_LEARNED:
+                self._lasting.popitem(last=False)
             self._masker = None
 
     def learn(self, exchange: Exchange) -> None:
-        """Take every secret the exchange carries: named like one, credentials of Authorization and Cookie."""
+        """Take every secret the exchange carries (named like one, credentials of Authorization and
+        Cookie): credentials into the lasting pool, everything into `exchange.secrets`."""
+        own: set[str] = set()
+
+        def take(value: Any, lasting: bool) -> None:
+            if isinstance(value, str) and value:
+                own.add(value)
+                if lasting:
+                    self._keep(value)
+
         for data in (exchange.request_data, exchange.response_data, dict(exchange.query)):
-            for value in _named_secrets(data):
-                self.add(value)
+            for name, value in _named_secrets(data):
+                take(value, not _is_token(name))
         auth = exchange.authorization
         if auth is not None and auth[1]:
-            self.add(auth[1])
+            take(auth[1], auth[0] != "bearer")
             parts = basic_parts(auth[1]) if auth[0] == "basic" else None
             if parts is not None:
-                self.add(parts[1])
+                take(parts[1], True)
         for name, value in exchange.request_headers + exchange.response_headers:
-            if name.lower() in ("cookie", "set-cookie"):
+            lowered = name.lower()
+            if lowered == "cookie":
                 for crumb in value.split(";"):
-                    self.add(crumb.partition("=")[2].strip())
-            elif is_sensitive(name) and name.lower() != "authorization":
-                self.add(value)
+                    take(crumb.partition("=")[2].strip(), True)
+            elif lowered == "set-cookie":  # name=value; then attributes (Path, Max-Age...), not secrets
+                take(value.split(";", 1)[0].partition("=")[2].strip(), True)
+            elif is_sensitive(name) and lowered not in ("authorization", "www-authenticate"):
+                take(value, not _is_token(name))
+        exchange.secrets = frozenset(own)
 
-    def masker(self) -> KnownSecrets:
-        """A masker of every value learned so far, in each spelling it travels in."""
+    def _lasting_masker(self) -> KnownSecrets:
         with self._lock:
             if self._masker is None:
-                forms = {form for value in self._values for form in secret_forms(value)}
-                self._masker = KnownSecrets(forms)
+                self._masker = KnownSecrets({form for value in self._lasting for form in secret_forms(value)})
             return self._masker
+
+    def mask(self, data: Any, exchange: Exchange) -> Any:
+        """`data` with every lasting secret and every secret of `exchange` replaced by `***`, in any spelling."""
+        for masker in (self._lasting_masker(), KnownSecrets(_forms(exchange.secrets))):
+            if masker.found_in(data):
+                data = masker.mask(data)
+        return data
 
     def masked(self, exchange: Exchange) -> dict[str, Any]:
         """The exchange as it may be written or shown: secrets replaced by `***`."""
@@ -200,7 +234,11 @@ class Secrets:
             "status": exchange.status,
             "response": {"headers": mask_headers(_joined(exchange.response_headers)), "body": response_body},
         }
-        return dict(self.masker().mask(view))
+        return dict(self.mask(view, exchange))
+
+
+def _forms(values: frozenset[str]) -> set[str]:
+    return {form for value in values for form in secret_forms(value)}
 
 
 def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
@@ -210,15 +248,15 @@ def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def _named_secrets(data: Any) -> list[str]:
-    found: list[str] = []
+def _named_secrets(data: Any) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
     stack = [data]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(key, str) and is_sensitive(key) and key not in NOT_SECRET and isinstance(value, str):
-                    found.append(value)
+                    found.append((key, value))
                 elif isinstance(value, dict | list):
                     stack.append(value)
         elif isinstance(node, list):

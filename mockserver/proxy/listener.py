@@ -8,6 +8,7 @@ most `max_connections` are served at once (503 and close past it).
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import socketserver
 import threading
@@ -105,7 +106,11 @@ class _Connection(socketserver.BaseRequestHandler):
                 return
             if incoming is None:
                 return
-            answer = self.server.handler(incoming)
+            try:
+                answer = self.server.handler(incoming)
+            except Exception:  # a defect of the proxy: the client still gets an answer, the log the traceback
+                logging.getLogger("tokenmock.proxy").exception("proxy: a request could not be answered")
+                answer = _plain(502, "the proxy failed; see its log")
             self._send(conn, sock, answer, incoming.method)
             if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                 return

@@ -50,13 +50,13 @@ _JWT = re.compile(r"eyJ[\w-]{4,}\.[\w-]+\.[\w-]*")
 MAX_FILES = 500
 
 
-def placeholders(data: Any, secrets: Secrets, name: str = "") -> Any:
+def placeholders(data: Any, secrets: Secrets, exchange: Exchange, name: str = "") -> Any:
     """`data` with secret and personal values replaced by `<name>` placeholders (types kept where the
     contract needs them: numbers become 0)."""
     if isinstance(data, dict):
-        return {key: placeholders(value, secrets, str(key)) for key, value in data.items()}
+        return {key: placeholders(value, secrets, exchange, str(key)) for key, value in data.items()}
     if isinstance(data, list):
-        return [placeholders(item, secrets, name) for item in data]
+        return [placeholders(item, secrets, exchange, name) for item in data]
     lowered = name.lower()
     hidden = bool(name) and lowered not in NOT_SECRET and (is_sensitive(name) or lowered in PERSONAL)
     if isinstance(data, bool) or data is None:
@@ -67,7 +67,7 @@ def placeholders(data: Any, secrets: Secrets, name: str = "") -> Any:
         if hidden:
             return f"<{name}>"
         text = _JWT.sub("<jwt>", data)
-        return str(secrets.masker().mask(text)).replace("***", "<secret>")
+        return str(secrets.mask(text, exchange)).replace("***", "<secret>")
     return data
 
 
@@ -87,7 +87,7 @@ class Recorder:
         """Write the exchange's answer as a candidate example; the file's path, or None (seen, or not one)."""
         if exchange.failure or exchange.operation_id is None or len(self.written) >= MAX_FILES:
             return None
-        value = placeholders(exchange.response_data, secrets)
+        value = placeholders(exchange.response_data, secrets, exchange)
         if value is None:
             return None
         shape = json.dumps([exchange.operation_id, exchange.status, value], sort_keys=True, default=str)
@@ -110,7 +110,7 @@ class Recorder:
                 "method": exchange.method,
                 "path": contracts.operation(self.vendor, exchange.operation_id).path,  # parameters as {name}
                 "media_type": exchange.request_media_type or None,
-                "body": placeholders(exchange.request_data, secrets),
+                "body": placeholders(exchange.request_data, secrets, exchange),
             },
         }
         path = os.path.join(self.folder, f"{exchange.operation_id}-{exchange.status}-{digest}.yaml")
