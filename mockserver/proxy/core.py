@@ -174,7 +174,7 @@ class Proxy:
                     "duration_ms": record.duration_ms,
                     "worker": _WORKER,
                     "upstream": self.report.upstream,
-                    "drift": [f"{f.side}: {f.rule} {f.field}: {f.message}".replace("  ", " ") for f in findings],
+                    "drift": [f"{f.side}: {' '.join(filter(None, (f.rule, f.field)))}: {f.message}" for f in findings],
                 }
             )
             if self.recorder is not None:

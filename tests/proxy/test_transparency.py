@@ -3,6 +3,7 @@ the client gets, except for what RFC 9110 §7.6.1 makes hop-by-hop (and Host, se
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Callable
 
@@ -108,3 +109,33 @@ def test_head_keeps_the_upstreams_length(proxied: Callable[..., Proxied]) -> Non
     finally:
         upstream.stop()
     assert b"Content-Length: 1234" in got and got.endswith(b"\r\n\r\n")
+
+
+def test_a_chunked_request_arrives_de_chunked_byte_for_byte(proxied: Callable[..., Proxied]) -> None:
+    upstream = RawUpstream(answer(b"HTTP/1.1 204 No Content\r\n\r\n"))
+    chunked = b"POST /connect/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    chunked += b"5\r\nab\x00\xffc\r\n3\r\n+%2\r\n0\r\n\r\n"
+    try:
+        running = proxied("clickview", upstream.url)
+        assert exchange(running.url, chunked).startswith(b"HTTP/1.1 204 No Content\r\n")
+    finally:
+        upstream.stop()
+    head, _, body = upstream.received[0].partition(b"\r\n\r\n")
+    assert body == b"ab\x00\xffc+%2"
+    assert b"Content-Length: 8" in head.split(b"\r\n") and b"Transfer-Encoding" not in head
+
+
+def test_the_control_page_and_journal_show_proxied_traffic(proxied: Callable[..., Proxied]) -> None:
+    upstream = RawUpstream(answer(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+    try:
+        running = proxied("clickview", upstream.url)
+        exchange(running.url, b"GET /nowhere?token=abcdefgh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    finally:
+        upstream.stop()
+    page = exchange(running.url, b"GET /__mock/ui HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    assert page.startswith(b"HTTP/1.1 200") and b"<html" in page.lower()
+    journal = exchange(running.url, b"GET /__mock/requests HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    (entry,) = json.loads(journal.partition(b"\r\n\r\n")[2])["requests"]
+    assert (entry["path"], entry["status"], entry["operation"]) == ("/nowhere", 404, None)
+    assert entry["query"] == {"token": "***"} and entry["upstream"] == upstream.url
+    assert entry["drift"] == ["request: unknown_operation: GET /nowhere is not an operation of the contract"]
