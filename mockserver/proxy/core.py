@@ -228,4 +228,8 @@ class Proxy:
     def report_json(self) -> Mapping[str, Any]:
         """The drift report with the readings, as written by --json and on exit."""
         with self._lock:
-            return {**self.report.to_json(), "readings": readings_report(self.observations)}
+            return {
+                **self.report.to_json(),
+                "readings": readings_report(self.observations),
+                "token_lifetime": self.observations.token_lifetime(),
+            }

@@ -72,6 +72,9 @@ def text_report(report: DriftReport, observations: Observations) -> str:
     out += ["", "readings observed:"] + [
         "  " + line for line in _table(readings, ("entry", "reading", "exchanges", "title"))
     ]
+    lifetime = observations.token_lifetime()
+    if lifetime is not None:
+        out.append(f"  token lifetime: {lifetime} s ({_lifetime_ids(observations)})")
     if report.dropped:
         out.append(f"({report.dropped} finding(s) past the first {len(report.findings)} counted, not kept)")
     return "\n".join(out) + "\n"
@@ -120,10 +123,19 @@ def readings_config(observations: Observations, upstream: str) -> str:
     ]
     for entry, value in readings_report(observations).items():
         lines.append(f"#   {entry}: {value['reading']} ({_ids(value['evidence'])})")
-    body = (
-        yaml.safe_dump({"readings": dict(sorted(observed.items()))}, sort_keys=False) if observed else "readings: {}\n"
-    )
+    config: dict[str, Any] = {"readings": dict(sorted(observed.items()))}
+    lifetime = observations.token_lifetime()
+    if lifetime is not None:
+        lines.append(f"#   token_lifetime: {lifetime} s ({_lifetime_ids(observations)})")
+        config["vendors"] = {observations.observers.vendor: {"token_lifetime": lifetime}}
+    body = yaml.safe_dump(config, sort_keys=False)
     return "\n".join(printable(line) for line in lines) + "\n" + body
+
+
+def _lifetime_ids(observations: Observations) -> str:
+    return "; ".join(
+        f"{value} s #{','.join(map(str, ids[:5]))}" for value, ids in sorted(observations.lifetimes.items())
+    )
 
 
 def write_private(path: str, text: str) -> None:

@@ -92,7 +92,8 @@ def test_reports_readings_and_examples(upstream: str, tmp_path: Path) -> None:
     suite = ET.parse(files["junit.xml"]).getroot()
     assert suite.get("failures") == "0" and {c.get("name") for c in suite} == {"requestToken", "getExample"}
     assert yaml.safe_load(files["readings.yaml"].read_text()) == {
-        "readings": {"CV-02": "lenient", "CV-03": "lenient", "CV-11": "lenient"}
+        "readings": {"CV-02": "lenient", "CV-03": "lenient", "CV-11": "lenient"},
+        "vendors": {"clickview": {"token_lifetime": 86400}},
     }
     examples = sorted((tmp_path / "examples").iterdir())
     assert {p.name.rsplit("-", 1)[0] for p in examples} == {"requestToken-200", "getExample-200", "requestToken-400"}

@@ -34,7 +34,16 @@ NON_DEFAULT = {
     "V10-12": "lenient",
 }
 DEFAULT = {entry: "lenient" if reading == "strict" else "strict" for entry, reading in NON_DEFAULT.items()}
-FOR_CV11 = {"CV-02": "lenient"}  # CV-11 shows only where Basic credentials are read at all
+FOR_CV11 = {"CV-02": "lenient"}
+# Access-token lifetimes (the `token_lifetime` setting) other than the defaults, and the defaults.
+LIFETIMES = {"clickview": 1234, "divetv": 5000, "aminotv": 777, "junctiontv": 1800, "vision10": 600}
+DEFAULT_LIFETIMES = {
+    "clickview": 86400,
+    "divetv": 9000,
+    "aminotv": 3600,
+    "junctiontv": 3600,
+    "vision10": 7199,
+}  # CV-11 shows only where Basic credentials are read at all
 
 DIVE_KEY = {"Authorization": "Basic " + base64.b64encode(b"demo-client-key").decode()}
 DIVE_USER = {"username": "demo-user", "password": hashlib.md5(b"demo-password").hexdigest()}
@@ -44,6 +53,7 @@ JSON_API = {"Content-Type": "application/vnd.api+json"}
 
 def clickview(url: str) -> None:
     good = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}
+    requests.post(f"{url}/connect/token", data={**good, "scope": "smartembed.viewkey"}, timeout=10)  # lifetime
     requests.post(f"{url}/connect/token", data=good, timeout=10)  # no scope: CV-03
     bad = {"grant_type": "client_credentials", "scope": "smartembed.viewkey"}
     requests.post(f"{url}/connect/token", data=bad, auth=("demo-client", "wrong"), timeout=10)  # CV-11
@@ -84,6 +94,7 @@ def vision10(url: str) -> None:
         "client_id": "vision-api-user",
         "client_secret": "abcdefghizklmnopponommnshfghzxxs",
     }
+    requests.post(f"{url}/v1/api/oauth/token", json={**body, "grant_type": "client_credentials"}, timeout=10)
     requests.post(f"{url}/v1/api/oauth/token", json=body, timeout=10)  # V10-12
     requests.post(f"{url}/v1/api/oauth/token", data={**body, "grant_type": "client_credentials"}, timeout=10)  # V10-02
 
@@ -98,20 +109,25 @@ TRAFFIC: dict[str, Callable[[str], None]] = {
 
 
 @pytest.fixture(scope="module", params=["non_default", "default"])
-def upstream(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict]]:
-    readings = {**(NON_DEFAULT if request.param == "non_default" else DEFAULT), **FOR_CV11}
+def upstream(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict, dict]]:
+    chosen = request.param == "non_default"
+    readings = {**(NON_DEFAULT if chosen else DEFAULT), **FOR_CV11}
+    lifetimes = LIFETIMES if chosen else DEFAULT_LIFETIMES
     config = tmp_path_factory.mktemp("serve") / "readings.yaml"
-    config.write_text(yaml.safe_dump({"readings": readings}))
+    vendors = {vendor: {"token_lifetime": lifetime} for vendor, lifetime in lifetimes.items()} if chosen else {}
+    config.write_text(yaml.safe_dump({"readings": readings, "vendors": vendors}))
     process, base = start("--config", str(config), "--workers", "1")
-    yield base, readings
+    yield base, readings, lifetimes
     stop(process)
 
 
 @pytest.mark.parametrize("vendor", sorted(TRAFFIC))
 def test_observed_readings_are_the_ones_set(
-    upstream: tuple[str, dict], proxied: Callable[..., Proxied], vendor: str, tmp_path: Path
+    upstream: tuple[str, dict, dict], proxied: Callable[..., Proxied], vendor: str, tmp_path: Path
 ) -> None:
-    base, readings = upstream
+    base, readings, lifetimes = upstream
     running = proxied(vendor, f"{base}/{vendor}")
     TRAFFIC[vendor](running.url)
     observed = running.proxy.observations.observed()
@@ -120,7 +136,9 @@ def test_observed_readings_are_the_ones_set(
     # The config it writes selects them, and loads as the mock's settings.
     config = tmp_path / "observed.yaml"
     config.write_text(readings_config(running.proxy.observations, base))
-    assert load_settings(str(config))["readings"] == expected
+    settings = load_settings(str(config))
+    assert settings["readings"] == expected
+    assert settings["vendors"][vendor]["token_lifetime"] == lifetimes[vendor]
 
 
 _PREFIX = {"clickview": "CV-", "divetv": "DIVE-", "aminotv": "AMINO-", "junctiontv": "JTV-", "vision10": "V10-"}

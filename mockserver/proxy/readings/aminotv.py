@@ -81,3 +81,13 @@ def refresh_reuse(exchange: Exchange, memory: Memory) -> Verdict:
     if ok(exchange):
         return LENIENT
     return STRICT if exchange.status == 401 and _error_code(exchange) == "invalid_refresh_token" else None
+
+
+@OBSERVERS.lifetime_from
+def lifetime(exchange: Exchange) -> int | None:
+    """exp - iat of the access token in a 200 token answer."""
+    if exchange.operation_id not in TOKEN_OPERATIONS or exchange.status != 200:
+        return None
+    claims = _claims(_attributes(exchange).get("access_token"))
+    exp, iat = claims.get("exp"), claims.get("iat")
+    return exp - iat if isinstance(exp, int) and isinstance(iat, int) else None

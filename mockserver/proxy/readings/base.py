@@ -34,12 +34,22 @@ class Observer:
     read: Read
 
 
+Lifetime = Callable[[Exchange], "int | None"]
+
+
 class Observers:
-    """One vendor's observers, registered by decorator."""
+    """One vendor's observers, registered by decorator; `lifetime` reads the access-token lifetime an
+    answer shows (the mock's `token_lifetime` setting)."""
 
     def __init__(self, vendor: str) -> None:
         self.vendor = vendor
         self.by_entry: dict[str, Observer] = {}
+        self.lifetime: Lifetime | None = None
+
+    def lifetime_from(self, read: Lifetime) -> Lifetime:
+        """Register the vendor's lifetime reader."""
+        self.lifetime = read
+        return read
 
     def on(self, entry: str, shows: str) -> Callable[[Read], Read]:
         """Register `read` as the observer of `entry`; `shows` says which exchange reveals the reading."""
@@ -95,6 +105,7 @@ class Observations:
         self.observers = observers
         self.memory = Memory()
         self.evidence: dict[str, dict[str, list[int]]] = {}
+        self.lifetimes: dict[int, list[int]] = {}  # lifetime seen -> exchanges that showed it
         self._lock = threading.Lock()
 
     def observe(self, exchange: Exchange) -> list[tuple[str, str]]:
@@ -106,7 +117,12 @@ class Observations:
             verdict = observer.read(exchange, self.memory)
             if verdict in (STRICT, LENIENT):
                 found.append((entry, verdict))
+        lifetime = self.observers.lifetime(exchange) if self.observers.lifetime else None
         with self._lock:
+            if isinstance(lifetime, int) and not isinstance(lifetime, bool) and lifetime > 0:
+                ids = self.lifetimes.setdefault(lifetime, [])
+                if len(ids) < MAX_EVIDENCE:
+                    ids.append(exchange.id)
             for entry, verdict in found:
                 ids = self.evidence.setdefault(entry, {}).setdefault(verdict, [])
                 if len(ids) < MAX_EVIDENCE:
@@ -127,3 +143,8 @@ class Observations:
         return {
             entry: reading for entry in self.observers.by_entry if (reading := self.reading(entry)) in (STRICT, LENIENT)
         }
+
+    def token_lifetime(self) -> int | None:
+        """The access-token lifetime to configure: the longest seen (a token answered from a cache shows
+        less); None when no answer showed one."""
+        return max(self.lifetimes) if self.lifetimes else None

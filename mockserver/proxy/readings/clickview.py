@@ -57,3 +57,10 @@ def invalid_client_status(exchange: Exchange, memory: Memory) -> Verdict:
     if exchange.operation_id != TOKEN or not _basic(exchange) or answer_member(exchange, "error") != "invalid_client":
         return None
     return {401: STRICT, 400: LENIENT}.get(exchange.status)
+
+
+@OBSERVERS.lifetime_from
+def lifetime(exchange: Exchange) -> int | None:
+    """expires_in of a 200 token answer."""
+    value = answer_member(exchange, "expires_in") if exchange.operation_id == TOKEN and exchange.status == 200 else None
+    return value if isinstance(value, int) else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import jwt
+
 from tokenmock.mockserver.proxy.exchange import Exchange, basic_parts
 from tokenmock.mockserver.proxy.readings.base import LENIENT, STRICT, Memory, Observers, Verdict, answer_member, ok
 
@@ -57,11 +59,22 @@ def md5_case(exchange: Exchange, memory: Memory) -> Verdict:
     return STRICT if exchange.status == 401 and memory.seen("dive_password_ok", password.lower()) else None
 
 
-@OBSERVERS.on("DIVE-05", "a 200 token answer: expires_in 9000 or 8999")
+def _validity(exchange: Exchange) -> int | None:
+    """exp - iat of the access token (unverified: only read to tell readings apart), or None."""
+    try:
+        claims = jwt.decode(str(answer_member(exchange, "access_token")), options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    exp, iat = claims.get("exp"), claims.get("iat")
+    return exp - iat if isinstance(exp, int) and isinstance(iat, int) else None
+
+
+@OBSERVERS.on("DIVE-05", "a 200 token answer: expires_in equal to the token's validity (9000), or one less")
 def expires_in(exchange: Exchange, memory: Memory) -> Verdict:
     if exchange.operation_id != TOKEN or exchange.status != 200:
         return None
-    return {VALIDITY: STRICT, EXAMPLE_EXPIRES_IN: LENIENT}.get(answer_member(exchange, "expires_in"))
+    validity = _validity(exchange) or VALIDITY  # without exp and iat, the document's own numbers
+    return {validity: STRICT, validity - 1: LENIENT}.get(answer_member(exchange, "expires_in"))
 
 
 @OBSERVERS.on("DIVE-06", "a token request with device_id: the answer's device_id is it or the configured one")
@@ -82,3 +95,15 @@ def refresh_rotation(exchange: Exchange, memory: Memory) -> Verdict:
     if reused:  # only a replay tells: a rotating server may still accept the old token (or not)
         return LENIENT if ok(exchange) else STRICT if exchange.status == 400 else None
     return LENIENT if ok(exchange) and answer_member(exchange, "refresh_token") == sent else None
+
+
+@OBSERVERS.lifetime_from
+def lifetime(exchange: Exchange) -> int | None:
+    """The validity of the access token of a 200 token answer (exp - iat, else from expires_in)."""
+    if exchange.operation_id != TOKEN or exchange.status != 200:
+        return None
+    validity = _validity(exchange)
+    if validity is not None:
+        return validity
+    value = answer_member(exchange, "expires_in")
+    return None if not isinstance(value, int) else VALIDITY if value == EXAMPLE_EXPIRES_IN else value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tokenmock.mockserver.proxy.exchange import Exchange
-from tokenmock.mockserver.proxy.readings.base import LENIENT, STRICT, Memory, Observers, Verdict, ok
+from tokenmock.mockserver.proxy.readings.base import LENIENT, STRICT, Memory, Observers, Verdict, answer_member, ok
 
 OBSERVERS = Observers("junctiontv")
 TOKEN, RESOURCE = "getAccessToken", "getProtectedResource"
@@ -60,3 +60,10 @@ def token_presentation(exchange: Exchange, memory: Memory) -> Verdict:
     if not bare and "access_token" not in dict(exchange.query):
         return None
     return _accepted_or_refused(exchange, 401)
+
+
+@OBSERVERS.lifetime_from
+def lifetime(exchange: Exchange) -> int | None:
+    """expires_in of a 200 token answer."""
+    value = answer_member(exchange, "expires_in") if exchange.operation_id == TOKEN and exchange.status == 200 else None
+    return value if isinstance(value, int) else None

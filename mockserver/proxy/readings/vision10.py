@@ -7,7 +7,7 @@ from typing import Any
 
 from tokenmock import contracts
 from tokenmock.mockserver.proxy.exchange import Exchange
-from tokenmock.mockserver.proxy.readings.base import LENIENT, STRICT, Memory, Observers, Verdict, ok
+from tokenmock.mockserver.proxy.readings.base import LENIENT, STRICT, Memory, Observers, Verdict, answer_member, ok
 
 OBSERVERS = Observers("vision10")
 TOKEN = "getAccessToken"
@@ -69,3 +69,10 @@ def grant_type(exchange: Exchange, memory: Memory) -> Verdict:
     if not _token(exchange) or not isinstance(grant, str) or grant == "client_credentials":
         return None
     return LENIENT if ok(exchange) else STRICT if exchange.status == 400 else None
+
+
+@OBSERVERS.lifetime_from
+def lifetime(exchange: Exchange) -> int | None:
+    """expires_in of a 200 token answer."""
+    value = answer_member(exchange, "expires_in") if _token(exchange) and exchange.status == 200 else None
+    return value if isinstance(value, int) else None
