@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import h11
 
+from tokenmock.contracts.verify.report import safe_url
 from tokenmock.mockserver.proxy.budget import HEAD_BYTES, BodyCap, BudgetExceeded, Deadline
 
 HOP_BY_HOP = frozenset(
@@ -61,9 +62,13 @@ class Upstream:
     def parse(cls, url: str, ca_file: str | None = None) -> Upstream:
         """An `http(s)://host[:port][/prefix]` URL; no credentials, query or fragment (they would be sent
         to the wrong place or printed in reports). `ca_file` is trusted for https instead of the system's."""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            shown = safe_url(url)
+        except ValueError:
+            raise ProxyError("--upstream is not a URL") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ProxyError(f"--upstream must be an http:// or https:// URL with a host, not {url.split('?')[0]!r}")
+            raise ProxyError(f"--upstream must be an http:// or https:// URL with a host, not {shown!r}")
         if parts.username or parts.password or parts.query or parts.fragment:
             raise ProxyError("--upstream takes no user:password@, query or fragment (give credentials in requests)")
         try:

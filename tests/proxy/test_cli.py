@@ -146,3 +146,23 @@ def test_upstream_with_credentials_is_refused() -> None:
         env={**os.environ},
     )
     assert result.returncode == 1 and "no user:password@" in result.stderr and "pw" not in result.stderr
+
+
+def test_a_bad_upstream_url_is_named_without_its_credentials() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tokenmock",
+            "proxy",
+            "clickview",
+            "--upstream",
+            "ftp://user:pw-secret@example.com/x?k=v",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "ftp://example.com/x" in result.stderr
+    assert "pw-secret" not in result.stderr and "k=v" not in result.stderr

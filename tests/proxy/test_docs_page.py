@@ -61,8 +61,8 @@ def test_the_numbers_are_the_codes() -> None:
     options = {param.opts[0] for param in proxy_command.params if param.opts and param.opts[0].startswith("--")}
     table = section("Proxying the real vendor: `tokenmock proxy`")
     assert options == set(re.findall(r"`(--[a-z-]+)", table.split("| option |", 1)[1].split("\n\n")[0]))
-    timeout = next(p for p in proxy_command.params if p.name == "timeout")
-    assert timeout.default == budget.EXCHANGE_SECONDS
+    defaults = {p.name: p.default for p in proxy_command.params}
+    assert (defaults["timeout"], defaults["max_body_bytes"]) == (budget.EXCHANGE_SECONDS, budget.BODY_BYTES)
 
 
 def test_the_json_example_has_the_reports_members() -> None:
