@@ -116,7 +116,7 @@ def test_honest_vision10_no_drift(proxied: Callable[..., Proxied], provider) -> 
     assert observed == {"V10-02": "strict", "V10-04": "strict", "V10-12": "strict"}, observed
 
 
-def test_vision10_error_status_differs_is_drift_or_not(proxied: Callable[..., Proxied], provider) -> None:
+def test_vision10_with_html_refusals_is_drift(proxied: Callable[..., Proxied], provider) -> None:
     upstream = provider("vision10", vision10.BUGS["undocumented_refusal"])
     running = proxied("vision10", upstream.url)
     vision10_traffic(running.url)
