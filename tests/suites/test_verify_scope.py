@@ -18,7 +18,6 @@ from tokenmock import contracts
 from tokenmock.pytest_plugin import LiveMock
 
 
-
 def rs256_token() -> str:
     """An RS256 JWT as the document shows one (scope, client_id, exp), living 7199 s."""
     import time
