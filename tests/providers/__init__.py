@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.providers import aminotv, clickview, divetv, vision10
+from tests.providers import aminotv, clickview, divetv, junctiontv, vision10
 from tests.providers.base import Knobs, Served
 
-VENDORS: dict[str, ModuleType] = {"clickview": clickview, "vision10": vision10, "divetv": divetv, "aminotv": aminotv}
+VENDORS: dict[str, ModuleType] = {
+    "clickview": clickview,
+    "vision10": vision10,
+    "divetv": divetv,
+    "aminotv": aminotv,
+    "junctiontv": junctiontv,
+}
 
 
 def catalogue() -> dict[str, tuple[str, Knobs]]:

@@ -281,7 +281,7 @@ def token_headers(knobs: Knobs) -> dict[str, str]:
 
 def make_app(render_error: Callable[[falcon.Response, int, str], None]) -> falcon.App:
     """A Falcon app whose own errors (no route, wrong method, a crash) render in the vendor's shape."""
-    app = falcon.App()
+    app = falcon.App(media_type=None)  # no Content-Type on an empty body (a bare 401 is no JSON answer)
     app.req_options.strip_url_path_trailing_slash = False
 
     def on_http_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, params: Any) -> None:

@@ -46,8 +46,8 @@ def _render(knobs: Knobs) -> Any:
 class TokenEndpoint:
     """POST /connect/token: the client-credentials grant."""
 
-    def __init__(self, knobs: Knobs, issuer: Issuer, render: Any) -> None:
-        self.knobs, self.issuer, self.render = knobs, issuer, render
+    def __init__(self, knobs: Knobs, issuer: Issuer) -> None:
+        self.knobs, self.issuer = knobs, issuer
 
     def refuse(
         self, resp: falcon.Response, status: int, error: str, description: str, challenge: str | None = None
@@ -196,7 +196,7 @@ def app(knobs: Knobs) -> falcon.App:
     render = _render(knobs)
     issuer = Issuer("RS256", knobs, issuer="https://auth.clickviewapp.com")
     served = make_app(render)
-    served.add_route("/connect/token", TokenEndpoint(knobs, issuer, render))
+    served.add_route("/connect/token", TokenEndpoint(knobs, issuer))
     served.add_route("/api/v1/example", Example(knobs, issuer))
     if knobs.resource_path:
         served.add_route(knobs.resource_path, Example(knobs, issuer))

@@ -125,7 +125,8 @@ class KeySet:
 def app(knobs: Knobs) -> falcon.App:
     """The Vision10 provider `knobs` describe."""
     render = _render(knobs)
-    issuer = Issuer("RS256", knobs, issuer=None, kind_of=lambda claims: "access")  # the example's claims only
+    algorithm = knobs.extra.get("algorithm", "RS256")
+    issuer = Issuer(algorithm, knobs, issuer=None, kind_of=lambda claims: "access")  # the example's claims only
     served = make_app(render)
     served.add_route("/v1/api/oauth/token", TokenEndpoint(knobs, issuer, render))
     if knobs.resource_path:
@@ -153,6 +154,8 @@ BUGS = {
     "lying_expires_in": Knobs(lying_expires_in=True),
     "unpublished_key": Knobs(jwks=True, unpublished_key=True),
     "hmac_as_rs256": Knobs(jwks=True, hmac_as_rs256=True),
+    "hmac_as_rs256_unpublished": Knobs(hmac_as_rs256=True),  # no key set: the signature's size gives it away
+    "hs256": Knobs(extra={"algorithm": "HS256"}),  # the document's header is RS256
     "echo_secret": Knobs(echo_secret=True),
     "error_status_differs": Knobs(error_status_differs=True),
     "cacheable": Knobs(cacheable=True),
