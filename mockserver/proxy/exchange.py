@@ -21,7 +21,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tokenmock import contracts
 from tokenmock.contracts.validation import media_type_of
@@ -266,7 +266,7 @@ def _named_secrets(data: Any) -> list[tuple[str, str]]:
 
 def curl_line(masked: dict[str, Any], origin: str) -> str:
     """A curl command that sends the (masked) request to `origin` again: masked first, quoted after."""
-    query = "&".join(f"{k}={v}" for k, v in (masked.get("query") or {}).items())
+    query = urlencode(masked.get("query") or {}, safe="*")  # masked first, encoded after
     url = origin + masked["path"] + (f"?{query}" if query else "")
     parts = ["curl", "-X", masked["method"], shlex.quote(url)]
     for name, value in (masked.get("headers") or {}).items():
@@ -279,6 +279,6 @@ def curl_line(masked: dict[str, Any], origin: str) -> str:
         if "json" in str(headers.get("content-type", "")).lower():
             text = json.dumps(body)
         else:
-            text = "&".join(f"{k}={v}" for k, v in body.items())
+            text = urlencode({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}, safe="*")
         parts += ["--data-raw", shlex.quote(text)]
     return " ".join(parts)

@@ -53,3 +53,13 @@ def test_the_lasting_pool_is_bounded() -> None:
     for number in range(MAX_LEARNED + 10):
         secrets.learn(exchange(number, f"client_secret=secret-{number:05d}".encode(), b"{}"))
     assert len(secrets._lasting) == MAX_LEARNED and "secret-00000" not in secrets._lasting
+
+
+def test_the_curl_line_is_masked_before_it_is_encoded_and_quoted() -> None:
+    from tokenmock.mockserver.proxy.exchange import curl_line
+
+    secrets = Secrets()
+    sent = exchange(1, b"client_id=it%27s+me&client_secret=it%27s+secret&scope=a+b", b"{}")
+    secrets.learn(sent)
+    line = curl_line(secrets.masked(sent), "https://vendor.example")
+    assert line.endswith("--data-raw 'client_id=it%27s+me&client_secret=***&scope=a+b'")
