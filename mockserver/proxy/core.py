@@ -93,6 +93,8 @@ class Proxy:
         path = incoming.target.split(b"?", 1)[0]
         if path == ADMIN or path.startswith(ADMIN + b"/"):
             return self._admin(incoming)
+        if not path.startswith(b"/"):  # absolute-form, CONNECT's authority-form, `*`: a forward proxy's work
+            return self._refused(400, "send requests to the proxy as to the vendor: a path, not a URL or CONNECT")
         started, clock = time.perf_counter(), time.time()
         failure = None
         try:
@@ -135,6 +137,12 @@ class Proxy:
         except Exception:  # the client's answer never depends on the bookkeeping beside it
             log.exception("proxy: exchange %d could not be examined", record.id)
         return client_answer
+
+    @staticmethod
+    def _refused(status: int, description: str) -> Answer:
+        body = json.dumps({"error": "invalid_request", "error_description": description}).encode()
+        headers = [(b"Content-Type", b"application/json"), (b"Content-Length", str(len(body)).encode())]
+        return Answer(status, b"", headers, body)
 
     @staticmethod
     def _failed(failure: UpstreamFailure) -> Answer:
