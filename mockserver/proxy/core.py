@@ -179,6 +179,7 @@ class Proxy:
                     "body": masked["body"],
                     "status": record.status,
                     "fault": None,
+                    "answered_by": "upstream",
                     "duration_ms": record.duration_ms,
                     "worker": _WORKER,
                     "upstream": self.report.upstream,

@@ -138,4 +138,5 @@ def test_the_control_page_and_journal_show_proxied_traffic(proxied: Callable[...
     (entry,) = json.loads(journal.partition(b"\r\n\r\n")[2])["requests"]
     assert (entry["path"], entry["status"], entry["operation"]) == ("/nowhere", 404, None)
     assert entry["query"] == {"token": "***"} and entry["upstream"] == upstream.url
+    assert entry["answered_by"] == "upstream"
     assert entry["drift"] == ["request: unknown_operation: GET /nowhere is not an operation of the contract"]
