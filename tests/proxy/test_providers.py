@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from tests.providers import Knobs, Served, aminotv, catalogue, clickview, divetv, serve, vision10
+from tests.providers import Knobs, Served, aminotv, catalogue, clickview, divetv, junctiontv, serve, vision10
 from tests.proxy.conftest import Proxied
 
 
@@ -178,7 +178,29 @@ def test_html_refusals_are_drift(proxied: Callable[..., Proxied], provider, vend
     assert "content_type" in {f.rule for f in running.proxy.report.drift()}
 
 
+def junctiontv_traffic(url: str) -> None:
+    """A token with Basic credentials, a wrong secret, the raw `Basic id:secret`, a path without its slash."""
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    token = f"{url}/ums/2.0/oauth/"
+    requests.post(token, auth=(junctiontv.CLIENT_ID, junctiontv.CLIENT_SECRET), headers=form, timeout=10)
+    requests.post(token, auth=(junctiontv.CLIENT_ID, "wrong"), headers=form, timeout=10)
+    raw = {**form, "Authorization": f"Basic {junctiontv.CLIENT_ID}:{junctiontv.CLIENT_SECRET}"}
+    requests.post(token, headers=raw, timeout=10)
+    requests.post(f"{url}/ums/2.0/oauth", auth=(junctiontv.CLIENT_ID, junctiontv.CLIENT_SECRET), timeout=10)
+
+
+def test_honest_junctiontv_no_drift_and_its_readings(proxied: Callable[..., Proxied], provider) -> None:
+    upstream = provider("junctiontv", Knobs())
+    running = proxied("junctiontv", upstream.url)
+    junctiontv_traffic(running.url)
+    assert running.proxy.report.drift() == [], json.dumps(running.proxy.report.to_json(), indent=1)[:3000]
+    # Written from the document: Base64 only, the documented path only, no token_type.
+    assert running.proxy.observations.observed() == {"JTV-01": "strict", "JTV-05": "strict", "JTV-08": "strict"}
+    assert running.proxy.observations.token_lifetime() == junctiontv.LIFETIME
+
+
 TRAFFIC = {
+    "junctiontv": junctiontv_traffic,
     "clickview": clickview_traffic,
     "vision10": vision10_traffic,
     "divetv": divetv_traffic,
