@@ -271,7 +271,8 @@ def verify(
         sys.exit(1)
     _, token = target.token_answer()
     mask = Masker(credentials, [token] if token else [])
-    mask.values |= target.base_query_values
+    for value in target.base_query_values:
+        mask.add(value)
     interactive = sys.stderr.isatty()
     if interactive:
         click.echo(f"verifying {vendor} at {target.printable_base_url} ({target.readings_source} readings)", err=True)
@@ -298,10 +299,12 @@ def verify(
         adapter=GuardedAdapter(budget),
         stop=spent,
     )
+    if (reason := spent()) is not None and reason not in report.errors:
+        report.errors.append(reason)  # the schemathesis phases ended just as the time ran out
     started = time.perf_counter()
     progress = _Progress(interactive)
     progress("behaviour", "started", report)
-    behaviour_checks = run_behaviour(target, report, mask) if not budget.run_spent() else 0
+    behaviour_checks = run_behaviour(target, report, mask) if reason is None else 0
     report.checks_by_phase["behaviour"] = behaviour_checks
     progress("behaviour", "finished", report)
     report.elapsed += time.perf_counter() - started

@@ -100,6 +100,8 @@ class Profile:
     jwks_operation: str | None = None
     # the credential that carries the requested scope, where the token request has one
     scope_credential: str | None = None
+    # (register entry, reading) under which any scope asked for is granted (not a widening)
+    any_scope_under: tuple[str, str] | None = None
     # where an error answer repeats its HTTP status (Vision10's problem items)
     error_status_pointer: str | None = None
 
@@ -194,6 +196,7 @@ PROFILES: dict[str, Profile] = {
         alg_source="002_39cd937695dba9c6.txt § Successful Response Payload (the token's header)",
         jwks_operation="getJwks",
         scope_credential="scope",
+        any_scope_under=("V10-13", "lenient"),
         error_status_pointer="/0/status",
     ),
     "divetv": Profile(

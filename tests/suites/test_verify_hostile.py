@@ -235,3 +235,17 @@ def test_control_characters_from_a_provider_reach_neither_terminal_nor_junit(
     assert suite.get("failures") != "0"
     text = junit.read_text(encoding="utf-8")
     assert "\x1b" not in text and "\\x1b" in text
+
+
+def test_the_run_stops_at_its_deadline(hostile: Callable[[Handler], Hostile]) -> None:
+    """Each answer comes in time, but slowly: `--run-timeout` bounds the whole run, with an error saying so."""
+    body = json.dumps({"access_token": "a.b", "token_type": "Bearer", "expires_in": 60}).encode()
+
+    def slow(conn: socket.socket, stop: threading.Event) -> None:
+        if not stop.wait(0.4):
+            json_answer(body, extra=b"Cache-Control: no-store\r\n")(conn, stop)
+
+    server = hostile(slow)
+    result = verify_bounded("clickview", "--base-url", server.url, "--run-timeout", "3", "--timeout", "2")
+    assert result.exit_code == 1
+    assert "the run's deadline of 3 s passed (--run-timeout)" in result.output

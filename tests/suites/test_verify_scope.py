@@ -182,3 +182,33 @@ def test_token_type_confusion_is_caught_both_ways(
     assert result.exit_code == 1
     failed = [line for line in result.output.splitlines() if line.startswith("FAIL ")]
     assert any(f"  {check}: {title}" in line for line in failed), result.output
+
+
+# RFC 7617 Basic as clients send it, with and without RFC 6749 §2.3.1 form-encoding (JTV-02).
+
+ODD = {"client_id": "jtv client", "client_secret": "s3+cr/et:x"}
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_basic_credentials_follow_the_reading_of_jtv_02(reading: str) -> None:
+    """Under JTV-02 strict verify sends the parts as they are; under lenient, form-encoded first. A mock
+    in either reading takes what verify sends for it, and only that under strict."""
+    from tokenmock.contracts.verify.profiles import PROFILES
+    from tokenmock.contracts.verify.target import Target
+
+    settings = {"access_log": False, "readings": {"JTV-02": reading}, "vendors": {"junctiontv": {"clients": [ODD]}}}
+    mock = LiveMock(settings)
+    try:
+        target = Target("junctiontv", mock.url("junctiontv"), ODD)
+        assert target.reading("JTV-02") == reading  # as the mock announces it
+        sent = target.request_token(PROFILES["junctiontv"].token)
+        assert sent.status_code == 200, sent.text
+        header = str(target.last.headers["Authorization"]) if target.last is not None else ""
+        import base64
+
+        decoded = base64.b64decode(header.split()[1]).decode()
+        assert decoded == ("jtv+client:s3%2Bcr%2Fet%3Ax" if reading == "lenient" else "jtv client:s3+cr/et:x")
+        args = ["--client-id", ODD["client_id"], "--client-secret", ODD["client_secret"]]
+        assert verify("junctiontv", "--base-url", mock.url("junctiontv"), *args).exit_code == 0
+    finally:
+        mock.stop()
