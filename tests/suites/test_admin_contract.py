@@ -15,6 +15,7 @@ from tokenmock.mockserver import create_app
 from tokenmock.mockserver.controls.chaos import kinds as chaos_kinds
 from tokenmock.mockserver.controls.faults import KINDS as FAULT_KINDS
 from tokenmock.mockserver.keyring import KeyRing
+from tokenmock.mockserver.pipeline.core import ANSWERERS
 from tokenmock.mockserver.serving.tls import local_ca
 
 ADMIN_TOKEN = "admin-contract-run-token"
@@ -90,3 +91,5 @@ def test_enumerations_follow_the_code() -> None:
     mock = create_app({"access_log": False}).extensions["tokenmock"]
     rotatable = [name for name, vendor in mock.vendors.items() if isinstance(vendor.signer, KeyRing)]
     assert _body_schema("rotateKeys")["vendor"]["enum"] == rotatable
+    journal_entry = inline_refs(read_yaml("admin.yaml"))["components"]["schemas"]["JournalEntry"]
+    assert journal_entry["properties"]["answered_by"]["enum"] == list(ANSWERERS)
