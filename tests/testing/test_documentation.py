@@ -3,13 +3,17 @@ what the code does (the examples themselves run as a user project in tests/test_
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 
 import requests
 
-from tests.documentation import section, table
+from tests.documentation import PAGES, section, table
 from tests.testing.test_in_process import WIRE
+from tokenmock.contracts.strategies import Reply
 from tokenmock.mockserver.pipeline.core import ANSWERERS
+from tokenmock.pytest_plugin import ReplayServer
 from tokenmock.testing import InProcessMock, documented_hosts
 from tokenmock.testing.markers import KEYS
 
@@ -57,3 +61,15 @@ def test_the_wire_fault_table_is_the_checked_one() -> None:
         _, _, requests_cell, httpx_cell, _ = row.split("|")
         assert (by_requests.__name__ if by_requests else "the whole body") in requests_cell, kind
         assert (by_httpx.__name__ if by_httpx else "the whole body") in httpx_cell, kind
+
+
+def test_the_replay_server_is_documented_for_users() -> None:
+    text = section("Fuzzing a client: `tokenmock_replay`")
+    for name in (".play(reply, routes=", "tokenmock_replay.url", "tokenmock_replay.received", "Reply(status, headers"):
+        assert name in text, name
+    assert "<!-- readme-test: file test_replay.py -->" in text  # a runnable user-project file
+    for delivery in re.findall(r'delivery == "(\w+)"', inspect.getsource(ReplayServer._deliver)):
+        assert f"`{delivery}`" in text, delivery
+    assert [f.name for f in dataclasses.fields(Reply)][:5] == ["status", "headers", "body", "kind", "delivery"]
+    # Users get the wheel, not the repository's tests: the page points at none of them.
+    assert "tests/" not in PAGES["docs/pytest-plugin.md"]
