@@ -168,7 +168,7 @@ def test_a_pinned_port_in_use_is_reported_once_and_names_xdist_in_a_worker(
     with socket.create_server(("127.0.0.1", free_port())) as taken:
         port = taken.getsockname()[1]
         (tmp_path / "test_pinned.py").write_text(PINNED_TEST.format(port=port))
-        result = run_pytest(tmp_path, "-q", f"--tokenmock-port={port}")
+        result = run_pytest(tmp_path, "-q", "-rN", f"--tokenmock-port={port}")  # -rN: no summary line
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.count("cannot listen on") == 1, result.stdout
     assert "During handling of the above exception" not in result.stdout
@@ -186,7 +186,7 @@ def test_marked(tokenmock_server):
 
 def test_a_marker_mistake_is_reported_once(tmp_path: Path) -> None:
     (tmp_path / "test_marked.py").write_text(MARKER_MISTAKE)
-    result = run_pytest(tmp_path, "-q")
+    result = run_pytest(tmp_path, "-q", "-rN")  # -rN: no short summary repeating the message
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stdout.count("tokenmock has no argument faults") == 1, result.stdout
     assert "During handling of the above exception" not in result.stdout
