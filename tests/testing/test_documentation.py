@@ -68,7 +68,9 @@ def test_the_replay_server_is_documented_for_users() -> None:
     for name in (".play(reply, routes=", "tokenmock_replay.url", "tokenmock_replay.received", "Reply(status, headers"):
         assert name in text, name
     assert "<!-- readme-test: file test_replay.py -->" in text  # a runnable user-project file
-    for delivery in re.findall(r'delivery == "(\w+)"', inspect.getsource(ReplayServer._deliver)):
+    deliveries = re.findall(r'mode == "(\w+)"', inspect.getsource(ReplayServer._deliver))
+    assert len(deliveries) == 7, deliveries
+    for delivery in deliveries:
         assert f"`{delivery}`" in text, delivery
     assert [f.name for f in dataclasses.fields(Reply)][:5] == ["status", "headers", "body", "kind", "delivery"]
     # Users get the wheel, not the repository's tests: the page points at none of them.
