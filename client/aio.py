@@ -19,7 +19,12 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, ClassVar
 
-import httpx
+try:
+    import httpx
+except ModuleNotFoundError as missing:  # an optional extra: say which, as in-process mode does for its own
+    if missing.name != "httpx":
+        raise
+    raise ImportError("tokenmock.client.aio needs httpx: pip install 'tokenmock[async]'", name="httpx") from None
 from requests.structures import CaseInsensitiveDict
 
 from tokenmock.client.aminotv import AminoTVClient, AminoTVProfileClient

@@ -240,3 +240,15 @@ async def test_aclose_leaves_a_given_http_client_open(live: Live) -> None:
     own = AsyncClickViewClient("demo-client", "demo-secret", **_options(live, "clickview"))
     await own.aclose()
     assert own.transport.http.is_closed
+
+
+def test_without_httpx_the_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`import tokenmock.client.aio` where httpx is not installed says what to install."""
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx", None)  # what a missing package looks like to import
+    monkeypatch.delitem(sys.modules, "tokenmock.client.aio")
+    with pytest.raises(ImportError, match=r"needs httpx: pip install 'tokenmock\[async\]'") as missing:
+        importlib.import_module("tokenmock.client.aio")
+    assert missing.value.__cause__ is None and missing.value.__suppress_context__
