@@ -203,7 +203,9 @@ PARSED_ERRORS = [
         RequestRejected,
         "invalid_request",
     ),
-    ("401 without a challenge", 401, {"error": "invalid_client"}, {}, ContractViolation, None),
+    # RFC 6749 §5.2: the challenge is required only after Authorization-header credentials; this client
+    # sends them in the body (CV-11), so a bare 401 is a refusal of its credentials, not a broken answer.
+    ("401 without a challenge", 401, {"error": "invalid_client"}, {}, AuthenticationError, "invalid_client"),
     ("error outside RFC 6749", 400, {"error": "access_denied"}, {}, ContractViolation, None),
     ("error of another shape", 400, {"message": "bad"}, {}, ContractViolation, None),
     ("undocumented status", 418, {"error": "invalid_request"}, {}, ContractViolation, None),

@@ -395,7 +395,6 @@ PARSED = [
         None,
     ),
     ("expires_in as a string", 200, {**DOCUMENTED, "expires_in": "8999"}, {}, ContractViolation, None),
-    ("token_type Bearer", 200, {**DOCUMENTED, "token_type": "Bearer"}, {}, ContractViolation, None),
     ("not JSON", 200, b"<html>ok</html>", {}, ContractViolation, None),
 ]
 
@@ -411,6 +410,14 @@ def test_reply_parsing(
         client.parse("issueToken", reply(status, body, **headers))
     assert type(caught.value) is kind and caught.value.code == code and caught.value.status == status
     assert "eyJ" not in str(caught.value)  # an echoed token never reaches the message
+
+
+@pytest.mark.parametrize("token_type", ["bearer", "Bearer", "BEARER"])
+def test_token_type_parses_in_any_case(token_type: str) -> None:
+    """RFC 6749 §7.1: the token type is case-insensitive (the contract allows any case, DIVE token_type)."""
+    client = DiveTVClient(KEY, USER, PASSWORD, clock=lambda: EPOCH)
+    payload = client.parse("issueToken", reply(200, {**DOCUMENTED, "token_type": token_type}))
+    assert client._token_from(payload, "issueToken").token_type == token_type
 
 
 def test_the_documented_payload_parses() -> None:
