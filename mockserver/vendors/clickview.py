@@ -37,6 +37,8 @@ TOKEN_PATH = "/connect/token"
 # Where Duende IdentityServer publishes its metadata (OpenID Connect Discovery 1.0 §4) and its keys.
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = DISCOVERY_PATH + "/jwks"
+# Duende's authorization endpoint: published because OIDC Discovery requires it, never served (CV-14).
+AUTHORIZE_PATH = "/connect/authorize"
 # The document's own invalid_client wording (§ Handling Errors).
 CLIENT_FAILED = "Client authentication failed."
 
@@ -186,8 +188,11 @@ class ClickView(Vendor):
     def get_openid_configuration(self, call: Call) -> Reply:
         """The server's metadata as Duende publishes it, for clients that find the token endpoint there.
 
-        Only what the mock implements is listed (no authorization endpoint: ClickView documents the
-        client-credentials grant alone); URLs follow the request's scheme, host and mount prefix."""
+        Every member RFC 8414 §2 and OpenID Connect Discovery 1.0 §3 mark REQUIRED is present, so strict
+        clients (Authlib's metadata classes) accept it. Members about what the mock does (token endpoint,
+        grant, client authentication, scopes) say what it does; members about flows ClickView does not
+        document (authorization endpoint, response types, subject types, ID token algorithm) carry Duende's
+        defaults (CV-14). URLs follow the request's scheme, host and mount prefix."""
         base = call.base_url(DISCOVERY_PATH)
         methods = ["client_secret_post", *(["client_secret_basic"] if self.lenient("CV-02") else [])]
         scopes = [*self.settings["resource_scopes"], *(str(s) for c in self.clients() for s in c.get("scopes", ()))]
@@ -196,9 +201,13 @@ class ClickView(Vendor):
             {
                 "issuer": self.settings["issuer"] or base,
                 "jwks_uri": base + JWKS_PATH,
+                "authorization_endpoint": base + AUTHORIZE_PATH,
                 "token_endpoint": base + TOKEN_PATH,
                 "scopes_supported": list(dict.fromkeys(scopes)),
                 "grant_types_supported": ["client_credentials"],
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
                 "token_endpoint_auth_methods_supported": methods,
                 "claims_supported": ["client_id", "scope"],
             },
