@@ -29,6 +29,7 @@ from tokenmock.mockserver.errors import (
     StoreUnavailable,
     UnsupportedGrantType,
 )
+from tokenmock.mockserver.keyring import JWKS_CACHE_CONTROL
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner, new_jti
 from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
@@ -216,7 +217,7 @@ class ClickView(Vendor):
     @operation("getJwks")
     def get_jwks(self, call: Call) -> Reply:
         """Duende's key set, empty: the mock signs ClickView tokens with HMAC, a key it never publishes."""
-        return Reply(200, {"keys": []})
+        return Reply(200, {"keys": []}, {"Cache-Control": JWKS_CACHE_CONTROL})
 
     def issuer(self, call: Call) -> str:
         """The configured issuer, else the URL the client reached the server at (Duende's inference)."""

@@ -24,7 +24,7 @@ from tokenmock.mockserver.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
-from tokenmock.mockserver.keyring import KeyRing
+from tokenmock.mockserver.keyring import JWKS_CACHE_CONTROL, KeyRing
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
 
@@ -174,7 +174,7 @@ class Vision10(Vendor):
     @operation("getJwks")
     def get_jwks(self, call: Call) -> Reply:
         """The public keys of the live signing keys (RFC 7517), so a resource server can verify tokens."""
-        return Reply(200, self.signer.jwks())
+        return Reply(200, self.signer.jwks(), {"Cache-Control": JWKS_CACHE_CONTROL})
 
     def rotate_keys(self) -> dict[str, Any] | None:
         """A new signing key; the old one stays published until the tokens it signed have expired."""
