@@ -114,10 +114,13 @@ class KeyRing:
         self._refresh()
         return self.active.public_material()
 
-    def issue(self, claims: Mapping[str, Any], lifetime: int) -> Issued:
+    def issue(
+        self, claims: Mapping[str, Any], lifetime: int, *, custom: Mapping[str, Any] | None = None,
+        kid: str | None = None,
+    ) -> Issued:
         """Sign with the active key."""
         self._refresh()
-        return self.active.issue(claims, lifetime)
+        return self.active.issue(claims, lifetime, custom=custom, kid=kid)
 
     def verify(self, token: str) -> dict[str, Any]:
         """Verify with the key the token names, if it is live; otherwise the active key refuses it.

@@ -32,7 +32,17 @@ from tokenmock.mockserver.errors import (
 from tokenmock.mockserver.keyring import JWKS_CACHE_CONTROL
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner, new_jti
-from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
+from tokenmock.mockserver.vendors.base import (
+    CLAIMS,
+    KEY,
+    LIFETIME,
+    TEXT,
+    TEXTS,
+    Runtime,
+    Vendor,
+    operation,
+    settings_object,
+)
 
 TOKEN_PATH = "/connect/token"
 # Where Duende IdentityServer publishes its metadata (OpenID Connect Discovery 1.0 §4) and its keys.
@@ -69,7 +79,8 @@ class ClickView(Vendor):
             "clients": {
                 "type": "array",
                 "items": settings_object(
-                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS}, ("client_id", "client_secret")
+                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS, "claims": CLAIMS},
+                    ("client_id", "client_secret"),
                 ),
             },
             "demo": {"type": "object"},
@@ -89,6 +100,7 @@ class ClickView(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "smartembed.viewkey"},
     }
     switches = frozenset({"CV-02", "CV-03", "CV-07", "CV-11"})
+    resource_curl = "curl {base}/api/v1/example -H 'Authorization: Bearer {token}'"
     demo_curl = (
         "curl -X POST {base}/connect/token -d grant_type=client_credentials"
         " -d client_id={client_id} -d client_secret={client_secret} -d scope={scope}"
@@ -140,24 +152,25 @@ class ClickView(Vendor):
         client = self.authenticate(call)
         scopes = self.granted_scopes(client, _field(call, "scope"))
         lifetime = int(self.settings["token_lifetime"])
-        issued = self.signer.issue(
-            {
-                "iss": self.issuer(call),
-                "nbf": int(self.clock.now()),
-                "client_id": client["client_id"],
-                "scope": scopes,
-                "jti": new_jti(),
-            },
-            lifetime,
-        )
+        issued, shaped = self.issue_access(client, self._claims(client, scopes, self.issuer(call)), lifetime)
         return Reply.token(
             {
                 "access_token": issued.token,
                 "token_type": "Bearer",
                 "expires_in": lifetime,
                 "scope": " ".join(scopes),
-            }
+            },
+            shaped=shaped,
         )
+
+    def _claims(self, client: Mapping[str, Any], scopes: list[str], issuer: str) -> dict[str, Any]:
+        return {"iss": issuer, "nbf": int(self.clock.now()), "client_id": client["client_id"], "scope": scopes,
+                "jti": new_jti()}
+
+    def mint_claims(self, client: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The claims of a token for all of the client's scopes, issued by the configured or base URL."""
+        issuer = str(self.settings["issuer"] or base)
+        return self._claims(client, [str(s) for s in client.get("scopes", [])], issuer)
 
     @operation("getExample")
     def get_example(self, call: Call) -> Reply:

@@ -71,6 +71,7 @@ class JunctionTV(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "authentication": "Basic"},
     }
     switches = frozenset({"JTV-01", "JTV-02", "JTV-03", "JTV-04", "JTV-05", "JTV-08", "JTV-12"})
+    opaque_tokens = True  # clients never read its tokens: no custom claims (use the clock or revocation)
     demo_curl = (
         "curl --user '{client_id}:{client_secret}' -X POST {base}/ums/2.0/oauth/"
         " -H 'Content-Type: application/x-www-form-urlencoded'"

@@ -5,8 +5,8 @@ Fixtures (`pytest --fixtures` shows each one's documentation):
     tokenmock_server    session-scoped live mock on 127.0.0.1; `.url` (its root, a string),
                         `.url_for(vendor)` (a vendor's base URL), `.demo(vendor)` and every control of
                         `tokenmock.mockserver.MockController` (`.fault(...)`, `.documented(...)`,
-                        `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`...); its
-                        state is reset before every test
+                        `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`,
+                        `.claims(...)`, `.mint(...)`...); its state is reset before every test
     tokenmock_port      the port it listens on: 0 (any free port) unless pinned with `--tokenmock-port`
                         or the `tokenmock_port` ini option
     tokenmock_settings  the mock's settings (override it in your conftest.py)
