@@ -4,6 +4,7 @@ tokens; every token decoded by PyJWT or Authlib, as a client under test would re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -275,3 +276,43 @@ def test_the_config_file_takes_claims_for_a_jwt_vendors_clients_only(tmp_path: P
     bad.write_text("vendors:\n  junctiontv:\n    clients:\n      - {client_id: a, client_secret: b, claims: {t: 1}}\n")
     with pytest.raises(ConfigError, match=r"vendors\.junctiontv\.clients\.0\.claims: unknown key"):
         load_settings(bad, environ={})
+
+
+# `tokenmock token ... --claims`.
+
+
+def test_the_token_command_gets_a_token_carrying_the_claims(live: LiveServer) -> None:
+    from click.testing import CliRunner
+
+    from tokenmock.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["token", "clickview", "--base-url", f"{live.url}/clickview", "--client-id", "demo-client",
+         "--client-secret", "demo-secret", "--claims", '{"tenant": "acme", "iss": "https://other.example"}'],
+        env={},
+    )
+    assert result.exit_code == 0, result.output
+    claims = clickview_claims(json.loads(result.output)["access_token"])
+    assert claims["tenant"] == "acme" and claims["iss"] == "https://other.example"
+    assert "tenant" not in clickview_claims(clickview_token(live.url))  # armed for that one token
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [("{tenant}", "--claims must be a JSON object"), ("[1]", "--claims must be a JSON object"),
+     ('{"exp": "soon"}', "claims.exp: must be integer")],
+)
+def test_the_token_command_refuses_bad_claims_in_one_line(live: LiveServer, claims: str, message: str) -> None:
+    from click.testing import CliRunner
+
+    from tokenmock.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["token", "vision10", "--base-url", f"{live.url}/vision10", "--client-id", "demo-client",
+         "--client-secret", "demo-secret", "--scope", "all", "--claims", claims],
+        env={},
+    )
+    assert result.exit_code in (1, 2) and message in result.output
+    assert "Traceback" not in result.output
