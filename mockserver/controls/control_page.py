@@ -31,6 +31,7 @@ ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "page.js": "text/javascript; charset=utf-8",
     "page.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",  # linked from index.html, so the browser never asks for /favicon.ico
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
