@@ -128,15 +128,20 @@ class ClickView(Vendor):
         if op.operation_id != "requestToken":
             return schema
         optional: set[str] = set()
+        required = list(schema.get("required", []))
         if self.lenient("CV-02"):
             optional |= {"client_id", "client_secret"}
+        else:  # the document's own reading: client_secret_post only, both fields in the body
+            required += [name for name in ("client_id", "client_secret") if name not in required]
         if self.lenient("CV-03"):
             optional.add("scope")
+        elif "scope" not in required:  # the document's own reading: scope required
+            required.append("scope")
         properties = {}
         for name, rules in (schema.get("properties") or {}).items():
             drop = {"enum"} if name == "grant_type" else {"minLength"} if name in optional else set()
             properties[name] = {k: v for k, v in rules.items() if k not in drop}
-        required = [name for name in schema.get("required", []) if name not in optional]
+        required = [name for name in required if name not in optional]
         return {**schema, "properties": properties, "required": required}
 
     # Operations.

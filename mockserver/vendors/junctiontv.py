@@ -95,8 +95,12 @@ class JunctionTV(Vendor):
             raise MalformedCredentials(error.description) from None
 
     def body_required(self, op: Operation) -> bool:
-        # JTV-03 lenient: `curl --user id:secret -X POST` sends neither body nor Content-Type.
-        return op.body_required and not (op.operation_id == "getAccessToken" and self.lenient("JTV-03"))
+        # JTV-03 strict: the form Content-Type is required, an empty form being valid (the contract cannot
+        # say so: its `required` would forbid the empty body). Lenient: `curl --user id:secret -X POST`
+        # sends neither body nor Content-Type.
+        if op.operation_id == "getAccessToken":
+            return not self.lenient("JTV-03")
+        return op.body_required
 
     def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
         if op.operation_id == "getAccessToken" and not self.lenient("JTV-04"):
