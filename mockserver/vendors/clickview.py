@@ -257,15 +257,18 @@ class ClickView(Vendor):
             if client is None:
                 raise InvalidClient(CLIENT_FAILED)
             return client
-        if body_secret is not None:
-            raise InvalidRequest("Use one client authentication method: Basic or client_secret, not both.")
         # The core decodes Base64 only (RFC 7617). RFC 6749 §2.3.1 form-urldecoding is tried first, then
         # the raw values, as Authlib and requests-oauthlib send them without urlencoding.
-        client = None
+        client, sent = None, basic
         for candidate in (form_decoded(basic), basic):
             client = self.find_client(client_id=candidate.username, client_secret=candidate.password)
             if client is not None:
+                sent = candidate
                 break
+        if body_secret is not None and body_secret != sent.password:
+            # Two methods that disagree (RFC 6749 §2.3); the same secret twice is one client (Duende reads
+            # the Basic header first and would never see the body's).
+            raise InvalidRequest("Use one client authentication method: Basic or client_secret, not both.")
         if client is None:
             raise InvalidClient(CLIENT_FAILED, via_basic=True)
         if body_id is not None and body_id != client["client_id"]:

@@ -109,7 +109,9 @@ def prism(mock_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         proxy.stop()
 
 
-def test_the_documented_clickview_requests_break_no_part_of_the_contract(prism: Callable[[str], Prism]) -> None:
+def test_the_documented_clickview_requests_break_no_part_of_the_contract(
+    prism: Callable[[str], Prism], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from authlib.integrations.requests_client import OAuth2Session as AuthlibSession
     from oauthlib.oauth2 import BackendApplicationClient
     from requests_oauthlib import OAuth2Session
@@ -133,7 +135,7 @@ def test_the_documented_clickview_requests_break_no_part_of_the_contract(prism: 
     oauthlib = violations.session(
         OAuth2Session(client=BackendApplicationClient(client_id="demo-client"), scope=["smartembed.viewkey"])
     )
-    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP to loopback, as documented
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP to loopback, as documented
     fetched = oauthlib.fetch_token(f"{proxy.url}/connect/token", client_id="demo-client", client_secret="demo-secret")
     example = http.get(f"{proxy.url}/api/v1/example",
                        headers={"Authorization": f"Bearer {fetched['access_token']}"}, timeout=30)
