@@ -21,6 +21,7 @@ import jwt
 
 from tokenmock.client.base import TokenClient
 from tokenmock.client.errors import AuthenticationError
+from tokenmock.client.flow import Flow, PeerToken, RefreshFlow
 from tokenmock.client.token import Token
 
 _ACCEPT = {"Accept": "application/vnd.api+json"}
@@ -77,13 +78,13 @@ class _AminoTVBase(TokenClient):
         }
     )
 
-    def _post(self, operation_id: str, path: str, body: Any = None, **kwargs: Any) -> Token:
+    def _post(self, operation_id: str, path: str, body: Any = None, **kwargs: Any) -> Flow:
         headers = {**(_HEADERS if body is not None else _ACCEPT), **kwargs.pop("headers", {})}
         data = json.dumps(body) if body is not None else None
-        payload = self.call(operation_id, "POST", path, data=data, headers=headers, **kwargs)
+        payload = yield self.send(operation_id, "POST", path, data=data, headers=headers, **kwargs)
         return self._token_from(payload, operation_id)
 
-    def _refresh(self, token: Token) -> Token | None:
+    def _refresh(self, token: Token) -> RefreshFlow | None:
         assert token.refresh_token is not None
         return self._post("createAccessToken", "/auth/refresh", {"refresh_token": token.refresh_token})
 
@@ -124,7 +125,7 @@ class AminoTVClient(_AminoTVBase):
     def identity(self) -> str:
         return self.username
 
-    def _login(self) -> Token:
+    def _login(self) -> Flow:
         return self._post("loginUser", "/auth/login", {"username": self.username, "password": self._password})
 
     def profile_client(self, profile_id: str) -> AminoTVProfileClient:
@@ -165,23 +166,25 @@ class AminoTVProfileClient(_AminoTVBase):
     def _secret_values(self) -> list[str]:
         return [*super()._secret_values(), *self.user._secret_values()]
 
-    def _login(self) -> Token:
-        used = self.user.token()
+    def _login(self) -> Flow:
+        used = yield PeerToken(self.user)
         try:
-            return self._exchange(used)
+            return (yield from self._exchange(used))
         except AuthenticationError:  # the user's token was refused (revoked, clock skew): renew it once
             self.user.invalidate(used)
-            return self._exchange(self.user.token())
+            return (yield from self._exchange((yield PeerToken(self.user))))
 
-    def _exchange(self, user_token: Token) -> Token:
+    def _exchange(self, user_token: Token) -> Flow:
         return self._post(
             "getProfileAuthToken",
             f"/profiles/{quote(self.profile_id, safe='')}/token",
             headers={"Authorization": f"Bearer {user_token.access_token}"},
         )
 
-    def _refresh(self, token: Token) -> Token | None:
-        renewed = super()._refresh(token)
+    def _refresh(self, token: Token) -> RefreshFlow:
+        refresh = super()._refresh(token)
+        assert refresh is not None  # AminoTV always has a refresh flow
+        renewed = yield from refresh
         if renewed is None or attributes_of(renewed).get("user_profile_id") != self.profile_id.lower():
-            return None
+            return None  # a token for another profile (AMINO-11 lenient): get this profile's anew
         return renewed

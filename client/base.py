@@ -1,8 +1,10 @@
 """The shared core of the vendor clients: one cached token, single-flight renewal, contract-checked parsing.
 
 A vendor module subclasses `TokenClient`, says how to log in (`_login`) and, where the vendor has one,
-how to refresh (`_refresh`), how a success payload becomes a `Token` (`_token_from`) and how its error
-payload reads (`_error_of`). Everything else (caching, locking, retries, typed errors) is here.
+how to refresh (`_refresh`), both as flows (`tokenmock.client.flow`: generators that yield the requests
+to send), how a success payload becomes a `Token` (`_token_from`) and how its error payload reads
+(`_error_of`). Everything else (caching, locking, retries, typed errors) is here; this class drives the
+flows on requests, `tokenmock.client.asyncio.AsyncTokenClient` drives the same flows on httpx.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tokenmock.client.errors import (
     TransportError,
     scrub,
 )
+from tokenmock.client.flow import Flow, PeerToken, RefreshFlow, Send
 from tokenmock.client.store import MemoryTokenStore, TokenStore
 from tokenmock.client.token import Token
 from tokenmock.client.transport import Reply, RetryPolicy, Transport
@@ -81,21 +84,55 @@ class TokenClient:
     def token(self) -> Token:
         """A valid token: the cached one, else renewed (refresh first where the vendor has it)."""
         with self._lock:
-            token = self._token or self.store.load(self.store_key)
-            if token is not None and not self._due(token):
-                self._token = token
+            token, usable = self._lookup()
+            if usable:
+                assert token is not None
                 return token
-            token = self._renew(token)
-            if not USABLE_TOKEN.fullmatch(token.access_token):
-                raise ContractViolation(
-                    "access_token is not a usable bearer token (RFC 6750 b64token characters)",
-                    vendor=self.vendor,
-                    status=200,
-                )
+            self._renewing = token
+            try:
+                fresh = self._drive(self._renew(token))
+            finally:
+                self._renewing = None
+            return self._keep(fresh)
+
+    def _lookup(self) -> tuple[Token | None, bool]:
+        """The cached (else stored) token, and whether it is still good to use (then it is the cached one)."""
+        token = self._token or self.store.load(self.store_key)
+        if token is not None and not self._due(token):
             self._token = token
-            self._obtained = (token.access_token, self.clock())
-            self.store.save(self.store_key, token)
-            return token
+            return token, True
+        return token, False
+
+    def _keep(self, token: Token) -> Token:
+        """Check a freshly obtained token and make it the cached and stored one."""
+        if not USABLE_TOKEN.fullmatch(token.access_token):
+            raise ContractViolation(
+                "access_token is not a usable bearer token (RFC 6750 b64token characters)",
+                vendor=self.vendor,
+                status=200,
+            )
+        self._token = token
+        self._obtained = (token.access_token, self.clock())
+        self.store.save(self.store_key, token)
+        return token
+
+    def _drive(self, flow: Flow) -> Token:
+        """Run a flow on this client's requests transport."""
+        reply: Any = None
+        error: TokenError | None = None
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(reply)
+            except StopIteration as done:
+                return done.value
+            reply, error = None, None
+            try:
+                if isinstance(step, PeerToken):
+                    reply = step.source.token()
+                else:
+                    reply = self.call(step.operation_id, step.method, step.url, **step.options)
+            except TokenError as refused:
+                error = refused
 
     def _due(self, token: Token) -> bool:
         """Whether to renew: within `leeway` of expiry, but never before half of a lifetime this client saw
@@ -140,13 +177,17 @@ class TokenClient:
         """Who the token is for (client id, user name): part of the store key."""
         raise NotImplementedError
 
-    def _login(self) -> Token:
-        """Get a fresh token with the long-lived credentials."""
+    def _login(self) -> Flow:
+        """The flow that gets a fresh token with the long-lived credentials."""
         raise NotImplementedError
 
-    def _refresh(self, token: Token) -> Token | None:
-        """Renew with `token.refresh_token`; None where the vendor has no refresh flow."""
+    def _refresh(self, token: Token) -> RefreshFlow | None:
+        """The flow that renews with `token.refresh_token`; None where the vendor has no refresh flow."""
         return None
+
+    def send(self, operation_id: str, method: str, path: str, **options: Any) -> Send:
+        """A flow step: send this token request (path under the base URL; options as requests takes them)."""
+        return Send(operation_id, method, self.url(path), options)
 
     def _token_from(self, payload: Any, operation_id: str) -> Token:
         """A Token from an OAuth-style success payload (RFC 6749 §5.1 field names)."""
@@ -168,29 +209,27 @@ class TokenClient:
 
     # Shared machinery.
 
-    def _renew(self, previous: Token | None) -> Token:
-        self._renewing = previous
-        try:
-            if previous is not None and previous.refresh_token:
-                try:
-                    refreshed = self._refresh(previous)
-                except AuthenticationError:
-                    refreshed = None  # refresh token refused (expired, rotated, revoked): log in again
-                if refreshed is not None:
-                    return refreshed
-            return self._login()
-        finally:
-            self._renewing = None
+    def _renew(self, previous: Token | None) -> Flow:
+        """Refresh where the vendor can and the token has a refresh token; else, or when refused, log in."""
+        refresh = self._refresh(previous) if previous is not None and previous.refresh_token else None
+        if refresh is not None:
+            try:
+                refreshed = yield from refresh
+            except AuthenticationError:
+                refreshed = None  # refresh token refused (expired, rotated, revoked): log in again
+            if refreshed is not None:
+                return refreshed
+        return (yield from self._login())
 
     def url(self, path: str) -> str:
         """An absolute URL under the base URL."""
         return self.base_url + path
 
-    def call(self, operation_id: str, method: str, path: str, **kwargs: Any) -> Any:
+    def call(self, operation_id: str, method: str, url: str, **kwargs: Any) -> Any:
         """Send a token request and return its contract-checked success payload, or raise a TokenError
         whose message holds none of the client's secrets in any encoding."""
         try:
-            reply = self.transport.send(method, self.url(path), **kwargs)
+            reply = self.transport.send(method, url, **kwargs)
             return self.parse(operation_id, reply)
         except TokenError as error:
             raise error.scrubbed(self._secret_values()) from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from tokenmock.client.base import TokenClient
-from tokenmock.client.token import Token
+from tokenmock.client.flow import Flow
 
 TOKEN_PATH = "/connect/token"
 
@@ -38,8 +38,8 @@ class ClickViewClient(TokenClient):
     def identity(self) -> str:
         return f"{self.client_id}|{self.scope}"
 
-    def _login(self) -> Token:
-        payload = self.call(
+    def _login(self) -> Flow:
+        payload = yield self.send(
             "requestToken",
             "POST",
             TOKEN_PATH,

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from tokenmock.client.base import TokenClient
+from tokenmock.client.flow import Flow
 from tokenmock.client.token import Token
 
 TOKEN_PATH = "/v1/token"
@@ -44,15 +45,15 @@ class DiveTVClient(TokenClient):
         fingerprint = hashlib.sha256(self._client_key.encode("utf-8")).hexdigest()[:12]
         return f"{self.username}@{fingerprint}"
 
-    def _login(self) -> Token:
+    def _login(self) -> Flow:
         return self._issue("device_credentials", {"username": self.username, "password": self._password_md5})
 
-    def _refresh(self, token: Token) -> Token | None:
+    def _refresh(self, token: Token) -> Flow:
         assert token.refresh_token is not None
         return self._issue("refresh_token", {"refresh_token": token.refresh_token})
 
-    def _issue(self, grant_type: str, body: dict[str, str]) -> Token:
-        payload = self.call(
+    def _issue(self, grant_type: str, body: dict[str, str]) -> Flow:
+        payload = yield self.send(
             "issueToken",
             "POST",
             TOKEN_PATH,

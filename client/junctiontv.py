@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tokenmock.client.base import TokenClient
-from tokenmock.client.token import Token
+from tokenmock.client.flow import Flow
 
 TOKEN_PATH = "/ums/2.0/oauth/"  # with its trailing slash, as documented (JTV-05)
 
@@ -47,10 +47,10 @@ class JunctionTVClient(TokenClient):
         # The Basic credentials as sent, should a server echo the Authorization header.
         return [*super()._secret_values(), basic_header(self.client_id, self._client_secret).split(" ", 1)[1]]
 
-    def _login(self) -> Token:
+    def _login(self) -> Flow:
         # The header table requires the form Content-Type although no field is named (JTV-03): an
         # empty form satisfies the strict reading and every lenient server alike.
-        payload = self.call(
+        payload = yield self.send(
             "getAccessToken",
             "POST",
             TOKEN_PATH,

@@ -15,7 +15,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,6 +166,34 @@ class Reply:
     url: str
 
 
+def retry_loop(policy: RetryPolicy, vendor: str) -> Generator[float | None, Any, Reply]:
+    """The retry decisions without I/O, shared by the requests and the httpx transports.
+
+    Yields None for "make an attempt now" (and is sent that attempt's `Reply` or `TransportError`), or
+    a delay in seconds for "wait this long" (and is sent None); returns the reply to use, or raises the
+    last failure once `policy.attempts` are spent.
+    """
+    last: TransportError | None = None
+    for attempt in range(1, policy.attempts + 1):
+        outcome = yield None
+        retry_after: float | None = None
+        if isinstance(outcome, TransportError):
+            last = outcome
+        else:
+            if outcome.status < 500 and outcome.status != 429:
+                return outcome
+            retry_after = parse_retry_after(outcome.headers.get("Retry-After"), time.time())
+            last = TransportError(
+                f"the server answered {outcome.status} after {attempt} attempt(s)",
+                vendor=vendor,
+                status=outcome.status,
+            )
+        if attempt < policy.attempts:
+            yield policy.delay(attempt, retry_after)
+    assert last is not None
+    raise last
+
+
 class Transport:
     """Sends requests with the policy above; returns a fully read `Reply` or raises `TransportError`.
 
@@ -194,28 +222,21 @@ class Transport:
 
     def send(self, method: str, url: str, **kwargs: Any) -> Reply:
         """One logical request: up to `retry.attempts` tries; the last failure becomes TransportError."""
-        last: TransportError | None = None
-        for attempt in range(1, self.retry.attempts + 1):
-            retry_after: float | None = None
-            try:
-                reply = self._once(method, url, **kwargs)
-            except TransportError as exc:
-                last = exc
+        attempts = retry_loop(self.retry, self.vendor)
+        wait = next(attempts)
+        while True:
+            outcome: Reply | TransportError | None = None
+            if wait is None:
+                try:
+                    outcome = self._once(method, url, **kwargs)
+                except TransportError as exc:
+                    outcome = exc
             else:
-                if reply.status < 500 and reply.status != 429:
-                    return reply
-                retry_after = parse_retry_after(reply.headers.get("Retry-After"), time.time())
-                last = TransportError(
-                    f"the server answered {reply.status} after {attempt} attempt(s)",
-                    vendor=self.vendor,
-                    status=reply.status,
-                )
-                if attempt == self.retry.attempts:
-                    break
-            if attempt < self.retry.attempts:
-                self.sleep(self.retry.delay(attempt, retry_after))
-        assert last is not None
-        raise last
+                self.sleep(wait)
+            try:
+                wait = attempts.send(outcome)
+            except StopIteration as done:
+                return done.value
 
     def _once(self, method: str, url: str, **kwargs: Any) -> Reply:
         watch = _Deadline(self.timeout)

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tokenmock.client.base import TokenClient
-from tokenmock.client.token import Token
+from tokenmock.client.flow import Flow
 
 
 class Vision10Client(TokenClient):
@@ -30,8 +30,8 @@ class Vision10Client(TokenClient):
     def identity(self) -> str:
         return f"{self.client_id}|{self.scope}"
 
-    def _login(self) -> Token:
-        payload = self.call(
+    def _login(self) -> Flow:
+        payload = yield self.send(
             "getAccessToken",
             "POST",
             "/v1/api/oauth/token",

@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, request, signals
 from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound as NotFoundError
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 
@@ -142,7 +143,9 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
             return admin.refusal(error)
         if request.method == "OPTIONS" and isinstance(error, WerkzeugMethodNotAllowed):
             return to_response(options_reply(error.valid_methods or ()))
-        return to_response(refusal_reply(mock, error, request.method, request.path, request.headers))
+        return to_response(
+            refusal_reply(mock, error, request.method, request.path, request.headers, _refused_body(error))
+        )
 
     @app.errorhandler(StoreUnavailable)
     def store_down(error: StoreUnavailable) -> Response:
@@ -169,10 +172,23 @@ def options_reply(allowed: Iterable[str]) -> Reply:
     return Reply(204, None, {"Allow": ", ".join(methods)})
 
 
-def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str, headers: Any) -> Reply:
+def _refused_body(error: HTTPException) -> bytes:
+    """The body of a request that matched no route (unknown path, wrong method), read within the size
+    limit for the journal; nothing for one refused for its body (oversize, unreadable) or a failure."""
+    if not isinstance(error, NotFoundError | WerkzeugMethodNotAllowed):
+        return b""
+    try:
+        return read_body(request.environ, current_app.config["MAX_CONTENT_LENGTH"])
+    except Exception:  # too large or unreadable: the journal shows no body, the refusal stands
+        return b""
+
+
+def refusal_reply(
+    mock: TokenMock, error: HTTPException, method: str, path: str, headers: Any, body: bytes = b""
+) -> Reply:
     """The answer to a request refused before any operation ran (no route, wrong method, oversize body,
     a failure of the mock itself), in the vendor's shape where the path names a vendor. `headers` is the
-    request's (werkzeug) header mapping."""
+    request's (werkzeug) header mapping, `body` what the journal shows of it."""
     vendor_name = _vendor_of(mock, path)
     refusal: MockError
     if (error.code or 500) >= 500:
@@ -186,11 +202,11 @@ def refusal_reply(mock: TokenMock, error: HTTPException, method: str, path: str,
         refusal = MethodNotAllowed(f"{method} is not allowed here", allowed=allowed)
     else:
         refusal = NotFound(f"no operation at {method} {path}")
-    raw = RawRequest(method, path, headers=headers)
+    raw = RawRequest(method, path, headers=headers, body=body, content_type=headers.get("Content-Type"))
     if vendor_name is None:
         status = refusal.status if refusal.status in (404, 405, 413, 500) else 404
-        body = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
-        reply = Reply(status, body)
+        payload = {"error": refusal.error, "error_description": refusal.description, "vendors": list(mock.mounted)}
+        reply = Reply(status, payload)
     else:
         reply = mock.refuse(vendor_name, refusal, raw)
     if isinstance(error, RequestEntityTooLarge | BadRequest):

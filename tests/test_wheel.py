@@ -182,7 +182,7 @@ def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
     # The mapped folders and the contracts (package data) are in it.
     for expected in ("tokenmock/client/__init__.py", "tokenmock/contracts/__init__.py",
                      "tokenmock/mockserver/__init__.py", "tokenmock/openapi/clickview.yaml",
-                     "tokenmock/pytest_plugin.py"):
+                     "tokenmock/pytest_plugin.py", "tokenmock/testing/__init__.py"):
         assert expected in names
 
 
@@ -196,6 +196,7 @@ def test_the_fixtures_docstrings_show_in_pytest_fixtures(fresh_venv: Path, user_
     result = _user_pytest(fresh_venv, user_project, "--fixtures", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for name in ("tokenmock_server", "tokenmock_port", "tokenmock_settings", "tokenmock_app", "tokenmock_replay"):
+    for name in ("tokenmock_server", "tokenmock_port", "tokenmock_settings", "tokenmock_app", "tokenmock_replay",
+                 "tokenmock_in_process", "tokenmock_hosts"):
         (at,) = [i for i, line in enumerate(lines) if line.startswith(f"{name} ") and "site-packages" in line]
         assert lines[at + 1].strip() and "no docstring available" not in lines[at + 1], f"{name} is undocumented"

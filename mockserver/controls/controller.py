@@ -7,6 +7,7 @@
     mock.documented("clickview", "requestToken", example="invalid_client")   # the next token request
     mock.sequence("vision10", "getAccessToken", [{"kind": "documented", "status": 401}, {"kind": "real"}])
     assert mock.requests(vendor="clickview")[-1]["status"] == 200
+    mock.assert_received("clickview", "requestToken", times=1, form={"grant_type": "client_credentials"})
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+
+from tokenmock.mockserver.controls.verification import RequestPattern, check_not_received, check_received, matching
 
 
 class ControlError(RuntimeError):
@@ -157,6 +160,27 @@ class MockController:
         """Journal entries (secrets masked), oldest first."""
         params = {k: v for k, v in {"vendor": vendor, "operation": operation, "limit": limit}.items() if v is not None}
         return self._send("GET", "/requests", params=params)["requests"]
+
+    def received(
+        self, vendor: str | None = None, operation: str | None = None, **conditions: Any
+    ) -> list[dict[str, Any]]:
+        """The journal entries matching every condition (those of `RequestPattern`: method, path, status,
+        headers, query, form, json, fault, answered_by), oldest first."""
+        return matching(self.requests(), RequestPattern(vendor, operation, **conditions))
+
+    def assert_received(
+        self, vendor: str | None = None, operation: str | None = None, *, times: int | None = None, **conditions: Any
+    ) -> list[dict[str, Any]]:
+        """Assert the mock received `times` requests (None: at least one) matching every condition, e.g.
+        `assert_received("clickview", "requestToken", times=2, form={"grant_type": "client_credentials"})`;
+        returns them. On failure an AssertionError lists the closest requests and what each failed."""
+        __tracebackhide__ = True
+        return check_received(self.requests(), RequestPattern(vendor, operation, **conditions), times)
+
+    def assert_not_received(self, vendor: str | None = None, operation: str | None = None, **conditions: Any) -> None:
+        """Assert no request matching every condition reached the mock (AssertionError lists those that did)."""
+        __tracebackhide__ = True
+        check_not_received(self.requests(), RequestPattern(vendor, operation, **conditions))
 
     def clear_requests(self) -> None:
         """Empty the journal."""

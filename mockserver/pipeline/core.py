@@ -16,7 +16,7 @@ from tokenmock.mockserver.config import ConfigError, deep_merge
 from tokenmock.mockserver.controls.chaos import Chaos, Draw
 from tokenmock.mockserver.controls.claims import ClaimBook
 from tokenmock.mockserver.controls.clock import Clock
-from tokenmock.mockserver.controls.faults import BODY, WIRE, Fault, FaultBook, FaultError
+from tokenmock.mockserver.controls.faults import BODY, REAL, WIRE, Fault, FaultBook, FaultError
 from tokenmock.mockserver.controls.journal import JournalLike
 from tokenmock.mockserver.controls.masking import (
     KnownSecrets,
@@ -38,7 +38,7 @@ from tokenmock.mockserver.controls.scenarios import (
 )
 from tokenmock.mockserver.errors import MockError, ServerFault, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
-from tokenmock.mockserver.pipeline.validation import RawRequest, RequestValidator
+from tokenmock.mockserver.pipeline.validation import RawRequest, RequestValidator, journal_body
 from tokenmock.mockserver.stores import Store, open_store, provide_keys
 from tokenmock.mockserver.vendors import Vendor, vendor_classes
 from tokenmock.mockserver.vendors.base import Runtime
@@ -166,6 +166,7 @@ class TokenMock:
         vendor = self.vendors[vendor_name]
         path = self.vendor_path(vendor_name, raw.path)
         call: Call | None = None
+        answerer: str | None = None
         try:
             self.store.sync()  # another worker may have moved the clock or armed a fault
             draw = self.chaos.draw(vendor_name, operation_id)
@@ -177,25 +178,29 @@ class TokenMock:
             # The vendor's own 503 with Retry-After. Not checked against the contract: like an injected
             # `status` fault, it is the mock's infrastructure failing, which no vendor document covers.
             reply = vendor.render_error(outage, call, path)
-            self.record(vendor_name, operation_id, raw, call, reply, started, "store_unavailable")
+            outage_label = "store_unavailable"
+            self.record(vendor_name, operation_id, raw, call, reply, started, outage_label, answered_by=outage_label)
             return reply
         except MockError as error:  # the request failed validation
             reply = vendor.render_error(error, None, path)
+            answerer = "validation"
         except PreferUnavailable as unavailable:
             reply = unavailable.reply
-            self.record(vendor_name, operation_id, raw, None, reply, started)
+            self.record(vendor_name, operation_id, raw, None, reply, started, answered_by="prefer")
             return reply
         except Exception:
             if self.validate_responses:
                 raise
             logging.getLogger("tokenmock").exception("handler %s.%s failed", vendor_name, operation_id)
             reply = vendor.render_error(ServerFault("the mock failed; see its log"), call, path)
+            answerer = "handler"
         if fault is not None:
             reply = self._bend(reply, fault)
         elif self.validate_responses:
             self.check(vendor_name, operation_id, reply)
         label = draw.label if draw is not None else (fault.label or fault.kind) if fault is not None else None
-        self.record(vendor_name, operation_id, raw, call, reply, started, label)
+        answerer = answerer or _answerer(fault, call)
+        self.record(vendor_name, operation_id, raw, call, reply, started, label, answered_by=answerer)
         return reply
 
     def _chaos(self, vendor: Vendor, operation_id: str, raw: RawRequest, draw: Draw, started: float) -> Reply:
@@ -205,7 +210,7 @@ class TokenMock:
         except MockError:
             call = None
         reply = draw.to_reply()
-        self.record(vendor.name, operation_id, raw, call, reply, started, draw.label)
+        self.record(vendor.name, operation_id, raw, call, reply, started, draw.label, answered_by="chaos")
         return reply
 
     def _answer(
@@ -272,7 +277,7 @@ class TokenMock:
         with contextlib.suppress(StoreUnavailable):  # the refusal does not depend on shared state
             self.store.sync()
         reply = self.vendors[vendor_name].render_error(error, None, self.vendor_path(vendor_name, raw.path))
-        self.record(vendor_name, None, raw, None, reply, started)
+        self.record(vendor_name, None, raw, None, reply, started, answered_by="refusal")
         return reply
 
     def vendor_path(self, vendor_name: str, path: str) -> str:
@@ -299,13 +304,18 @@ class TokenMock:
         reply: Reply,
         started: float,
         fault: str | None = None,
+        *,
+        answered_by: str = "handler",
     ) -> None:
-        """Journal the exchange (masked) and write one masked, escaped log line."""
+        """Journal the exchange (masked) and write one masked, escaped log line.
+
+        Every request is journaled whatever answered it (`answered_by`, see `ANSWERERS`); a body no
+        validator parsed is read leniently (`journal_body`) and masked the same way."""
         elapsed_ms = (time.perf_counter() - started) * 1000
         if self.metrics is not None:  # first: counted in-process even when a shared journal is down
             self.metrics.observe(vendor_name, operation_id, reply.status, elapsed_ms / 1000, fault)
         path, query, headers = mask_text(raw.path), mask_data(dict(raw.query)), mask_headers(dict(raw.headers))
-        body = mask_data(call.body) if call is not None else {"unparsed_bytes": len(raw.body)}
+        body = mask_data(call.body if call is not None else journal_body(raw.body, raw.content_type))
         secrets = self.known_secrets()
         if secrets.found_in(path, query, headers, body):  # a secret outside the fields named like one
             path, query, headers = secrets.mask(path), secrets.mask(query), secrets.mask(headers)
@@ -324,6 +334,7 @@ class TokenMock:
                 "body": body,
                 "status": reply.status,
                 "fault": fault,
+                "answered_by": answered_by,
                 "duration_ms": round(elapsed_ms, 3),
                 "worker": f"{_HOST}:{os.getpid()}",
             }
@@ -355,6 +366,21 @@ class TokenMock:
         self.claims.clear()
         self.chaos.reset()
         self.clock.reset()
+
+
+# What answered a journaled request: the operation's handler, the contract validation that refused the
+# request before it, a refusal of a request that matched no operation (unknown path, wrong method,
+# oversize or unreadable body), an armed fault or sequence step, chaos, a `Prefer`red example, or the
+# store being unreachable.
+ANSWERERS = ("handler", "validation", "refusal", "fault", "chaos", "prefer", "store_unavailable")
+
+
+def _answerer(fault: Fault | None, call: Call | None) -> str:
+    """Who answered a request that passed chaos and validation (see `ANSWERERS`): a fault other than a
+    sequence's `real` step, else the handler, else (no call was parsed) a `Prefer`red example."""
+    if fault is not None and fault.kind != REAL:
+        return "fault"
+    return "handler" if call is not None else "prefer"
 
 
 def _issues_tokens(op: contracts.Operation) -> bool:

@@ -103,6 +103,46 @@ def parse_json(body: bytes) -> Any:
         raise InvalidRequest("the body is not valid JSON", rule="json") from None
 
 
+def journal_body(body: bytes, content_type: str | None) -> Any:
+    """What the journal shows of a body no validator parsed (a fault, chaos, `Prefer` or a refusal
+    answered first): a form or JSON body as its fields, read leniently (a repeated form field becomes a
+    list, a JSON body that does not parse stays unparsed), anything else as `{"unparsed_bytes": N}`.
+
+    Never raises: the request was answered already, and the journal must keep what the client sent on
+    exactly the attempt that failed. Text that cannot be stored (a lone surrogate, a NUL) stays unparsed.
+    """
+    unparsed = {"unparsed_bytes": len(body)}
+    if not body:
+        return None
+    media_type = media_type_of(content_type) or _sniffed(body)
+    try:
+        if "json" in media_type:
+            value = json.loads(body)
+        elif media_type == "application/x-www-form-urlencoded":
+            fields: dict[str, Any] = {}
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+            for name, text in pairs:
+                seen = fields.get(name)
+                fields[name] = text if seen is None else [*(seen if isinstance(seen, list) else [seen]), text]
+            value = fields
+        else:
+            return unparsed
+        if _may_hold_unencodable(body):
+            refuse_unencodable(value, "body")
+    except (ValueError, RecursionError, InvalidRequest):  # UnicodeDecodeError is a ValueError
+        return unparsed
+    return value
+
+
+def _sniffed(body: bytes) -> str:
+    """The media type a body with no Content-Type evidently has (validators fall back on the operation's
+    default; the journal, answering for every operation, looks at the bytes)."""
+    start = body.lstrip()[:1]
+    if start in (b"{", b"["):
+        return "application/json"
+    return "application/x-www-form-urlencoded" if b"=" in body else ""
+
+
 def refuse_unencodable(value: Any, where: str, *, nul: bool = True) -> None:
     """Refuse text no server can carry on: lone surrogates (a JSON `\\ud800` escape decodes to one, and
     it cannot be encoded, compared as bytes, stored or logged) and, with `nul`, NUL. The one place every

@@ -141,9 +141,16 @@ def _dripping(data: bytes, chunk: int, interval: float) -> Iterator[bytes]:
         yield data[start : start + chunk]
 
 
+# Where `play` notes the fault it plays (`{"kind", "params", "body"}`), for a caller with no socket (the
+# in-process mock of tokenmock.testing), which raises what the client library raises for it instead.
+PLAYED = "tokenmock.wire_fault"
+
+
 def play(kind: str, params: Mapping[str, Any], response: Response, environ: Mapping[str, Any]) -> Response:
     """Turn a finished response into the faulty one."""
     data = response.get_data()
+    if isinstance(environ, dict):
+        environ[PLAYED] = {"kind": kind, "params": dict(params), "body": data}
     if kind in ("connection_reset", "empty_response"):
         broken = Response(_aborting(environ, reset=kind == "connection_reset"), status=response.status_code)
         return broken

@@ -11,7 +11,16 @@ Fixtures (`pytest --fixtures` shows each one's documentation):
                         or the `tokenmock_port` ini option
     tokenmock_settings  the mock's settings (override it in your conftest.py)
     tokenmock_app       a fresh in-process Flask app of the mock (`.test_client()`)
+    tokenmock_in_process  the mock inside the test process at the vendors' real hosts, no server and no
+                        socket: `requests` and `httpx` calls to `https://auth.clickviewapp.com/...` reach it
+                        (`tokenmock.testing.InProcessMock`; same controls as `tokenmock_server`)
+    tokenmock_hosts     extra host -> vendor routes for it (override in your conftest.py)
     tokenmock_replay    a server that answers with whatever `tokenmock.contracts.strategies.Reply` you give it
+
+Every controller has `assert_received(vendor, operation, times=..., form=..., ...)`, `received(...)` and
+`assert_not_received(...)` (a failure prints the closest requests and what each failed). The marker
+`@pytest.mark.tokenmock(settings=..., fault=..., sequence=..., chaos=..., clock=..., clients=...)` arms
+them for one test (`tokenmock.testing.markers`).
 
 Strategies for your own client's tests: `tokenmock.contracts.strategies` (re-exported here as `strategies`).
 """
@@ -21,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import http
 import itertools
+import json
 import select
 import socket
 import threading
@@ -73,6 +83,7 @@ class LiveMock:
     def __init__(self, settings: Mapping[str, Any], port: int = 0) -> None:
         from tokenmock.mockserver import MockController, create_app
 
+        self.settings = dict(settings)
         self.app: Flask = create_app(dict(settings))
         self.mock = self.app.extensions["tokenmock"]
         # Bound here, not by werkzeug, which answers a port in use with sys.exit(): this raises OSError.
@@ -112,6 +123,22 @@ class LiveMock:
     def reset(self) -> None:
         """Forget tokens, faults, journal and runtime clients; real time again."""
         self.mock.reset()
+
+    @contextlib.contextmanager
+    def configured(self, settings: Mapping[str, Any]) -> Iterator[LiveMock]:
+        """Serve a mock built with `settings` over the current ones at the same URL for the block, then
+        the previous one again (the `tokenmock` marker's `settings`)."""
+        from tokenmock.mockserver import create_app
+
+        app = create_app({**self.settings, **settings})
+        previous = self.app, self.mock
+        self.app, self.mock = app, app.extensions["tokenmock"]
+        self._server.app = app
+        try:
+            yield self
+        finally:
+            self.app, self.mock = previous
+            self._server.app = previous[0]
 
     def stop(self) -> None:
         """Shut the server down."""
@@ -326,24 +353,134 @@ def tokenmock_server(tokenmock_settings: dict[str, Any], tokenmock_port: int) ->
 
 # Live mocks of this session, reset before each test by the autouse fixture below.
 _LIVE: list[LiveMock] = []
+# The fixtures a `tokenmock` marker acts on.
+_MARKED_FIXTURES = ("tokenmock_server", "tokenmock_in_process", "tokenmock_app")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `tokenmock` marker (`pytest --markers` shows it)."""
+    config.addinivalue_line(
+        "markers",
+        "tokenmock(settings=None, fault=None, sequence=None, chaos=None, clock=None, clients=None): the mock's "
+        "settings, faults, sequences, chaos, clock and runtime clients for this test, undone after it "
+        "(with tokenmock_server, tokenmock_in_process or tokenmock_app; see tokenmock.testing.markers)",
+    )
+
+
+def _plan(request: pytest.FixtureRequest) -> Any:
+    """The test's `tokenmock` markers, checked (a mistake fails the test before it runs)."""
+    from tokenmock.testing import markers
+
+    marks = [(mark.args, mark.kwargs) for mark in request.node.iter_markers("tokenmock")]
+    try:
+        return markers.plan(marks)
+    except markers.MarkerError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(autouse=True)
-def _tokenmock_reset() -> None:
-    """Each test starts from a clean mock: no tokens, faults or journal entries left by another test."""
-    for server in _LIVE:
-        server.reset()
+def _tokenmock_reset(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts from a clean mock: no tokens, faults or journal entries left by another test; a
+    `tokenmock` marker is applied to the live server for the test and undone after it."""
+    for running in _LIVE:
+        running.reset()
+    if not any(True for _ in request.node.iter_markers("tokenmock")):
+        yield
+        return
+    plan = _plan(request)
+    if not any(name in request.fixturenames for name in _MARKED_FIXTURES):
+        pytest.fail(
+            "@pytest.mark.tokenmock needs one of the fixtures " + ", ".join(_MARKED_FIXTURES), pytrace=False
+        )
+    if "tokenmock_server" not in request.fixturenames:
+        yield
+        return
+    from tokenmock.testing import markers
+
+    server: LiveMock = request.getfixturevalue("tokenmock_server")
+    with server.configured(plan.settings) if plan.settings else contextlib.nullcontext(server):
+        markers.apply(plan, server.control)
+        try:
+            yield
+        finally:
+            server.reset()
 
 
 @pytest.fixture
-def tokenmock_app(tokenmock_settings: dict[str, Any]) -> Flask:
+def tokenmock_app(tokenmock_settings: dict[str, Any], request: pytest.FixtureRequest) -> Flask:
     """A fresh in-process mock (Flask app) for one test, no server: `tokenmock_app.test_client().post(...)`.
 
-    Built from `tokenmock_settings`; `tokenmock_app.extensions["tokenmock"]` is the mock itself.
+    Built from `tokenmock_settings` (and a `tokenmock` marker's); `tokenmock_app.extensions["tokenmock"]`
+    is the mock itself.
     """
     from tokenmock.mockserver import create_app
 
-    return create_app(dict(tokenmock_settings))
+    plan = _plan(request)
+    app = create_app({**tokenmock_settings, **plan.settings})
+    if plan:
+        from tokenmock.testing import markers
+        from tokenmock.testing.inprocess import controller_of
+
+        markers.apply(plan, controller_of(app))
+    return app
+
+
+@pytest.fixture(scope="session")
+def tokenmock_hosts() -> dict[str, str]:
+    """Hosts `tokenmock_in_process` routes besides the documented ones: `{host: vendor}`.
+
+    Vision10 documents no host (its placeholder `api.vision10.invalid` is routed) and AminoTV's
+    `customer.domain` stands for each customer's own: override this fixture in your conftest.py with the
+    hosts your code calls, e.g. `{"api.vision10.example.com": "vision10"}`.
+    """
+    return {}
+
+
+@pytest.fixture(scope="session")
+def _tokenmock_in_process_shared() -> dict[str, Any]:
+    """In-process mocks of this session by (settings, hosts): one each, however the fixtures that give
+    them are overridden (in a conftest.py, a module, a class)."""
+    return {}
+
+
+# Loopback traffic (a live mock, a local service) is never routed in-process nor refused.
+LOOPBACK = ("http://127.0.0.1", "https://127.0.0.1", "http://localhost", "https://localhost", "http://[::1]")
+
+
+@pytest.fixture
+def tokenmock_in_process(
+    request: pytest.FixtureRequest,
+    tokenmock_settings: dict[str, Any],
+    tokenmock_hosts: dict[str, str],
+    _tokenmock_in_process_shared: dict[str, Any],
+) -> Iterator[Any]:
+    """The mock of every vendor inside the test process, answering the vendors' documented hosts: no
+    server, no port, no socket.
+
+    For the test, every `requests` call (`requests.post(...)`, any session) and every `httpx` call (sync
+    or async clients) to a vendor's host (`https://auth.clickviewapp.com/connect/token`,
+    `https://integrations.clickviewapp.com/api/v1/example`, `https://rest.dive.tv/v1/token`...) is
+    answered by the mock, routed by host (`tokenmock_hosts` adds hosts); other hosts are refused, loopback
+    ones pass. The controls are `tokenmock_server`'s: `.fault(...)`, `.documented(...)`, `.sequence(...)`,
+    `.clock.advance(...)`, `.requests()`, `.assert_received(...)`; `.url_for(vendor)` is the vendor's
+    documented base URL. A wire fault raises what the client library raises for it
+    (`requests.ConnectionError`, `httpx.ReadError`, `httpx.RemoteProtocolError`, a read timeout).
+    """
+    from tokenmock.testing import InProcessMock, markers
+
+    plan = _plan(request)
+    settings = {**tokenmock_settings, **plan.settings}
+    key = json.dumps([settings, tokenmock_hosts], sort_keys=True, default=repr)
+    mock = _tokenmock_in_process_shared.get(key)
+    if mock is None:
+        mock = _tokenmock_in_process_shared[key] = InProcessMock(settings, hosts=tokenmock_hosts)
+    mock.reset()
+    markers.apply(plan, mock.control)
+    try:
+        with mock.activate(passthrough=LOOPBACK):
+            yield mock
+    finally:
+        mock.reset()
 
 
 @pytest.fixture(scope="session")

@@ -123,10 +123,11 @@ def test_audit_finds_an_untraced_element(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_the_readme_counts_the_register_entries() -> None:
-    """The README's number of register entries is the register's."""
+    """The documentation's number of register entries is the register's."""
     import re
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    from tests.documentation import TEXT as readme
+
     (count,) = re.findall(r"lists every such place \((\d+) entries\)", readme)
     assert int(count) == len(contracts.register())
 

@@ -23,6 +23,7 @@ from cryptography import x509
 from oauthlib.oauth2 import BackendApplicationClient, InsecureTransportError
 from requests_oauthlib import OAuth2Session
 
+from tests.documentation import section
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,9 +205,8 @@ def test_the_log_holds_no_secret(server: TlsServer) -> None:
     assert not re.search(r"Traceback", output)
 
 
-# The README's HTTPS examples, run against this server (its port and CA directory in place of the defaults).
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-HTTPS = README.split("### HTTPS: `tokenmock serve --tls`", 1)[1].split("\n### ", 1)[0]
+# The documentation's HTTPS examples, run against this server (its port and CA directory in place of the defaults).
+HTTPS = section("HTTPS: `tokenmock serve --tls`")
 DEFAULT_CA = "~/.local/share/tokenmock/tls/ca.pem"
 
 
@@ -231,7 +231,7 @@ def test_readme_https_shell_example(server: TlsServer) -> None:
 def test_readme_https_python_example(server: TlsServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     (block,) = readme_blocks("python")
-    exec(compile(localised(block, server), "README.md HTTPS python block", "exec"), {})
+    exec(compile(localised(block, server), "docs HTTPS python block", "exec"), {})
 
 
 def test_the_default_ca_directory_is_the_one_the_readme_names(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -131,8 +131,9 @@ def test_the_published_schema_is_the_one_enforced() -> None:
 
 
 def readme_section() -> str:
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    return text[text.index("## Configuration\n") : text.index("## Running one mock for a CI farm")]
+    from tests.documentation import section
+
+    return section("Configuration")
 
 
 def test_the_readme_configuration_example_loads_as_written_and_leaves_chaos_off(tmp_path: Path) -> None:

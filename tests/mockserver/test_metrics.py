@@ -112,10 +112,10 @@ def test_metrics_can_be_switched_off(make_app: Callable[..., Flask]) -> None:
 
 def test_the_readme_lists_exactly_the_exported_names() -> None:
     import re
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Metrics: `/__mock/metrics`", 1)[1].split("\n### ", 1)[0]
+    from tests.documentation import section as doc_section
+
+    section = doc_section("Metrics: `/__mock/metrics`")
     assert tuple(re.findall(r"^\| `(tokenmock_[a-z_]+)`", section, re.M)) == NAMES
     assert "writes out twice a second" in section and FLUSH_SECONDS == 0.5
 
@@ -144,8 +144,9 @@ def test_the_readme_metrics_curl_line_prints_request_counts(
 
     if not shutil.which("curl"):
         pytest.skip("curl is not installed")
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Metrics: `/__mock/metrics`", 1)[1].split("\n### ", 1)[0]
+    from tests.documentation import section as doc_section
+
+    section = doc_section("Metrics: `/__mock/metrics`")
     (line,) = re.findall(r"```sh\n(.*?)\n```", section, re.S)
     live = serve(make_app())
     requests.post(live.url + TOKEN, json=VISION10_BODY, timeout=5)

@@ -1,12 +1,13 @@
-"""The case counts the README's "Security and reliability" section quotes are the ones the suites try."""
+"""The case counts the documentation's "Security and reliability" section quotes are the ones the suites try."""
 
 from __future__ import annotations
 
 import importlib
 import re
-from pathlib import Path
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+from tests.documentation import TEXT
+
+README = TEXT  # the README and the docs site
 CITED = re.compile(r"`tests/security/(test_\w+)\.py`,\s+(\d+) cases")
 COUNTED = {
     "test_text_input",

@@ -17,6 +17,7 @@ from tokenmock.mockserver.controls.chaos import kinds as chaos_kinds
 from tokenmock.mockserver.controls.claims import CLAIMS_SCHEMA, HEADER_SCHEMA
 from tokenmock.mockserver.controls.faults import KINDS as FAULT_KINDS
 from tokenmock.mockserver.keyring import KeyRing
+from tokenmock.mockserver.pipeline.core import ANSWERERS
 from tokenmock.mockserver.serving.tls import local_ca
 
 ADMIN_TOKEN = "admin-contract-run-token"
@@ -101,6 +102,8 @@ def test_enumerations_follow_the_code() -> None:
     with_claims = [name for name, vendor in mock.vendors.items() if not vendor.opaque_tokens]
     assert _body_schema("armClaims")["vendor"]["enum"] == with_claims
     assert _body_schema("mintToken")["vendor"]["enum"] == with_claims
+    journal_entry = inline_refs(read_yaml("admin.yaml"))["components"]["schemas"]["JournalEntry"]
+    assert journal_entry["properties"]["answered_by"]["enum"] == list(ANSWERERS)
 
 
 def _without_notes(schema: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The README's scenario examples (issue 17): the pytest-plugin one is this file's first test, quoted verbatim;
+"""The documentation's scenario examples (issue 17): the pytest-plugin one is this file's first test, quoted verbatim;
 the curl one is run by bash against a live mock."""
 
 from __future__ import annotations
@@ -8,17 +8,17 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import requests
 from flask import Flask
 
 from tests.conftest import LiveServer
+from tests.documentation import TEXT
 from tokenmock.client import AuthenticationError, ClickViewClient
 from tokenmock.pytest_plugin import LiveMock
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = TEXT  # the README and the docs site
 
 
 def test_my_client_recovers_from_a_401(tokenmock_server: LiveMock) -> None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from flask import Flask, Response, jsonify, request
 
 from tests.conftest import LiveServer
+from tests.documentation import section
 from tokenmock import contracts
 from tokenmock.cli import main
 from tokenmock.contracts.verify import demo_credentials
@@ -351,10 +352,9 @@ def test_curl_lines_mask_the_secret_in_every_encoding(prepare: Callable[[], requ
     assert "XYZ-987" not in line
 
 
-# The README's verify section, held to what verify does.
+# The documentation's verify section, held to what verify does.
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-VERIFY_SECTION = README.split("## Verifying a server: `tokenmock verify`")[1].split("\n## ")[0]
+VERIFY_SECTION = section("Verifying a server: `tokenmock verify`")
 
 
 def test_the_readme_lists_every_behaviour_check() -> None:

@@ -1,7 +1,8 @@
-"""The README is checked: its Python examples run, its shell examples are valid shell, its sample output
-is what the command shown prints, its configuration example loads, and its counts are the code's.
+"""The documentation is checked (the README front page and every page of the MkDocs site in docs/): its
+Python examples run, its shell examples are valid shell, its sample output is what the command shown
+prints, its configuration examples load, and its counts are the code's.
 
-Written over every block of a kind, so sections added later are covered too:
+Written over every block of a kind on every page, so pages and sections added later are covered too:
 
 - every ```python block runs against a live mock (`http://127.0.0.1:8080` becomes its URL), unless an
   HTML comment on the line before marks it `<!-- readme-test: file NAME -->`: such blocks are the files
@@ -29,24 +30,17 @@ from click.testing import CliRunner
 from flask import Flask
 
 from tests.conftest import LiveServer
+from tests.documentation import PAGES, ROOT, TEXT, section, table
 from tests.inner_pytest import run_pytest
 from tokenmock.cli import main
 from tokenmock.mockserver import create_app
 from tokenmock.mockserver.config import load_settings
 from tokenmock.mockserver.cors import allowed_origins
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = PAGES["README.md"]
 DEFAULT_ROOT = "http://127.0.0.1:8080"
 # Blocks that need `tokenmock serve --tls` run in tests/e2e/test_tls.py, against one.
 TLS_ROOT = "https://localhost:8080"
-
-
-def section(heading: str) -> str:
-    """The README text under a `## ` heading, up to the next one."""
-    start = README.index(f"\n## {heading}")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end >= 0 else None]
 
 
 def blocks(text: str, language: str) -> list[str]:
@@ -58,7 +52,7 @@ _BLOCK = re.compile(
     r"(?:<!--\s*readme-test:\s*(?P<mark>[^>]*?)\s*-->[ \t]*\n)?^```(?P<lang>[\w+-]*)[ \t]*\n(?P<code>.*?)^```",
     re.S | re.M,
 )
-BLOCKS = [(m["lang"], (m["mark"] or "").strip(), m["code"]) for m in _BLOCK.finditer(README)]
+BLOCKS = [(m["lang"], (m["mark"] or "").strip(), m["code"]) for text in PAGES.values() for m in _BLOCK.finditer(text)]
 PYTHON_BLOCKS = [code for lang, mark, code in BLOCKS if lang == "python" and not mark and TLS_ROOT not in code]
 PROJECT_FILES = {
     mark.removeprefix("file ").strip(): code
@@ -95,19 +89,20 @@ def test_the_readme_has_an_example_per_vendor() -> None:
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
 def test_readme_python_example_runs(index: int, live: LiveServer, tmp_path: Path) -> None:
     code = PYTHON_BLOCKS[index].replace(DEFAULT_ROOT, live.url).replace("/tmp/", f"{tmp_path}/")
-    exec(compile(code, f"README.md python block {index}", "exec"), {})
+    exec(compile(code, f"documentation python block {index}", "exec"), {})
 
 
 def test_readme_promises_the_two_commands() -> None:
-    assert "pip install -e . && tokenmock serve" in README
-    assert "pip install tox && tox" in README
+    for page in ("README.md", "docs/index.md"):
+        assert "pip install -e . && tokenmock serve" in PAGES[page], page
+        assert "pip install tox && tox" in PAGES[page], page
 
 
 def test_readme_admin_curls_name_documented_admin_paths() -> None:
     from tokenmock import contracts
     admin = contracts.loader.read_yaml("admin.yaml")
     paths = set(admin["paths"])
-    used = set(re.findall(r"127\.0\.0\.1:8080/__mock(/[a-z][a-z./]*[a-z])", README))
+    used = set(re.findall(r"127\.0\.0\.1:8080/__mock(/[a-z][a-z./]*[a-z])", TEXT))
     assert used and used <= paths
 
 
@@ -163,7 +158,7 @@ def test_the_readme_pytest_project_passes(tmp_path: Path) -> None:
 
 def test_the_readme_names_the_plugin_options_it_has(tmp_path: Path) -> None:
     shown = run_pytest(tmp_path, "--help").stdout
-    for option in re.findall(r"pytest (--tokenmock-[a-z-]+)", README):
+    for option in re.findall(r"pytest (--tokenmock-[a-z-]+)", TEXT):
         assert option in shown, option
     for block in (code for lang, _, code in BLOCKS if lang == "ini"):
         parser = configparser.ConfigParser()
@@ -196,12 +191,12 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 def test_readme_shell_block_is_valid_shell(index: int) -> None:
     code = SHELL_BLOCKS[index]
     checked = subprocess.run(["bash", "-n"], input=code, capture_output=True, text=True, timeout=30, check=False)
-    assert checked.returncode == 0, f"README shell block {index} is not valid bash:\n{checked.stderr}\n{code}"
+    assert checked.returncode == 0, f"documentation shell block {index} is not valid bash:\n{checked.stderr}\n{code}"
     for line in code.splitlines():
         # bash reads `A-B=x cmd` as running a command named `A-B=x`: env names have no '-'.
         first = line.strip().split(" ", 1)[0]
         if "=" in first and not first.startswith(("'", '"', "-")) and not _ASSIGNMENT.match(first):
-            pytest.fail(f"README shell block {index}: {first!r} is no assignment (use env 'NAME=value' cmd):\n{line}")
+            pytest.fail(f"shell block {index}: {first!r} is no assignment (use env 'NAME=value' cmd):\n{line}")
 
 
 def test_the_shell_check_catches_what_bash_n_lets_through() -> None:
@@ -258,7 +253,7 @@ def test_the_readme_shows_an_environment_override() -> None:
 
 
 def _chaos_block() -> str:
-    (block,) = [code for code in SHELL_BLOCKS if code.startswith("tokenmock serve --chaos")]
+    (block,) = [code for code in SHELL_BLOCKS if code.startswith("tokenmock serve --chaos") and "| jq" in code]
     return block
 
 
@@ -299,7 +294,7 @@ SURROUNDING_SHELL = [b for b in blocks(SURROUNDINGS, "sh") if TLS_ROOT not in b 
 
 def test_every_surrounding_item_has_curl_and_python() -> None:
     for item in ("JWKS", "Discovery", "HTTPS", "CORS", "Health"):
-        text = SURROUNDINGS.split(f"### {item}", 1)[1].split("\n### ", 1)[0]
+        text = SURROUNDINGS.split(f"\n## {item}", 1)[1].split("\n## ", 1)[0]
         assert blocks(text, "sh") and blocks(text, "python"), item
         assert "curl" in "".join(blocks(text, "sh"))
 
@@ -331,32 +326,30 @@ def test_surrounding_settings_are_valid() -> None:
     assert ca_dir == "/var/lib/tokenmock/tls"
 
 
-# Counts and names the README states.
+# Counts and names the documentation states.
 
 
 def test_the_register_count_is_the_registers() -> None:
     from tokenmock import contracts
 
     entries = sum(len(contracts.register(vendor)) for vendor in contracts.vendors())
-    (stated,) = re.findall(r"\((\d+) entries\)", README)
+    (stated,) = re.findall(r"\((\d+) entries\)", TEXT)
     assert int(stated) == entries
 
 
 def test_the_fault_table_lists_every_kind() -> None:
     from tokenmock.mockserver.controls.faults import KINDS
 
-    table = README[README.index("| kind | params |") :]
-    table = table[: table.index("\n\n")]
-    listed = {name for row in table.splitlines()[2:] for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+    rows = table("| kind | params |").splitlines()[2:]
+    listed = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
     assert listed == set(KINDS)
 
 
 def test_the_demo_table_lists_every_vendor() -> None:
     from tokenmock import contracts
 
-    table = README[README.index("| vendor | base URL on the mock |") :]
-    table = table[: table.index("\n\n")]
-    assert [row.split("|")[1].strip() for row in table.splitlines()[2:]] == list(contracts.vendors())
+    rows = table("| vendor | base URL on the mock |").splitlines()[2:]
+    assert [row.split("|")[1].strip() for row in rows] == list(contracts.vendors())
     assert f"{len(contracts.vendors())} vendor" in README.replace("five vendor", "5 vendor")
 
 
@@ -364,18 +357,19 @@ def test_the_readme_says_what_tox_runs() -> None:
     parser = configparser.ConfigParser()
     parser.read(ROOT / "tox.ini")
     envlist = [env.strip() for env in parser["tox"]["envlist"].split(",")]
-    (stated,) = re.findall(r"`tox` runs ([^:]+):", README)
-    assert re.findall(r"`([a-z]+)`", stated) == envlist
-    assert "soak" not in envlist and "`tox -e soak`" in README
+    (stated,) = re.findall(r"`tox` runs (.+?)\.\s", PAGES["docs/index.md"], re.S)
+    assert re.findall(r"`([a-z]+)` \(", stated) == envlist
+    assert "soak" not in envlist and "`tox -e soak`" in TEXT
 
 
 def test_the_readme_states_the_soaks_numbers() -> None:
     from tests.reliability import test_soak
 
-    assert f"{test_soak.CLIENTS} concurrent clients" in README
-    assert f"{test_soak.TOTAL:,} ".replace(",", " ") in README
-    assert f"less than {test_soak.RSS_GROWTH_LIMIT_KIB // 1024} MB" in README
-    assert f"after {test_soak.SAFETY_STOP / 60:g} minutes" in README
+    text = " ".join(TEXT.split())  # a number may be split over two lines
+    assert f"{test_soak.CLIENTS} concurrent clients" in text
+    assert f"{test_soak.TOTAL:,} ".replace(",", " ") in text
+    assert f"less than {test_soak.RSS_GROWTH_LIMIT_KIB // 1024} MB" in text
+    assert f"after {test_soak.SAFETY_STOP / 60:g} minutes" in text
 
 
 def test_the_fixture_table_is_the_plugins(tmp_path: Path) -> None:
@@ -384,7 +378,60 @@ def test_the_fixture_table_is_the_plugins(tmp_path: Path) -> None:
         m["name"]: m["scope"] or "test"
         for m in re.finditer(r"^(?P<name>tokenmock_\w+)(?: \[(?P<scope>\w+) scope\])? -- ", shown, re.M)
     }
-    table = README[README.index("| fixture | scope |") :]
-    table = table[: table.index("\n\n")]
-    rows = {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| (\w+) \|", table, re.M)}
+    rows = {m[1]: m[2] for m in re.finditer(r"^\| `(\w+)` \| (\w+) \|", table("| fixture | scope |"), re.M)}
     assert rows == scopes
+
+
+# The site's shape: a short front page, every page in the nav, links that resolve, extras that are declared.
+
+
+def test_the_front_page_is_short_and_leads_to_every_page() -> None:
+    assert len(README.splitlines()) < 250
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", README))
+    assert linked == {name.removeprefix("docs/") for name in PAGES if name.startswith("docs/")}
+
+
+def test_every_docs_page_is_in_the_nav() -> None:
+    on_disk = {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+    assert on_disk == set(PAGES) - {"README.md"}
+
+
+def test_relative_links_resolve() -> None:
+    for name, text in PAGES.items():
+        base = (ROOT / name).parent
+        for target in re.findall(r"\]\((?!https?://|#)([^)#\s]+)", text):
+            assert (base / target).exists(), f"{name} links to {target}, which does not exist"
+
+
+def _imported_distributions(code: str) -> set[str]:
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    modules = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+    return {dist.lower() for module in modules for dist in owners.get(module, ())}
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_examples_that_need_an_extra_package_say_so() -> None:
+    """A reader who ran only `pip install -e .` is told which examples need `tokenmock[examples]`."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    core = _requirement_names(project["dependencies"]) | {"tokenmock"}
+    examples = _requirement_names(project["optional-dependencies"]["examples"])
+    for name, text in PAGES.items():
+        for match in _BLOCK.finditer(text):
+            if match["lang"] != "python" or match["mark"]:
+                continue
+            extra = {d for d in _imported_distributions(match["code"]) if d.replace("_", "-") not in core}
+            if not extra:
+                continue
+            assert {d.replace("_", "-") for d in extra} <= examples, (name, extra)
+            preceding = text[: match.start()].rsplit("\n#", 1)[-1]  # the text since the block's heading
+            assert "tokenmock[examples]" in preceding, f"{name}: a block needs {sorted(extra)} and does not say so"
