@@ -316,3 +316,29 @@ def test_the_token_command_refuses_bad_claims_in_one_line(live: LiveServer, clai
     )
     assert result.exit_code in (1, 2) and message in result.output
     assert "Traceback" not in result.output
+
+
+# What docs/controls.md and docs/oauth-surfaces.md state about claims, keys and clients.
+
+
+def test_the_documented_budgets_and_messages_are_the_codes(make_app: Callable[..., Flask]) -> None:
+    from tests.documentation import section
+    from tokenmock.mockserver.controls.claims import CLAIMS_SCHEMA, STANDARD
+    from tokenmock.mockserver.keyring import JWKS_CACHE_CONTROL, UPCOMING
+
+    text = " ".join(section("Custom claims").split())
+    assert f"at most {CLAIMS_SCHEMA['maxProperties']} members" in text
+    names = CLAIMS_SCHEMA["propertyNames"]
+    assert f"names of {names['minLength']} to {names['maxLength']} characters" in text
+    assert f"at most {MAX_CLAIMS_BYTES} bytes of JSON" in text and f"at most {MAX_ARMED} claim sets" in text
+    assert "`" + "`, `".join(STANDARD) + "` and the header's `kid`" in text
+    admin = " ".join(section("The admin API (`/__mock/`)").split())
+    http = make_app().test_client()
+    scopes = http.post("/__mock/clients", json={"vendor": "clickview", "client": {
+        "client_id": "ci", "client_secret": "x", "scopes": 5}}).get_json()["error_description"]
+    assert f"`400 {scopes}`" in admin
+    bogus = http.post("/__mock/clients", json={"vendor": "clickview", "client": {
+        "client_id": "ci", "client_secret": "x", "bogus_field": 1}}).get_json()["error_description"]
+    assert f"`{bogus}`" in admin
+    jwks = " ".join(section("JWKS: verify Vision10 tokens").split())
+    assert {2: "the next two keys"}[UPCOMING] in jwks and f"`Cache-Control: {JWKS_CACHE_CONTROL}`" in jwks

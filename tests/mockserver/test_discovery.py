@@ -149,6 +149,8 @@ def test_authlib_validates_the_metadata_a_live_server_publishes(
     OpenIDProviderMetadata(metadata).validate()
     assert metadata["subject_types_supported"] == ["public"]
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert metadata["response_types_supported"] == ["code"]  # Duende's defaults, as docs/oauth-surfaces.md says
+    assert metadata["authorization_endpoint"] == f"{live.url}/clickview/connect/authorize"
 
 
 @pytest.mark.parametrize("member", REQUIRED_BY_SPECS)
