@@ -89,8 +89,8 @@ def apply(armed: Plan, controller: Any) -> None:
     for sequence in armed.sequences:
         controller.sequence(sequence.get("vendor"), sequence.get("operation"), list(sequence["steps"]))
     for claims in armed.claims:
-        options = {k: claims[k] for k in ("client_id", "times", "kid") if k in claims}
-        controller.claims(claims["vendor"], claims["claims"], **options)
+        shaping = {k: claims[k] for k in ("client_id", "times", "kid") if k in claims}
+        controller.claims(claims["vendor"], claims["claims"], **shaping)
     if armed.chaos is not None:
         controller.chaos(armed.chaos["seed"], exclude=armed.chaos.get("exclude", ()))
 
