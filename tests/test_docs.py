@@ -41,6 +41,8 @@ README = PAGES["README.md"]
 DEFAULT_ROOT = "http://127.0.0.1:8080"
 # Blocks that need `tokenmock serve --tls` run in tests/e2e/test_tls.py, against one.
 TLS_ROOT = "https://localhost:8080"
+# Blocks that start the container image run in tests/container/test_testcontainers.py, on podman.
+CONTAINER = "TokenmockContainer("
 
 
 def blocks(text: str, language: str) -> list[str]:
@@ -53,7 +55,11 @@ _BLOCK = re.compile(
     re.S | re.M,
 )
 BLOCKS = [(m["lang"], (m["mark"] or "").strip(), m["code"]) for text in PAGES.values() for m in _BLOCK.finditer(text)]
-PYTHON_BLOCKS = [code for lang, mark, code in BLOCKS if lang == "python" and not mark and TLS_ROOT not in code]
+PYTHON_BLOCKS = [
+    code
+    for lang, mark, code in BLOCKS
+    if lang == "python" and not mark and TLS_ROOT not in code and CONTAINER not in code
+]
 PROJECT_FILES = {
     mark.removeprefix("file ").strip(): code
     for lang, mark, code in BLOCKS

@@ -133,6 +133,14 @@ def serve(
             f"warning: binding {host} exposes the mock (and its demo credentials) beyond this machine",
             err=True,
         )
+        # Said at start because a container or a farm binds 0.0.0.0 and an admin call would only get a 403.
+        if settings.get("admin_token"):
+            click.echo("  the admin API (/__mock/) asks every client for admin_token as a bearer token", err=True)
+        else:
+            click.echo(
+                "  the admin API (/__mock/) is closed: set admin_token (TOKENMOCK__ADMIN_TOKEN=...) to use it",
+                err=True,
+            )
     tls_settings = settings["tls"] = dict(settings.get("tls") or {})
     if certfile or keyfile:
         tls_settings.update(certfile=certfile, keyfile=keyfile)

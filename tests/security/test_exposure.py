@@ -66,6 +66,7 @@ def test_exposed_with_an_admin_token_the_admin_api_asks_everyone_for_it(tmp_path
     config = tmp_path / "mock.toml"
     config.write_text(f'admin_token = "{ADMIN_TOKEN}"\n', encoding="utf-8")
     with served(["--host", "0.0.0.0", "--config", str(config)], tmp_path / "serve.log") as server:
+        assert "the admin API (/__mock/) asks every client for admin_token" in server.log()
         assert _admin_status(server) == 401  # even from 127.0.0.1
         assert _admin_status(server, "wrong") == 401
         assert _admin_status(server, ADMIN_TOKEN) == 200
@@ -74,6 +75,7 @@ def test_exposed_with_an_admin_token_the_admin_api_asks_everyone_for_it(tmp_path
 
 def test_exposed_without_an_admin_token_the_admin_api_is_closed(tmp_path: Path) -> None:
     with served(["--host", "0.0.0.0"], tmp_path / "serve.log") as server:
+        assert "the admin API (/__mock/) is closed: set admin_token (TOKENMOCK__ADMIN_TOKEN=...)" in server.log()
         assert _admin_status(server) == 403  # loopback is not trusted when a proxy could be in front
 
 
