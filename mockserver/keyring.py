@@ -30,6 +30,9 @@ from tokenmock.mockserver.tokens import Issued, JwtSigner, check_window
 
 # Keys published ahead of use: a key set cached before N back-to-back rotations still verifies.
 UPCOMING = 2
+# The longest a retired key stays published for one token that outlives the usual lifetime (ten years,
+# the longest lifetime a setting may give): a test's far-future `exp` does not pin a key for ever.
+MAX_OUTLIVE = 10 * 366 * 86400
 # How long a client may cache a key set: PyJWKClient's default lifespan. Safe because the keys that will
 # sign next are already in the set (UPCOMING).
 JWKS_CACHE_CONTROL = "public, max-age=300"
@@ -54,8 +57,10 @@ class KeyRing:
         store: Store,
         private_key_pem: str | bytes | None,
         headers: Mapping[str, Any] | None = None,
+        lifetime: int | None = None,
     ) -> None:
         self.clock = clock
+        self._lifetime = lifetime  # the usual token lifetime: a token outliving it is remembered
         self.store = store
         self.doc = f"signing_keys.{vendor}"
         self._headers = dict(headers or {})
@@ -118,9 +123,29 @@ class KeyRing:
         self, claims: Mapping[str, Any], lifetime: int, *, custom: Mapping[str, Any] | None = None,
         kid: str | None = None,
     ) -> Issued:
-        """Sign with the active key."""
+        """Sign with the active key. A token that outlives the usual lifetime (a test's `exp`, a minted
+        lifetime) is remembered, so that its key stays published until it expires too."""
         self._refresh()
-        return self.active.issue(claims, lifetime, custom=custom, kid=kid)
+        signer = self.active
+        issued = signer.issue(claims, lifetime, custom=custom, kid=kid)
+        expires = issued.claims.get("exp")
+        now = self.clock.now()
+        usual = self._lifetime if self._lifetime is not None else lifetime
+        if isinstance(expires, int | float) and not isinstance(expires, bool) and expires > now + usual:
+            self._outlive(signer, min(float(expires), now + MAX_OUTLIVE))
+        return issued
+
+    def _outlive(self, signer: JwtSigner, until: float) -> None:
+        current_pem = _pem_of(signer)
+
+        def change(doc: Any) -> tuple[dict[str, Any], None]:
+            doc = dict(doc or {})
+            outlives = dict(doc.get("outlives") or {})
+            outlives[signer.kid] = max(float(outlives.get(signer.kid, 0)), until)
+            return {**doc, "active": doc.get("active") or current_pem, "outlives": outlives}, None
+
+        self.store.update(self.doc, change)
+        self._seen = None
 
     def verify(self, token: str) -> dict[str, Any]:
         """Verify with the key the token names, if it is live; otherwise the active key refuses it.
@@ -190,8 +215,11 @@ class KeyRing:
             previous = doc.get("active") or current_pem
             queue = [*doc.get("next", ()), *made]  # a ring never published before signs with a new key
             retired = [item for item in doc.get("retired", ()) if float(item["until"]) > now]
-            retired.insert(0, {"pem": previous, "until": now + retire_for})
-            return {"active": queue[0], "next": queue[1 : UPCOMING + 1], "retired": retired}, None
+            outlives = dict(doc.get("outlives") or {})
+            last = float(outlives.pop(self._signer(previous).kid, 0))  # its longest-lived token, if longer
+            retired.insert(0, {"pem": previous, "until": max(now + retire_for, last)})
+            state = {"active": queue[0], "next": queue[1 : UPCOMING + 1], "retired": retired}
+            return ({**state, "outlives": outlives} if outlives else state), None
 
         self.store.update(self.doc, change)
         self._seen = None

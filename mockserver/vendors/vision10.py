@@ -102,7 +102,11 @@ class Vision10(Vendor):
         super().__init__(runtime, settings, readings)
         # RS256 keys published at /.well-known/jwks.json and rotated through the admin API.
         self.signer = KeyRing(
-            vendor=self.name, clock=self.clock, store=self.store, private_key_pem=settings.get("private_key_pem")
+            vendor=self.name,
+            clock=self.clock,
+            store=self.store,
+            private_key_pem=settings.get("private_key_pem"),
+            lifetime=int(settings["token_lifetime"]),
         )
         # The documented lengths, for fields the validator never saw (V10-01 lenient: from the query).
         schema = contracts.operation(self.name, "getAccessToken").body_schema("application/json") or {}

@@ -174,3 +174,18 @@ def test_an_expired_token_is_refused_as_expired_after_its_key_is_retired(live: L
     refused = requests.get(f"{live.url}/vision10/v1/api/resource", headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 401
     assert "expired" in refused.headers["WWW-Authenticate"] and "unknown" not in refused.headers["WWW-Authenticate"]
+
+
+def test_a_retired_key_stays_until_its_longest_lived_token_expires(live: LiveServer, clock: Clock) -> None:
+    """A minted token (or one whose `exp` a test set) may outlive the usual lifetime: its key stays published,
+    and the token verifies, until it expires too."""
+    minted = requests.post(f"{live.url}/__mock/tokens", json={"vendor": "vision10", "lifetime": 3 * LIFETIME},
+                           timeout=10).json()["access_token"]
+    kid = jwt.get_unverified_header(minted)["kid"]
+    rotated = rotate(live.url).json()
+    assert rotated["retired"] == [{"kid": kid, "until": clock.now() + 3 * LIFETIME}]
+    clock.advance(LIFETIME + 1)  # past the usual lifetime: still published, still good
+    assert kid in kids(live.url)
+    assert verified_claims(live.url, minted)["client_id"] == "demo-client"
+    clock.advance(2 * LIFETIME)  # past the minted token's own expiry
+    assert kid not in kids(live.url)
