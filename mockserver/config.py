@@ -295,26 +295,59 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a TOML (`.toml`) or YAML file into a mapping, checked against the schema."""
+# The largest config file read (a config is a few kilobytes; this bounds what a file can make the mock hold).
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases (`*name`): a few hundred bytes of nested aliases expand to
+    gigabytes (a "billion laughs"), and a config never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted in a config file", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A config file's content, at most MAX_CONFIG_BYTES (ConfigError past it or when unreadable)."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{file}: larger than {MAX_CONFIG_BYTES} bytes; a config file is a few kilobytes")
+    return raw
+
+
+def parse(file: Path, raw: bytes) -> dict[str, Any]:
+    """A config file's content as a mapping, checked against the schema; an empty file is an error (a file
+    caught half-written must not mean "the defaults")."""
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{file}: not UTF-8 text") from None
     try:
-        data = tomllib.loads(text) if file.suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if file.suffix == ".toml" else yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a safe loader
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         detail = str(exc).splitlines()[0]
         raise ConfigError(f"{file}: not valid {file.suffix.lstrip('.') or 'YAML'}: {detail}") from None
-    if data is None:
-        return {}
+    if data is None or (data == {} and not text.strip()):
+        raise ConfigError(f"{file}: empty (write {{}} in YAML, or nothing but comments in TOML, for the defaults)")
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: must hold a mapping at the top level")
     check(data, str(file))
     return data
+
+
+def read_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML (`.toml`) or YAML file into a mapping, checked against the schema."""
+    return parse(Path(path), read_bytes(path))
 
 
 def _node(path: list[str]) -> dict[str, Any] | None:

@@ -152,12 +152,30 @@ def check_params(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
             raise FaultError("case must be lower, upper or title")
         checked["case"] = case
     elif kind == "wrong_content_type":
-        checked["content_type"] = str(params.get("content_type", "text/html; charset=utf-8"))
+        checked["content_type"] = _header_value(params.get("content_type", "text/html; charset=utf-8"))
     elif kind == "documented":
         checked.update(_documented_params(params))
     elif kind == "sequence":
         checked["steps"] = _steps(params.get("steps"))
     return checked
+
+
+# The longest Content-Type a `wrong_content_type` fault sends (budgets: docs/security.md).
+MAX_CONTENT_TYPE = 256
+
+
+def _header_value(value: Any) -> str:
+    """A value a header can carry as it is: Latin-1 text without controls (checked when the fault is armed,
+    so answering it cannot fail), at most MAX_CONTENT_TYPE characters."""
+    if not isinstance(value, str) or not value or len(value) > MAX_CONTENT_TYPE:
+        raise FaultError(f"content_type must be text of 1 to {MAX_CONTENT_TYPE} characters")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise FaultError("content_type must be Latin-1 text (a header cannot carry other characters)") from None
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in value):
+        raise FaultError("content_type must not hold control characters")
+    return value
 
 
 def _documented_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from tokenmock.mockserver.controls import journal_size
+
 
 class JournalLike(Protocol):
     """What the pipeline and the admin API need of a journal."""
@@ -80,7 +82,7 @@ class PendingBoard:
         if self._pid == os.getpid():
             return self._slot is not None
         self._pid = os.getpid()
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         if os.fstat(self._fd).st_uid == os.geteuid():
             os.fchmod(self._fd, 0o600)  # whatever the umask gave it (it names the processes of the mock)
         size = self._offset(self.SLOTS)
@@ -296,18 +298,29 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 class Journal:
-    """A ring buffer of request records, newest last; old records drop off when it is full."""
+    """A ring buffer of request records, newest last; old records drop off when it is full (`size`
+    records, or journal_size.TOTAL_BYTES of them, each cut to journal_size.ENTRY_BYTES)."""
 
     def __init__(self, size: int = 1000) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=max(1, size))
+        self._sizes: deque[int] = deque()  # each record's bytes, beside it
+        self._bytes = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
     def record(self, entry: dict[str, Any]) -> None:
-        """Append one (already masked) record; O(1)."""
+        """Append one (already masked) record, cut to its byte budget; O(1) amortised."""
+        entry, text = journal_size.fit(entry)
         with self._lock:
             entry["id"] = next(self._ids)
+            while self._entries and (
+                len(self._entries) == self._entries.maxlen or self._bytes + len(text) > journal_size.TOTAL_BYTES
+            ):
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
             self._entries.append(entry)
+            self._sizes.append(len(text))
+            self._bytes += len(text)
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """Records, oldest first, optionally only one vendor's and/or one operation's."""
@@ -319,6 +332,8 @@ class Journal:
         """Forget every record."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._bytes = 0
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -164,6 +164,7 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers with credentials hidden; the auth scheme stays visible (`Basic ***`)."""
     masked: dict[str, str] = {}
     for name, value in headers.items():
+        name = _TOKEN_SHAPES.sub(MASK, name)  # a token sent as a header's name
         lowered = name.lower()
         if lowered == "authorization":
             scheme = value.strip().split(" ", 1)[0]
@@ -175,12 +176,27 @@ def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return masked
 
 
-def mask_data(data: Any) -> Any:
-    """A body or query mapping with sensitive fields and token-shaped values replaced, recursively."""
+# Nesting kept below this depth by `mask_data` (what is deeper is replaced): a JSON body nested a few
+# hundred levels parses, and masking it level by level would exhaust the interpreter's stack.
+MAX_DEPTH = 32
+TOO_DEEP = "[truncated: nested too deep]"
+
+
+def mask_data(data: Any, depth: int = 0) -> Any:
+    """A body or query mapping with sensitive fields and token-shaped values replaced, recursively (down to
+    MAX_DEPTH levels; anything deeper is replaced by TOO_DEEP)."""
+    if isinstance(data, Mapping | list) and depth >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(data, Mapping):
-        return {k: (MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v)) for k, v in data.items()}
+        # A token may be sent as a field's or parameter's name (`?eyJ...=`): names are masked like values.
+        return {
+            (_TOKEN_SHAPES.sub(MASK, k) if isinstance(k, str) else k): (
+                MASK if isinstance(k, str) and is_sensitive(k) else mask_data(v, depth + 1)
+            )
+            for k, v in data.items()
+        }
     if isinstance(data, list):
-        return [mask_data(v) for v in data]
+        return [mask_data(v, depth + 1) for v in data]
     if isinstance(data, str):
         return _TOKEN_SHAPES.sub(MASK, data)
     return data

@@ -116,8 +116,11 @@ class Metrics:
             tally[1] += seconds
             tally[2][bucket] += 1
             if fault is not None:
-                self._fault_tallies[fault] = self._fault_tallies.get(fault, 0) + 1
+                # One tally per source and kind (`chaos:n:kind` has a draw number per request: keyed by
+                # it, the tallies would grow by one per request until the next flush).
                 kind = fault.rpartition(":")[2]
+                label = f"{fault.partition(':')[0]}:{kind}" if ":" in fault else fault
+                self._fault_tallies[label] = self._fault_tallies.get(label, 0) + 1
                 if kind in NOT_THE_HANDLER_S or (fault.startswith("chaos:") and kind != "real"):
                     tally[3] += 1  # answered instead of the handler: no token was issued or refused
 

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from tokenmock.mockserver.pipeline.core import TokenMock
 
 PREFIX = "/__mock"
-HEALTH_PROBE = "tokenmock.health"  # a key read through the store: a real round trip to its backend
 RETRY_AFTER = 1
 
 
@@ -32,7 +31,7 @@ def store_state(mock: TokenMock) -> tuple[int | None, dict[str, object]]:
     kind = type(mock.store).__name__.removesuffix("Store").lower()
     started = time.perf_counter()
     try:
-        mock.store.shared_key(HEALTH_PROBE, lambda: "ok")
+        mock.store.probe()
     except StoreUnavailable as outage:
         return outage.retry_after, {"kind": kind, "reachable": False, "error": type(outage).__name__}
     except Exception as exc:  # any other failure of the backend means not ready too; its text may name the host

@@ -22,6 +22,7 @@ import logging
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from tokenmock.mockserver.config import deep_merge, load_settings
+from tokenmock.mockserver.config import ConfigError, deep_merge, load_settings, parse, read_bytes
 from tokenmock.mockserver.controls.chaos import CHAOS_DOC
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tokenmock.reload")
 INTERVAL = 0.5
+# How far apart the two reads of a changed config file are (`stable_bytes`).
+STABLE_GAP = 0.1
 # Settings whose values are never printed (credentials, keys, cookies, a store URL with its password); only
 # that they changed. Lists and mappings of values are not printed either: they may hold any of those.
 _SECRET = re.compile(r"secret|password|pem|(^|_)token$|(^|_)key$|clients|users|session|cookie|demo|store", re.I)
@@ -86,8 +89,26 @@ class ReloadingApp:
 
 
 def candidate_settings(config_file: str | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings as `serve` makes them: defaults, the file, the environment, then the command line's."""
-    return deep_merge(load_settings(config_file), overrides)
+    """Settings as `serve` makes them: defaults, the file, the environment, then the command line's.
+
+    The file is applied only as it is once it has stopped changing (`stable_bytes`), and only when it
+    parses and passes the schema; an empty file is an error (an editor or `>` redirection truncates before
+    writing, and a reload caught in between used to drop admin_token and bring the demo clients back).
+    """
+    if config_file is None:
+        return deep_merge(load_settings(None), overrides)
+    path = Path(config_file)
+    return deep_merge(load_settings(parse(path, stable_bytes(path))), overrides)
+
+
+def stable_bytes(path: Path) -> bytes:
+    """The file's content, read twice STABLE_GAP apart; ConfigError when the two differ (still being written:
+    the watcher sees the next change and tries again)."""
+    first = read_bytes(path)
+    time.sleep(STABLE_GAP)  # a moment for a writer still at it
+    if read_bytes(path) != first:
+        raise ConfigError(f"{path}: changed while being read (still being written?); waiting for it to settle")
+    return first
 
 
 def clear_contract_caches() -> None:

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from gunicorn import http as http_parser
+from gunicorn import sock as gsock
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import errors as http_errors
@@ -40,6 +42,14 @@ WSGIApp = Callable[..., Any]
 # `Expect: 100-continue` body). A slower client is cut off instead of holding a request thread.
 REQUEST_DEADLINE = 10.0
 BODY_READ_TIMEOUT = 5.0
+# How long a TLS client may take over its handshake, all of it (a ClientHello sent in part and then held
+# back used to hold a request thread for as long as the client liked). The handshake runs in the poller.
+TLS_HANDSHAKE_DEADLINE = 5.0
+# Open connections per worker (gunicorn's worker_connections). When a worker holds this many, it sheds the
+# idle ones (kept alive, no request) first, then the slow ones (a request still arriving, answered 408),
+# oldest first, down to MAX_CONNECTIONS - SHED_SPARE, so new clients are accepted instead of waiting.
+MAX_CONNECTIONS = 1000
+SHED_SPARE = 50
 # A closed connection is drained for at most this long (RFC 9112 §9.6), in the poller, not in a thread.
 LINGER = 2.0
 _LINGER_BYTES = 64 * 1024
@@ -349,11 +359,9 @@ class MockWorker(gthread.ThreadWorker):
         for conn in self.pending_conns:
             if conn.timeout > now:
                 break
-            parser = getattr(conn, "parser", None)
-            if parser is not None and parser.unreader.buf.getvalue():
-                self.log.debug("closing a connection whose request stalled")
-                _send_json(conn.sock, 408, "Request Timeout", "invalid_request", "the request did not arrive in time")
+            self._owed_408(conn)
         super().murder_pending()
+        self._shed()
         self._publish()  # once per turn of the event loop: connections closed meanwhile
         now = time.monotonic()
         while self.lingering:
@@ -362,7 +370,39 @@ class MockWorker(gthread.ThreadWorker):
                 break
             self._close_lingering(sock)
 
+    def _owed_408(self, conn: Any) -> None:
+        """Tell a connection closed with part of a request that it did not arrive in time."""
+        parser = getattr(conn, "parser", None)
+        if parser is not None and parser.unreader.buf.getvalue():
+            self.log.debug("closing a connection whose request stalled")
+            _send_json(conn.sock, 408, "Request Timeout", "invalid_request", "the request did not arrive in time")
+
+    def _shed(self) -> None:
+        """At MAX_CONNECTIONS, close the idle connections, then the slow ones, oldest first, so that the
+        worker accepts new ones (it stops accepting when full, and new clients would wait unanswered)."""
+        if self.nr_conns < self.worker_connections:
+            return
+        target = max(0, self.worker_connections - SHED_SPARE)
+        shed = 0
+        for waiting, slow in ((self.keepalived_conns, False), (self.pending_conns, True)):
+            while waiting and self.nr_conns > target:
+                conn = waiting.popleft()
+                with contextlib.suppress(OSError, KeyError, ValueError):
+                    self.poller.unregister(conn.sock)
+                if slow:
+                    self._owed_408(conn)
+                self.nr_conns -= 1
+                conn.close()
+                shed += 1
+        if shed:
+            self.log.debug("shed %d idle or slow connection(s) at the limit of %d", shed, self.worker_connections)
+            self._publish()
+
     def handle(self, conn: Any) -> Any:
+        if self.cfg.is_ssl and not conn.initialized:
+            handshake = self._handshake(conn)
+            if handshake is not True:
+                return handshake
         if self.waits_for_requests and not conn.is_http2:
             state = self._arrived(conn)
             if state is None:  # past the deadline
@@ -372,6 +412,45 @@ class MockWorker(gthread.ThreadWorker):
             conn.tokenmock_since = None
             conn.tokenmock_whole = state == _WHOLE
         return super().handle(conn)
+
+    def _handshake(self, conn: Any) -> Any:
+        """Advance a new TLS connection's handshake without blocking: True once done (the connection is
+        then set up as gunicorn's `init` would), _DEFER to wait in the poller for more of it, False to
+        close (failed, or not done within TLS_HANDSHAKE_DEADLINE)."""
+        tls = getattr(conn, "tokenmock_tls", None)
+        if tls is None:
+            conn.sock.setblocking(False)
+            tls = conn.tokenmock_tls = gsock.ssl_context(self.cfg).wrap_socket(
+                conn.sock,
+                server_side=True,
+                suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+                do_handshake_on_connect=False,
+            )
+            conn.sock = tls  # (the plain socket is detached into it)
+            conn.tokenmock_handshake_since = time.monotonic()
+        if time.monotonic() - conn.tokenmock_handshake_since > TLS_HANDSHAKE_DEADLINE:
+            self.log.debug("closing a connection whose TLS handshake took over %ss", TLS_HANDSHAKE_DEADLINE)
+            return False
+        try:
+            tls.setblocking(False)
+            tls.do_handshake()
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return gthread._DEFER if self.alive else False
+        except (ssl.SSLError, OSError) as exc:
+            self.log.debug("TLS handshake failed: %s", type(exc).__name__)
+            return False
+        tls.setblocking(True)
+        conn.initialized = True  # what gunicorn's `init` does after its (blocking) handshake
+        if gsock.is_http2_negotiated(tls):
+            conn.is_http2 = True
+            conn.parser = http_parser.get_parser(self.cfg, tls, conn.client, http2_connection=True)
+            conn.parser.initiate_connection()
+            return True
+        conn.parser = http_parser.get_parser(self.cfg, tls, conn.client)
+        if tls.pending():  # the request came with the handshake's last flight
+            return True
+        conn.data_ready = False  # the request follows the handshake: wait for it in the poller
+        return gthread._DEFER if self.alive else False
 
     def _arrived(self, conn: Any) -> int | None:
         """How far the request on `conn` has come (_WAIT, _WHOLE, _HAND_OVER), or None when it did not
@@ -477,6 +556,7 @@ class MockWorker(gthread.ThreadWorker):
             # limit, a 100-continue body): a client that stalls is cut off. (A whole request is not
             # given one: a socket timeout costs a poll() before every send.)
             conn.sock.settimeout(BODY_READ_TIMEOUT)
+        _check_framing(req)
         if self._surplus():
             req.must_close = True  # answered with `Connection: close`: the client reconnects elsewhere
         return super().handle_request(req, conn)
@@ -535,6 +615,16 @@ def _closing(app: Any) -> Any:
         return app(environ, start)
 
     return app_closing
+
+
+def _check_framing(req: Any) -> None:
+    """Refuse a Transfer-Encoding other than exactly `chunked` (one header, one coding): gunicorn accepts
+    `identity, chunked` and `gzip, chunked`, whose bodies the mock cannot read, and a proxy in front may
+    frame them differently (request smuggling). Raised before the request runs, so handle_error answers
+    400 with `Connection: close` and nothing pipelined behind it is read."""
+    codings = [value for name, value in req.headers if name == "TRANSFER-ENCODING"]
+    if codings and (len(codings) > 1 or codings[0].strip(" \t").lower() != "chunked"):
+        raise http_errors.InvalidHeader("TRANSFER-ENCODING", req=req)
 
 
 def _chunked_readiness(data: bytes, start: int, limit: int) -> int:
@@ -617,6 +707,7 @@ def serve(
         "limit_request_line": 8190,
         "limit_request_fields": 100,
         "limit_request_field_size": 8190,
+        "worker_connections": MAX_CONNECTIONS,
         "worker_exit": _worker_exit,
     }
     if workers > 1:

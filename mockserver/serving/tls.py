@@ -17,6 +17,8 @@ import hashlib
 import ipaddress
 import os
 import socket
+import ssl
+import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,18 +67,65 @@ def ca_file(settings: Mapping[str, Any]) -> Path | None:
 
 
 def _private_dir(directory: Path) -> None:
-    """Create `directory` (and parents) and make it 0700 whatever the umask or its earlier mode."""
+    """Create `directory` (and parents) 0700 whatever the umask; a folder that exists already is used only
+    when it is this user's and nobody else can write to it, and is never chmod-ed (it may be shared on
+    purpose, and changing another folder's mode is not the mock's business)."""
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700)
+        os.chmod(directory, 0o700, follow_symlinks=False)  # made now, by us: narrow what the umask left
+        return
+    except FileExistsError:
+        pass
     except OSError as exc:
         raise TlsError(f"cannot use {directory} for the TLS files: {exc.strerror}") from None
+    try:
+        info = os.stat(directory)
+    except OSError as exc:
+        raise TlsError(f"cannot use {directory} for the TLS files: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise TlsError(f"cannot use {directory} for the TLS files: not a folder")
+    if info.st_uid != os.geteuid():
+        raise TlsError(f"cannot use {directory} for the TLS files: it belongs to another user")
+    if info.st_mode & 0o022:
+        raise TlsError(
+            f"cannot use {directory} for the TLS files: others can write to it (mode {stat.S_IMODE(info.st_mode):o}),"
+            " and could swap the CA; choose a private folder for tls.ca_dir (or chmod go-w it)"
+        )
+
+
+def _open_own(path: Path) -> int:
+    """Open a file of the CA folder for reading without following a symlink, and only when it is a regular
+    file of this user's (a planted symlink or another user's file is refused, never read or chmod-ed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise TlsError(f"cannot use {path}: {exc.strerror} (a symbolic link is not followed)") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        os.close(fd)
+        raise TlsError(f"cannot use {path}: not a regular file of this user's")
+    return fd
+
+
+def _read_own(path: Path, mode: int | None = None) -> bytes:
+    """The content of a file of ours (`_open_own`), made `mode` first when given."""
+    fd = _open_own(path)
+    try:
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
     """Write atomically (a temporary file renamed over the target), created with `mode` from the start."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)  # a leftover (or a planted link: unlinking never follows it)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         os.fchmod(fd, mode)  # the umask may have narrowed it; nothing may widen it
         os.write(fd, data)
@@ -88,7 +137,10 @@ def _write(path: Path, data: bytes, mode: int) -> None:
 @contextlib.contextmanager
 def _locked(directory: Path) -> Iterator[None]:
     """Serialise mocks starting at once, so they agree on one CA."""
-    fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(directory / ".lock", os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise TlsError(f"cannot use {directory / '.lock'}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -101,13 +153,26 @@ def local_ca(directory: Path) -> trustme.CA:
     _private_dir(directory)
     cert, key = directory / CA_CERT, directory / CA_KEY
     with _locked(directory):
-        if cert.exists() and key.exists():
-            os.chmod(key, 0o600)
-            return trustme.CA.from_pem(cert.read_bytes(), key.read_bytes())
+        if os.path.lexists(cert) and os.path.lexists(key):
+            key_pem = _read_own(key, 0o600)  # no symlink followed, nobody else's file chmod-ed
+            return trustme.CA.from_pem(_read_own(cert), key_pem)
         ca = trustme.CA(organization_name="tokenmock local CA")
         _write(key, ca.private_key_pem.bytes(), 0o600)
         _write(cert, ca.cert_pem.bytes(), 0o644)
         return ca
+
+
+def _check_pair(certfile: str, keyfile: str) -> None:
+    """Load the pair as gunicorn will, before it starts: a file that is not PEM (or a key that does not
+    match) would otherwise print "ready" and then fail every handshake."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+        raise TlsError(
+            f"cannot serve TLS with certfile {certfile} and keyfile {keyfile}: not a PEM certificate and its "
+            f"private key ({reason})"
+        ) from None
 
 
 def server_names(host: str, configured: Iterable[str] = ()) -> list[str]:
@@ -142,6 +207,7 @@ def prepare(settings: Mapping[str, Any], host: str) -> TlsFiles:
         for path in (certfile, keyfile):
             if not os.access(path, os.R_OK):
                 raise TlsError(f"cannot read {path}")
+        _check_pair(str(certfile), str(keyfile))
         return TlsFiles(str(certfile), str(keyfile), None)
     directory = ca_dir(settings)
     names = [n for n in server_names(host, tls.get("hostnames") or ()) if _valid_name(n)]

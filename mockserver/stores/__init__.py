@@ -18,6 +18,7 @@ from tokenmock.mockserver.stores.base import (
     provide_keys,
 )
 from tokenmock.mockserver.stores.memory import MemoryStore
+from tokenmock.redaction import mask_url
 
 __all__ = [
     "CLIENTS_DOC",
@@ -53,7 +54,9 @@ def open_store(url: str | None, *, journal_size: int = 1000, timeout: float = 0.
         from tokenmock.mockserver.stores.redis import RedisStore
 
         return RedisStore(url, journal_size=journal_size, timeout=timeout)
-    raise StoreError(f"unknown store {url!r}; use memory, sqlite:///path/to/state.db or redis://host:port/db")
+    raise StoreError(
+        f"unknown store {mask_url(url)!r}; use memory, sqlite:///path/to/state.db or redis://host:port/db"
+    )
 
 
 def is_shared(url: str | None) -> bool:

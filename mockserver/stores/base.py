@@ -32,6 +32,10 @@ R = TypeVar("R")
 Change = Callable[[Any], tuple[Any, R]]
 
 CLIENTS_DOC = "clients"  # {vendor: [client, ...]} registered at runtime
+# Revocations kept (families revoked by a replayed refresh token need no admin: login, refresh, replay). Past
+# it, the tenth that expire first are forgotten (their tokens have expired, or expire soonest).
+MAX_REVOKED = 100_000
+HEALTH_KEY = "tokenmock.health"  # the key health reads (or writes) through the store: a real round trip
 
 
 class RefreshUse(Enum):
@@ -71,8 +75,9 @@ class Store(ABC):
         """Atomically consume a refresh token; a second use revokes its whole family."""
 
     @abstractmethod
-    def revoke(self, token_id: str) -> None:
-        """Revoke one token (access or refresh) by its id, or a whole family by its id."""
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
+        """Revoke one token (access or refresh) by its id, or a whole family by its id; `expires_at` (when
+        known) is when the revocation stops mattering: past MAX_REVOKED, those that expire first go."""
 
     @abstractmethod
     def is_revoked(self, *token_ids: str) -> bool:
@@ -107,6 +112,10 @@ class Store(ABC):
         """Forget refresh tokens, revocations and runtime clients (signing keys stay)."""
         self.forget_tokens()
         self.update(CLIENTS_DOC, lambda _doc: ({}, None))
+
+    def probe(self) -> None:
+        """One round trip that shows whether the store can serve (health); raises StoreUnavailable if not."""
+        self.shared_key(HEALTH_KEY, lambda: "ok")
 
     def close(self) -> None:  # noqa: B027 - nothing to release in memory
         """Release this process's connections (they reopen when next needed)."""

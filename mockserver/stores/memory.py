@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import heapq
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from tokenmock.mockserver.controls.journal import Journal
-from tokenmock.mockserver.stores.base import Change, R, RefreshRecord, RefreshUse, Store
+from tokenmock.mockserver.stores.base import MAX_REVOKED, Change, R, RefreshRecord, RefreshUse, Store
 
 
 class MemoryStore(Store):
     """The in-process store: one lock, plain dicts, pruned of expired refresh tokens as it goes."""
 
-    def __init__(self, max_refresh: int = 200_000, journal_size: int = 1000) -> None:
+    def __init__(self, max_refresh: int = 200_000, journal_size: int = 1000, max_revoked: int = MAX_REVOKED) -> None:
         self._lock = threading.Lock()
         self._refresh: dict[str, RefreshRecord] = {}
         self._used: dict[str, RefreshRecord] = {}
-        self._revoked: set[str] = set()
+        self._revoked: dict[str, float] = {}  # id -> when the revocation stops mattering
+        self._max_revoked = max_revoked
         self._docs: dict[str, Any] = {}
         self._keys: dict[str, str] = {}
         self._max_refresh = max_refresh
@@ -43,7 +46,7 @@ class MemoryStore(Store):
                 used = self._used.get(token_id)
                 if used is None:
                     return RefreshUse.UNKNOWN
-                self._revoked.add(used.family)
+                self._add_revoked(used.family, used.expires_at)
                 return RefreshUse.REUSED
             if token_id in self._revoked or record.family in self._revoked:
                 self._refresh[token_id] = record
@@ -51,9 +54,17 @@ class MemoryStore(Store):
             self._used[token_id] = record
             return RefreshUse.FRESH
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
         with self._lock:
-            self._revoked.add(token_id)
+            self._add_revoked(token_id, math.inf if expires_at is None else expires_at)
+
+    def _add_revoked(self, token_id: str, expires_at: float) -> None:
+        """Record a revocation (under the lock); past the cap, drop the tenth that expire first."""
+        self._revoked[token_id] = max(expires_at, self._revoked.get(token_id, expires_at))
+        if len(self._revoked) > self._max_revoked:
+            victims = heapq.nsmallest(max(1, len(self._revoked) // 10), self._revoked.items(), key=lambda kv: kv[1])
+            for key, _ in victims:
+                del self._revoked[key]
 
     def is_revoked(self, *token_ids: str) -> bool:
         revoked = self._revoked

@@ -32,8 +32,12 @@ class Breaker:
         probe_every: float = 0.5,
         retry_after: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        describe: Callable[[BaseException], str] = lambda exc: type(exc).__name__,
+        state: str = "unreachable",
     ) -> None:
         self.where = where  # what the log line names (no password)
+        self.describe = describe  # the failure in the log line (a type name; SQLite's own words)
+        self.state = state  # what the store is while down, in the log line
         self.failures = failures
         self.probe_every = probe_every
         self.retry_after = retry_after
@@ -83,9 +87,7 @@ class Breaker:
                 return
             self.down_since = self.clock()
             self.outages += 1
-        log.warning(
-            "store %s unreachable (%s); answering 503 until it is back", self.where, type(exc).__name__
-        )
+        log.warning("store %s %s (%s); answering 503 until it is back", self.where, self.state, self.describe(exc))
 
     def _recovered(self) -> None:
         with self._lock:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -30,10 +29,12 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import selected
 from tokenmock.mockserver.errors import StoreUnavailable
-from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.stores.base import MAX_REVOKED, Change, R, RefreshUse, Store, StoreError
 from tokenmock.mockserver.stores.outage import Breaker
+from tokenmock.redaction import mask_url
 
 # What an unreachable, frozen or restarting Redis raises (BusyLoadingError is a ConnectionError).
 _OUTAGE = (redis.ConnectionError, redis.TimeoutError, OSError)
@@ -51,13 +52,36 @@ if count >= tonumber(ARGV[4]) then
 end
 return 1
 """
-# KEYS: refresh hash, revoked set. ARGV: token id.
-_USE = """
+# Revocations are a set (what is revoked) and a zset (until when it matters): past ARGV[max], the tenth
+# that expire first go. KEYS: revoked set, revoked expiry zset. ARGV[i], ARGV[i+1]: id, expires_at.
+_ADD_REVOKED = """
+local function num(x)
+  if x == '+inf' or x == 'inf' then return math.huge end
+  return tonumber(x)
+end
+local function add_revoked(set, zset, id, expires_at, max)
+  redis.call('SADD', set, id)
+  local known = redis.call('ZSCORE', zset, id)
+  if not known or num(known) < num(expires_at) then redis.call('ZADD', zset, expires_at, id) end
+  local count = redis.call('ZCARD', zset)
+  if count > max then
+    local victims = redis.call('ZPOPMIN', zset, math.max(1, math.floor(count / 10)))
+    for i = 1, #victims, 2 do redis.call('SREM', set, victims[i]) end
+  end
+end
+"""
+# KEYS: revoked set, revoked expiry zset. ARGV: id, expires_at, max revocations.
+_REVOKE = _ADD_REVOKED + """
+add_revoked(KEYS[1], KEYS[2], ARGV[1], ARGV[2], tonumber(ARGV[3]))
+return 1
+"""
+# KEYS: refresh hash, revoked set, refresh expiry zset, revoked expiry zset. ARGV: token id, max revocations.
+_USE = _ADD_REVOKED + """
 local record = redis.call('HGET', KEYS[1], ARGV[1])
 if not record then return 'unknown' end
 local family = string.sub(record, 3)
 if string.sub(record, 1, 1) == '1' then
-  redis.call('SADD', KEYS[2], family)
+  add_revoked(KEYS[2], KEYS[4], family, redis.call('ZSCORE', KEYS[3], ARGV[1]) or '+inf', tonumber(ARGV[2]))
   return 'reused'
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 or redis.call('SISMEMBER', KEYS[2], family) == 1 then
@@ -66,11 +90,19 @@ end
 redis.call('HSET', KEYS[1], ARGV[1], '1|' .. family)
 return 'fresh'
 """
-# KEYS: journal list, id counter. ARGV: entry JSON, size.
+# KEYS: journal list, id counter, bytes held. ARGV: entry JSON, size, total bytes. The oldest records go
+# until the list holds at most `size` records of at most `total bytes` together.
 _RECORD = """
 local id = redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[1], id .. '|' .. ARGV[1])
-redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+local item = id .. '|' .. ARGV[1]
+redis.call('RPUSH', KEYS[1], item)
+local held = redis.call('INCRBY', KEYS[3], #item)
+local size, budget = tonumber(ARGV[2]), tonumber(ARGV[3])
+while redis.call('LLEN', KEYS[1]) > size or held > budget do
+  local oldest = redis.call('LPOP', KEYS[1])
+  if not oldest then break end
+  held = redis.call('DECRBY', KEYS[3], #oldest)
+end
 return id
 """
 
@@ -88,7 +120,13 @@ class RedisStore(Store):
     """Every piece of mutable state in one Redis database, shared by every process of every host."""
 
     def __init__(
-        self, url: str, *, journal_size: int = 1000, max_refresh: int = 200_000, timeout: float = 0.5
+        self,
+        url: str,
+        *,
+        journal_size: int = 1000,
+        max_refresh: int = 200_000,
+        timeout: float = 0.5,
+        max_revoked: int = MAX_REVOKED,
     ) -> None:
         address, prefix = _split_prefix(url)
         # One bounded try per operation: the breaker, not redis-py, decides when to try again.
@@ -99,18 +137,21 @@ class RedisStore(Store):
             socket_connect_timeout=timeout,
             retry=Retry(NoBackoff(), 0),
         )
-        shown = re.sub(r"//[^/@]*@", "//", address)  # never a password in a message
+        shown = mask_url(address)  # never a password in a message
         self._breaker = Breaker(shown, _OUTAGE)
         self._key = {
             name: f"{prefix}:{name}"
             for name in (
-                "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id"
+                "refresh", "expiry", "revoked", "docs", "generation", "epoch", "keys", "journal", "journal_id",
+                "journal_bytes", "revoked_expiry",
             )
         }
         self._journal_size = max(1, int(journal_size))
         self._max_refresh = max_refresh
         self._remember = self.redis.register_script(_REMEMBER)
         self._use = self.redis.register_script(_USE)
+        self._revoke = self.redis.register_script(_REVOKE)
+        self._max_revoked = max_revoked
         self._record = self.redis.register_script(_RECORD)
         self._docs: dict[str, Any] = {}
         self._seen: str | None = "never"
@@ -138,12 +179,16 @@ class RedisStore(Store):
             )
 
     def use_refresh(self, token_id: str) -> RefreshUse:
+        keys = [self._key[name] for name in ("refresh", "revoked", "expiry", "revoked_expiry")]
         with self._guard():
-            return RefreshUse(self._use(keys=[self._key["refresh"], self._key["revoked"]], args=[token_id]))
+            return RefreshUse(self._use(keys=keys, args=[token_id, self._max_revoked]))
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
+        until = "+inf" if expires_at is None else repr(float(expires_at))
         with self._guard():
-            self.redis.sadd(self._key["revoked"], token_id)
+            self._revoke(
+                keys=[self._key["revoked"], self._key["revoked_expiry"]], args=[token_id, until, self._max_revoked]
+            )
 
     def is_revoked(self, *token_ids: str) -> bool:
         ids = [t for t in token_ids if t]
@@ -154,7 +199,9 @@ class RedisStore(Store):
 
     def forget_tokens(self) -> None:
         with self._guard():
-            self.redis.delete(self._key["refresh"], self._key["expiry"], self._key["revoked"])
+            self.redis.delete(
+                self._key["refresh"], self._key["expiry"], self._key["revoked"], self._key["revoked_expiry"]
+            )
 
     # Documents, cached per process and re-read when the generation moves.
 
@@ -254,13 +301,10 @@ class RedisJournal:
         """Append one (already masked) record; dropped while the store is down (the answer still goes out,
         and the outage was logged once)."""
         store = self._store
-        text = json.dumps(entry, separators=(",", ":"), default=str)
+        entry, text = journal_size.fit(entry)
+        keys = [store._key["journal"], store._key["journal_id"], store._key["journal_bytes"]]
         with contextlib.suppress(StoreUnavailable), store._guard():
-            entry["id"] = int(
-                store._record(
-                    keys=[store._key["journal"], store._key["journal_id"]], args=[text, store._journal_size]
-                )
-            )
+            entry["id"] = int(store._record(keys=keys, args=[text, store._journal_size, journal_size.TOTAL_BYTES]))
 
     def _newest(self) -> list[str]:
         store = self._store
@@ -278,7 +322,7 @@ class RedisJournal:
     def clear(self) -> None:
         """Forget every record (ids keep counting up)."""
         with self._store._guard():
-            self._store.redis.delete(self._store._key["journal"])
+            self._store.redis.delete(self._store._key["journal"], self._store._key["journal_bytes"])
 
     def __len__(self) -> int:
         with self._store._guard():

@@ -14,22 +14,26 @@ import json
 import mmap
 import os
 import sqlite3
+import stat
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from tokenmock.mockserver.controls import journal_size
 from tokenmock.mockserver.controls.journal import ANSWERED, BatchWriter, PendingBoard, selected
-from tokenmock.mockserver.stores.base import Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.errors import StoreUnavailable
+from tokenmock.mockserver.stores.base import HEALTH_KEY, MAX_REVOKED, Change, R, RefreshUse, Store, StoreError
+from tokenmock.mockserver.stores.outage import Breaker
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS refresh (
     token_id TEXT PRIMARY KEY, family TEXT NOT NULL, expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS refresh_expiry ON refresh (expires_at);
-CREATE TABLE IF NOT EXISTS revoked (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revoked (id TEXT PRIMARY KEY, expires_at REAL NOT NULL DEFAULT 1e308) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS keys (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS journal (
@@ -59,14 +63,14 @@ def make_private(path: str) -> None:
         except FileExistsError:  # made meanwhile by another process: not ours to change
             continue
         os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)  # a planted symlink is refused
     try:
         _narrow(fd)
     finally:
         os.close(fd)
     for suffix in _COMPANIONS:
         try:
-            fd = os.open(path + suffix, os.O_RDONLY)
+            fd = os.open(path + suffix, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             continue
         try:
@@ -76,8 +80,10 @@ def make_private(path: str) -> None:
 
 
 def _narrow(fd: int) -> None:
-    """Mode 0600 for an open file of ours, whatever the umask gave it."""
-    if os.fstat(fd).st_uid == os.geteuid():
+    """Mode 0600 for an open regular file of ours, whatever the umask gave it (opened without following a
+    symlink: tightening never reaches a file a link points at)."""
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and stat.S_ISREG(info.st_mode):
         os.fchmod(fd, 0o600)
 
 
@@ -87,7 +93,7 @@ class _Process:
 
     def __init__(self, gen_path: str) -> None:
         self.pid = os.getpid()
-        self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.fd = os.open(gen_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         _narrow(self.fd)  # a umask may not widen it, nor narrow it below what this process needs
         if os.fstat(self.fd).st_size < _GEN.size:
             os.ftruncate(self.fd, _GEN.size)
@@ -99,15 +105,32 @@ class _Process:
 class SQLiteStore(Store):
     """Every piece of mutable state in one SQLite database, shared by the processes that open it."""
 
-    def __init__(self, path: str | os.PathLike[str], *, journal_size: int = 1000, max_refresh: int = 200_000) -> None:
+    # How long a write waits for a lock another program holds on the database before the store counts as
+    # down (the mock's own writers queue on a flock first, so they never wait here for each other).
+    BUSY_TIMEOUT = 5.0
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        journal_size: int = 1000,
+        max_refresh: int = 200_000,
+        max_revoked: int = MAX_REVOKED,
+    ) -> None:
         self.path = str(path)
         self._journal_size = max(1, int(journal_size))
         self._max_refresh = max_refresh
         self._prune_every = 1024  # inserts between two looks at the table's size
+        self._max_revoked = max_revoked
+        self._prune_revoked_every = 256
+        self._revocations = 0
         self._process: _Process | None = None
         self._docs: dict[str, Any] = {}
         self._seen = -1
         self._inserts = 0
+        self._breaker = Breaker(
+            f"sqlite://{self.path}", (sqlite3.OperationalError, OSError), describe=_reason, state="cannot be written"
+        )
         try:
             make_private(self.path)
         except OSError as exc:
@@ -117,6 +140,8 @@ class SQLiteStore(Store):
             db.executescript(SCHEMA)
             if "answered" not in {row[1] for row in db.execute("PRAGMA table_info(journal)")}:  # an older file
                 db.execute("ALTER TABLE journal ADD COLUMN answered INTEGER NOT NULL DEFAULT 0")
+            if "expires_at" not in {row[1] for row in db.execute("PRAGMA table_info(revoked)")}:
+                db.execute("ALTER TABLE revoked ADD COLUMN expires_at REAL NOT NULL DEFAULT 1e308")
         self.sync()
         self.journal = self._journal = SQLiteJournal(self)
 
@@ -132,7 +157,7 @@ class SQLiteStore(Store):
         local = self._proc().local
         db: sqlite3.Connection | None = getattr(local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")  # WAL stays consistent; a power cut may lose the last commits
             local.db = db
@@ -151,18 +176,35 @@ class SQLiteStore(Store):
 
     @contextmanager
     def _write(self, *, bump: bool = False) -> Iterator[sqlite3.Connection]:
-        """One write transaction, serialised across processes; `bump` announces a document change."""
-        db = self._db()
-        with self._locked() as process:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            if bump:  # after the commit: whoever sees the new number finds the new documents
-                _GEN.pack_into(process.generation, 0, _GEN.unpack_from(process.generation)[0] + 1)
+        """One write transaction, serialised across processes; `bump` announces a document change.
+
+        A write SQLite refuses (disk full, a read-only file, a database another program keeps locked)
+        raises StoreUnavailable, as a Redis outage does: the vendor's 503 with Retry-After, health 503, one
+        log line per outage (the breaker), no traceback. Reads are not refused meanwhile: they still work.
+        """
+        with self._breaker.guard():
+            db = self._db()
+            with self._locked() as process:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    with suppress(sqlite3.Error):  # a failed statement may have ended the transaction
+                        db.execute("ROLLBACK")
+                    raise
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    with suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                    raise
+                if bump:  # after the commit: whoever sees the new number finds the new documents
+                    _GEN.pack_into(process.generation, 0, _GEN.unpack_from(process.generation)[0] + 1)
+
+    def probe(self) -> None:
+        """A write through the breaker (health): reads work on a full disk, so only a write tells."""
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO keys (name, value) VALUES (?, ?)", (HEALTH_KEY, os.urandom(8).hex()))
 
     # Refresh tokens and revocation.
 
@@ -184,21 +226,37 @@ class SQLiteStore(Store):
 
     def use_refresh(self, token_id: str) -> RefreshUse:
         with self._write() as db:
-            row = db.execute("SELECT family, used FROM refresh WHERE token_id = ?", (token_id,)).fetchone()
+            row = db.execute("SELECT family, used, expires_at FROM refresh WHERE token_id = ?", (token_id,)).fetchone()
             if row is None:
                 return RefreshUse.UNKNOWN
-            family, used = row
+            family, used, expires_at = row
             if used:
-                db.execute("INSERT OR IGNORE INTO revoked (id) VALUES (?)", (family,))
+                self._add_revoked(db, family, expires_at)
                 return RefreshUse.REUSED
             if db.execute("SELECT 1 FROM revoked WHERE id IN (?, ?)", (token_id, family)).fetchone():
                 return RefreshUse.REVOKED
             db.execute("UPDATE refresh SET used = 1 WHERE token_id = ?", (token_id,))
             return RefreshUse.FRESH
 
-    def revoke(self, token_id: str) -> None:
+    def revoke(self, token_id: str, expires_at: float | None = None) -> None:
         with self._write() as db:
-            db.execute("INSERT OR IGNORE INTO revoked (id) VALUES (?)", (token_id,))
+            self._add_revoked(db, token_id, 1e308 if expires_at is None else expires_at)
+
+    def _add_revoked(self, db: sqlite3.Connection, token_id: str, expires_at: float) -> None:
+        """Record a revocation; every _prune_every of them, past MAX_REVOKED, drop the tenth expiring first."""
+        db.execute(
+            "INSERT INTO revoked (id, expires_at) VALUES (?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
+            (token_id, expires_at),
+        )
+        self._revocations += 1
+        if self._revocations % self._prune_revoked_every == 0:
+            (count,) = db.execute("SELECT count(*) FROM revoked").fetchone()
+            if count > self._max_revoked:
+                db.execute(
+                    "DELETE FROM revoked WHERE id IN (SELECT id FROM revoked ORDER BY expires_at LIMIT ?)",
+                    (max(1, count // 10),),
+                )
 
     def is_revoked(self, *token_ids: str) -> bool:
         ids = [t for t in token_ids if t]
@@ -260,8 +318,30 @@ class SQLiteStore(Store):
             os.close(process.fd)
 
 
-def _dumps(entry: dict[str, Any]) -> str:
-    return json.dumps(entry, separators=(",", ":"), default=str)
+# Rows older than the newest TOTAL_BYTES of records (run with the count trim, every _TRIM_EVERY inserts).
+_TRIM_BYTES = """
+DELETE FROM journal WHERE id <= (
+    SELECT id FROM (SELECT id, SUM(length(entry)) OVER (ORDER BY id DESC) AS newer FROM journal)
+    WHERE newer > ? ORDER BY id DESC LIMIT 1
+)
+"""
+
+
+def _reason(exc: BaseException) -> str:
+    """SQLite's own words for a failure ("database or disk is full"): no secret, and they say what to fix."""
+    return f"{type(exc).__name__}: {exc}" if isinstance(exc, sqlite3.Error) else type(exc).__name__
+
+
+def _within_budget(rows: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The newest of `rows` (oldest first) that fit TOTAL_BYTES together: between two trims a read
+    never returns more."""
+    total, start = 0, len(rows)
+    for index in range(len(rows) - 1, -1, -1):
+        total += len(rows[index][1])
+        if total > journal_size.TOTAL_BYTES:
+            break
+        start = index
+    return rows[start:]
 
 
 class SQLiteJournal:
@@ -297,13 +377,15 @@ class SQLiteJournal:
         rows = []
         for entry in batch:
             answered = entry.pop(ANSWERED, 0)
-            rows.append((entry.get("vendor"), entry.get("operation"), _dumps(entry), answered))
+            entry, text = journal_size.fit(entry)
+            rows.append((entry.get("vendor"), entry.get("operation"), text, answered))
         store = self._store
-        with store._write() as db:
+        with suppress(StoreUnavailable), store._write() as db:  # dropped while the store is down (logged once)
             db.executemany("INSERT INTO journal (vendor, operation, entry, answered) VALUES (?, ?, ?, ?)", rows)
             (last,) = db.execute("SELECT last_insert_rowid()").fetchone()
             if last // _TRIM_EVERY != (last - len(rows)) // _TRIM_EVERY:
                 db.execute("DELETE FROM journal WHERE id <= ?", (last - store._journal_size,))
+                db.execute(_TRIM_BYTES, (journal_size.TOTAL_BYTES,))
 
     def _newest(self) -> list[tuple[int, str]]:
         """The newest `journal_size` records, oldest first (in the order they were answered)."""
@@ -313,7 +395,7 @@ class SQLiteJournal:
             "ORDER BY answered, id",
             (self._store._journal_size,),
         )
-        return list(rows)
+        return _within_budget(list(rows))
 
     def entries(self, vendor: str | None = None, operation: str | None = None) -> list[dict[str, Any]]:
         """The last `journal_size` records, oldest first, optionally filtered."""

@@ -91,7 +91,6 @@ def serve(
 ) -> None:
     """Run the mock of every vendor (or one) on a production WSGI server until Ctrl-C or SIGTERM."""
     import os
-    import re
     import shutil
     import tempfile
 
@@ -102,6 +101,7 @@ def serve(
     from tokenmock.mockserver.serving.server import serve as run
     from tokenmock.mockserver.serving.tls import TlsError, prepare
     from tokenmock.mockserver.stores import is_shared
+    from tokenmock.redaction import mask_url
 
     started = time.perf_counter()
     try:
@@ -175,7 +175,7 @@ def serve(
                 " (GET / lists vendors and demo credentials)",
                 err=True,
             )
-            where = re.sub(r"//[^/@]*@", "//", store_url.partition("?")[0])  # no password in the log
+            where = mask_url(store_url)  # no password in the log
             click.echo(f"  {workers} worker(s) x {threads} threads, store {where}", err=True)
             if mock.chaos.configured:
                 click.echo(f"  chaos mode, seed {mock.chaos.configured['seed']}: every answer is a draw", err=True)

@@ -42,6 +42,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from tokenmock import plugin_wire
 from tokenmock.contracts import strategies
 from tokenmock.contracts.strategies import Reply
 
@@ -51,10 +52,18 @@ DEFAULT_SETTINGS: dict[str, Any] = {"validate_responses": True, "access_log": Fa
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No werkzeug access line per request (the mock journals requests itself)."""
+    """No werkzeug access line per request (the mock journals requests itself); malformed HTTP refused in
+    JSON, as `tokenmock serve` does, not with http.server's HTML page; a silent client cut off."""
+
+    timeout = plugin_wire.READ_DEADLINE
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.wfile.write(plugin_wire.refusal_bytes(int(code), message or http.HTTPStatus(code).phrase))
 
 
 class RootUrl(str):
@@ -91,6 +100,7 @@ class LiveMock:
             self._server: BaseWSGIServer = make_server(
                 "127.0.0.1", port, self.app, threaded=True, request_handler=_QuietHandler, fd=listener.fileno()
             )
+        plugin_wire.bound_threads(self._server)
         self.port: int = self._server.port
         self.root = f"http://127.0.0.1:{self.port}"
         self.url = RootUrl(self.root, self)
@@ -170,6 +180,7 @@ class ReplayServer:
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._slots = plugin_wire.Slots()
         self._default: Reply | None = None
         self._routes: dict[str, Reply] = {}
         self._thread = threading.Thread(target=self._accept, name="tokenmock-replay", daemon=True)
@@ -195,6 +206,10 @@ class ReplayServer:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
+            if not self._slots.take():  # at most plugin_wire.MAX_CONNECTIONS threads
+                plugin_wire.refuse(conn, 503, "too many connections; retry shortly")
+                conn.close()
+                continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
@@ -208,29 +223,20 @@ class ReplayServer:
                     reply = self._routes.get(request.path.split("?", 1)[0], self._default)
                 if reply is not None:
                     self._deliver(conn, reply)
+            except plugin_wire.Refusal as refusal:  # malformed, too big or too slow: as `tokenmock serve`
+                plugin_wire.refuse(conn, refusal.status, refusal.description)
             except OSError:  # the client hung up: nothing left to do
                 return
+            finally:
+                self._slots.give_back()
 
     @staticmethod
     def _read_request(conn: socket.socket) -> Received | None:
-        conn.settimeout(5)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, path = [*lines[0].split(" ", 2), "", ""][:2]
-        headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
-        length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0") or 0)
-        while len(body) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return Received(method, path, headers, body)
+        raw = plugin_wire.read_request(conn)
+        if raw is None:
+            return None
+        conn.settimeout(5)  # as before: a delivery to a client that stops reading ends
+        return Received(raw.method, raw.path, raw.headers, raw.body)
 
     def _head(self, reply: Reply, length: int | None) -> bytes:
         try:

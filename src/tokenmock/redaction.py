@@ -37,3 +37,34 @@ def secret_forms(secret: str) -> set[str]:
         text = b64.decode("ascii")
         forms |= {text, text.rstrip("=")}
     return {form for form in forms if len(form) >= MIN_SCRUBBED}
+
+
+# Query parameters of a URL that hold a secret (`?password=`, `?auth_token=`, `?secret_key=`, `?apikey=`).
+_SECRET_PARAMETER = re.compile(r"pass|pwd|token|secret|key|auth|credential|session", re.IGNORECASE)
+MASK = "***"
+
+
+def mask_url(url: str) -> str:
+    """`url` fit for a log line or a warning: a password in its userinfo and the values of query parameters
+    named like a secret replaced by `***` (the user name, host, path and other parameters stay, so the
+    reader still knows which store is meant). Works on text that is not a valid URL too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority_end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    if "@" in authority:
+        userinfo, _, host = authority.rpartition("@")
+        user = userinfo.partition(":")[0]
+        authority = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+        if not user and ":" in userinfo:
+            authority = f":{MASK}@{host}"
+    path, qsep, query = tail.partition("?")
+    if qsep:
+        query, hsep, fragment = query.partition("#")
+        masked = []
+        for part in query.split("&"):
+            name, eq, _value = part.partition("=")
+            masked.append(f"{name}={MASK}" if eq and _SECRET_PARAMETER.search(name) else part)
+        tail = f"{path}?{'&'.join(masked)}{hsep}{fragment}"
+    return f"{scheme}{sep}{authority}{tail}"

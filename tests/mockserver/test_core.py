@@ -310,9 +310,13 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
         create_app(str(tmp_path / "absent.toml"))
 
 
-def test_empty_config_file_means_defaults(tmp_path: Path) -> None:
+def test_an_empty_config_file_is_an_error_and_an_empty_mapping_means_defaults(tmp_path: Path) -> None:
+    """Issue 22: a file caught empty (truncated before being written) must not mean "the defaults"."""
     path = tmp_path / "empty.yaml"
     path.write_text("", encoding="utf-8")
+    with pytest.raises(ConfigError, match="empty"):
+        load_settings(str(path), environ={})
+    path.write_text("{}\n", encoding="utf-8")
     assert load_settings(str(path), environ={})["journal_size"] == 1000
 
 

@@ -45,12 +45,16 @@ def test_key_material_is_private_whatever_the_umask(tmp_path: Path, open_umask: 
         assert key.stat().st_mode & 0o777 == 0o600
 
 
-def test_a_directory_made_too_open_is_tightened(tmp_path: Path) -> None:
+def test_an_existing_folder_is_used_as_it_is(tmp_path: Path) -> None:
+    """Issue 22: a folder the mock did not create is never chmod-ed (it may be shared on purpose); one
+    nobody else can write is used, its key files still 0600 (tests/security/test_files_round3.py refuses
+    the others)."""
     directory = tmp_path / "ca"
     directory.mkdir(mode=0o755)
     os.chmod(directory, 0o755)
     prepare(settings_for(directory), "127.0.0.1")
-    assert directory.stat().st_mode & 0o777 == 0o700
+    assert directory.stat().st_mode & 0o777 == 0o755
+    assert (directory / "ca-key.pem").stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize(

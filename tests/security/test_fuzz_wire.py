@@ -237,7 +237,11 @@ def wire_requests(draw: st.DrawFn) -> tuple[Route, bytes]:
 def test_arbitrary_bytes_never_break_the_server(server: Served, case: tuple[Route, bytes]) -> None:
     route, data = case
     CASES["wire hypothesis"] += 1
-    assert_answer(server, exchange(server.port, data), route)
+    raw = exchange(server.port, data)
+    if route.method == "GET" and raw.status == 200 and data.startswith(f"GET {route.path} HTTP/1.1\r\n".encode()):
+        assert server.alive()  # a well-formed GET the draw happened to make (discovery, keys): its 200 is right
+        return
+    assert_answer(server, raw, route)
     assert server.alive()
 
 

@@ -16,6 +16,11 @@ COUNTED = {
     "test_small_findings",
     "test_masking_values",
     "test_admin_guard",
+    "test_store_faults",
+    "test_files_and_config",
+    "test_round3",
+    "test_wire_round3",
+    "test_plugin_servers",
 }
 
 
