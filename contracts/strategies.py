@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
-import re
-import string
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -31,8 +28,17 @@ from hypothesis.errors import HypothesisException
 
 from tokenmock.contracts.errors import Violation
 from tokenmock.contracts.loader import operation
+from tokenmock.contracts.payload_defects import UNUSABLE_TOKENS, broken_payloads, edited, path_of, required_paths
 from tokenmock.contracts.reproducible import own_constants_only
-from tokenmock.contracts.validation import compile_schema, validate_response
+from tokenmock.contracts.schema_values import (
+    LIFETIME_FIELDS,
+    RELATIVE_FIELDS,
+    from_schema,
+    media,
+    resolve_pointer,
+    token_pointers,
+)
+from tokenmock.contracts.validation import validate_response
 
 __all__ = [
     "ERROR_CODE_POINTERS",
@@ -96,28 +102,7 @@ ERROR_CODE_POINTERS = {
     "aminotv": "/errors/0/code",  # JSON:API errors
 }
 
-# Seconds a real token lives, at most: a plausible `expires_in`. Beyond it a value is hostile.
-MAX_LIFETIME = 366 * 86400
-# Integer fields whose values a real server keeps in a plausible range (the contracts leave them open).
-LIFETIME_FIELDS = {"expires_in"}
-TIMESTAMP_FIELDS = {"login_timestamp", "exp", "iat"}
-# field -> the field it counts from: expires_at_timestamp lies after login_timestamp, or equals it (AMINO-03).
-RELATIVE_FIELDS = {"expires_at_timestamp": "login_timestamp"}
-
-# Token strings a real server issues: RFC 6749 Appendix A.12/A.17 (1*VSCHAR), without the space that
-# a Bearer header could not carry (RFC 6750 §2.1).
-TOKEN_FIELDS = frozenset({"access_token", "refresh_token"})
-_TOKEN_TEXT = st.characters(min_codepoint=0x21, max_codepoint=0x7E)
-# RFC 6749 §5.1 members: extra members never take these names (a client reads them wherever they are).
-RFC6749_MEMBERS = frozenset({"access_token", "token_type", "expires_in", "refresh_token", "scope"})
-
 _HEADER_TEXT = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
-_JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-_JSON = st.recursive(
-    _JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=8,
-)
 
 
 @dataclass(frozen=True)
@@ -150,166 +135,7 @@ class Reply:
         return f"Reply({self.kind}, {self.status}, delivery={self.delivery}, headers={self.headers!r}, body={body!r})"
 
 
-def resolve_pointer(document: Any, pointer: str) -> Any:
-    """The value at a JSON pointer; KeyError/IndexError/TypeError when there is none."""
-    node = document
-    for part in filter(None, pointer.split("/")):
-        node = node[int(part)] if isinstance(node, list) else node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-_LINKED_BODY = re.compile(r"\$response\.body#(/[^}\s]*)")
-
-
-def token_pointers(vendor: str, operation_id: str) -> tuple[str | None, str | None]:
-    """(access token, refresh token) locations in an operation's 200 body, read from its links."""
-    access = refresh = None
-    for link in ((operation(vendor, operation_id).responses.get("200") or {}).get("links") or {}).values():
-        for value in (link.get("parameters") or {}).values():
-            if (match := _LINKED_BODY.search(str(value))) and str(value).lower().startswith("bearer"):
-                access = access or match.group(1)
-        body = link.get("requestBody")
-        if isinstance(body, Mapping):
-            for name, value in body.items():
-                if name == "refresh_token" and (match := _LINKED_BODY.search(str(value))):
-                    refresh = refresh or match.group(1)
-    return access, refresh
-
-
-# Generating values from the contracts' schemas (the subset of JSON Schema they use).
-
-
-def _merge(a: Any, b: Any) -> Any:
-    """`allOf` of two schemas, for the shapes the contracts use (objects refined member by member)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        merged = dict(a)
-        for key, value in b.items():
-            if key == "required":
-                merged[key] = sorted(set(a.get(key, [])) | set(value))
-            elif key in merged:
-                merged[key] = _merge(merged[key], value)
-            else:
-                merged[key] = value
-        return merged
-    return b
-
-
-def _flatten(schema: Mapping[str, Any]) -> dict[str, Any]:
-    flat = {k: v for k, v in schema.items() if k != "allOf"}
-    for part in schema.get("allOf") or []:
-        flat = _merge(flat, _flatten(part))
-    return flat
-
-
-def from_schema(schema: Mapping[str, Any], *, plausible: bool = True, extras: bool = False) -> st.SearchStrategy[Any]:
-    """Values valid against a (`$ref`-inlined) schema.
-
-    `plausible` keeps lifetimes and timestamps in the range a real server uses; `extras` sometimes adds
-    members the schema does not name (allowed unless `additionalProperties: false`).
-    """
-    validator = compile_schema(dict(schema))
-    return _build(dict(schema), plausible, extras).filter(validator.is_valid)
-
-
-def _build(schema: dict[str, Any], plausible: bool, extras: bool, name: str = "") -> st.SearchStrategy[Any]:
-    schema = _flatten(schema)
-    if "const" in schema:
-        return st.just(schema["const"])
-    if "enum" in schema:
-        return st.sampled_from(schema["enum"])
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            base = {k: v for k, v in schema.items() if k != key}
-            return st.one_of([_build(_merge(base, branch), plausible, extras, name) for branch in schema[key]])
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return st.one_of([_build({**schema, "type": k}, plausible, extras, name) for k in kind])
-    if kind == "object" or (kind is None and "properties" in schema):
-        return _object(schema, plausible, extras)
-    if kind == "array":
-        items = schema.get("items") or {}
-        low = int(schema.get("minItems", 0))
-        high = int(schema.get("maxItems", low + 3))
-        return st.lists(_build(dict(items), plausible, extras, name), min_size=low, max_size=max(low, high))
-    if kind == "string":
-        return _string(schema, plausible and name in TOKEN_FIELDS)
-    if kind in ("integer", "number"):
-        return _number(schema, kind, plausible, name)
-    if kind == "boolean":
-        return st.booleans()
-    if kind == "null":
-        return st.none()
-    return _JSON
-
-
-def _object(schema: dict[str, Any], plausible: bool, extras: bool) -> st.SearchStrategy[Any]:
-    properties = schema.get("properties") or {}
-    required = [n for n in schema.get("required", []) if n in properties]
-    optional = [n for n in properties if n not in required]
-    fields = {n: _build(dict(properties[n]), plausible, extras, n) for n in properties}
-    additional = schema.get("additionalProperties", True)
-    allow_extra = extras and additional is not False
-
-    @st.composite
-    def draw_object(draw: st.DrawFn) -> dict[str, Any]:
-        chosen = required + [n for n in optional if draw(st.booleans())]
-        value = {n: draw(fields[n]) for n in chosen}
-        for relative, base in RELATIVE_FIELDS.items():
-            if plausible and isinstance(value.get(relative), int) and isinstance(value.get(base), int):
-                value[relative] = value[base] + draw(st.just(0) | st.integers(1, MAX_LIFETIME))
-        if allow_extra:
-            extra_value = _JSON if additional is True else _build(dict(additional), plausible, False)
-            names = st.text(string.ascii_letters + "_", min_size=1, max_size=12).filter(
-                lambda n: n not in properties and n not in RFC6749_MEMBERS
-            )
-            value.update(draw(st.dictionaries(names, extra_value, max_size=2)))
-        return value
-
-    return draw_object()
-
-
-def _string(schema: dict[str, Any], token: bool = False) -> st.SearchStrategy[str]:
-    low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
-    fmt = schema.get("format")
-    if fmt == "uuid":
-        return st.uuids().map(str)
-    if fmt == "uri":
-        return st.from_regex(r"\Ahttps://[a-z]{1,12}\.example/[a-z0-9/]{0,20}\Z")
-    if "pattern" in schema:
-        strategy = st.from_regex(schema["pattern"])
-        return strategy.filter(lambda s: len(s) >= low and (high is None or len(s) <= high))
-    longest = high if high is not None else max(low, 40)
-    if token:
-        return st.text(_TOKEN_TEXT, min_size=max(low, 1), max_size=longest)
-    return st.text(min_size=low, max_size=longest)
-
-
-def _number(schema: dict[str, Any], kind: str, plausible: bool, name: str) -> st.SearchStrategy[Any]:
-    low, high = schema.get("minimum"), schema.get("maximum")
-    if "exclusiveMinimum" in schema:
-        low = schema["exclusiveMinimum"] + 1
-    if "exclusiveMaximum" in schema:
-        high = schema["exclusiveMaximum"] - 1
-    if plausible and name in LIFETIME_FIELDS:
-        low, high = max(low or 1, 1), min(high if high is not None else MAX_LIFETIME, MAX_LIFETIME)
-    elif plausible and name in TIMESTAMP_FIELDS | set(RELATIVE_FIELDS):
-        low, high = max(low or 1_500_000_000, 1_500_000_000), min(high or 2_500_000_000, 2_500_000_000)
-    if kind == "integer":
-        return st.integers(
-            min_value=None if low is None else math.ceil(low), max_value=None if high is None else math.floor(high)
-        )
-    return st.floats(min_value=low, max_value=high, allow_nan=False, allow_infinity=False)
-
-
 # The replies.
-
-
-def _media(vendor: str, operation_id: str, status: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """(media type, body schema, headers object) of a documented response."""
-    response = operation(vendor, operation_id).response(status) or {}
-    content = response.get("content") or {}
-    media_type = next(iter(content), "application/json")
-    return media_type, dict((content.get(media_type) or {}).get("schema") or {}), dict(response.get("headers") or {})
 
 
 def _headers(documented: Mapping[str, Any], media_type: str) -> st.SearchStrategy[tuple[tuple[str, str], ...]]:
@@ -348,14 +174,14 @@ def _documented(vendor: str, operation_id: str, status: int, payload: Any, heade
 def success_payloads(vendor: str, operation_id: str) -> st.SearchStrategy[Any]:
     """Any 200 body the contract allows, with plausible lifetimes and timestamps, sometimes with extra
     members (RFC 6749 §5.1 lets a server add parameters)."""
-    _, schema, _ = _media(vendor, operation_id, 200)
+    _, schema, _ = media(vendor, operation_id, 200)
     return from_schema(schema, extras=True)
 
 
 @functools.cache
 def success_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
     """200 replies the contract allows, headers included, as JSON (compact or indented)."""
-    media_type, _, documented = _media(vendor, operation_id, 200)
+    media_type, _, documented = media(vendor, operation_id, 200)
 
     @st.composite
     def draw_reply(draw: st.DrawFn) -> Reply:
@@ -379,7 +205,7 @@ def error_replies(vendor: str, operation_id: str) -> st.SearchStrategy[Reply]:
     pointer = ERROR_CODE_POINTERS[vendor]
 
     def for_status(status: int) -> st.SearchStrategy[Reply]:
-        media_type, schema, documented = _media(vendor, operation_id, status)
+        media_type, schema, documented = media(vendor, operation_id, status)
 
         @st.composite
         def draw_reply(draw: st.DrawFn) -> Reply:
@@ -438,118 +264,12 @@ _UNDOCUMENTED = (201, 202, 204, 402, 409, 418, 422, 429, 500, 503)
 _HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>"
 _NOT_JSON_TYPES = ("text/html; charset=utf-8", "text/plain", "application/xml", "application/octet-stream")
 _NOT_JSON = (b"{", b"{'access_token': 'x'}", b"access_token=abc&expires_in=3600", b"\xff\xfe{}", b"[" * 100_000, b"NaN")
-_ABSURD_NUMBERS = (-1, 0, -(2**31), 10**12, 2**64, 10**30)
-_UNUSABLE_TOKENS = ("tok\u0100en", "tok\nen", "tok en", "\u00e9t\u00e9", "")
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every member path of a JSON value (not the root)."""
-    found: list[tuple[Any, ...]] = []
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in items:
-        found.append((*prefix, key))
-        found.extend(_paths(child, (*prefix, key)))
-    return found
-
-
-def _pointer(path: tuple[Any, ...]) -> str:
-    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in path)
-
-
-def _path(pointer: str) -> tuple[Any, ...]:
-    parts = filter(None, pointer.split("/"))
-    return tuple(int(p) if p.isdigit() else p.replace("~1", "/").replace("~0", "~") for p in parts)
-
-
-def _edited(value: Any, path: tuple[Any, ...], new: Any = None, *, delete: bool = False) -> Any:
-    """A copy of a JSON value with the member at `path` replaced (or deleted)."""
-    copy = json.loads(json.dumps(value))
-    node = copy
-    for key in path[:-1]:
-        node = node[key]
-    if delete:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = new
-    return copy
-
-
-def _required_paths(schema: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> set[tuple[Any, ...]]:
-    """Paths of required members, through required objects and the first item of non-empty arrays."""
-    schema = _flatten(schema)
-    found: set[tuple[Any, ...]] = set()
-    if schema.get("type") == "array" and isinstance(schema.get("items"), dict) and schema.get("minItems", 0) > 0:
-        found |= _required_paths(schema["items"], (*prefix, 0))
-    for name in schema.get("required", []):
-        child = (schema.get("properties") or {}).get(name)
-        found.add((*prefix, name))
-        if isinstance(child, dict):
-            found |= _required_paths(child, (*prefix, name))
-    return found
-
-
-def _named(schema: Mapping[str, Any], path: tuple[Any, ...]) -> bool:
-    """Whether the schema names the member at `path` (extra members it does not name take any type)."""
-    node: Any = _flatten(schema)
-    for key in path:
-        node = node.get("items") if isinstance(key, int) else (node.get("properties") or {}).get(key)
-        if not isinstance(node, dict):
-            return False
-        node = _flatten(node)
-    return True
-
-
-def _other_type(current: Any) -> st.SearchStrategy[Any]:
-    """A value of another JSON type than `current` (never a whole float standing in for an integer)."""
-    options: list[st.SearchStrategy[Any]] = [st.none(), st.lists(st.integers(), max_size=2), st.just({"value": 1})]
-    if not isinstance(current, str):
-        options.append(st.text(max_size=8))
-    if isinstance(current, str) or current is None or isinstance(current, list | dict):
-        options.append(st.integers())
-    if not isinstance(current, bool):
-        options.append(st.booleans())
-    if isinstance(current, int) and not isinstance(current, bool):
-        options.append(st.just(3600.5))  # a fraction where an integer belongs (a whole float would pass)
-    return st.one_of(options).filter(lambda v: type(v) is not type(current))
-
-
-def _broken_payloads(vendor: str, operation_id: str, defect: str) -> st.SearchStrategy[Any]:
-    """A valid 200 payload with one defect (sometimes with extra members on top, which are allowed)."""
-    _, schema, _ = _media(vendor, operation_id, 200)
-    required = _required_paths(schema)
-    # The lifetime a client reads (the first resource of an envelope, not a second one).
-    lifetimes = [p for p in required if p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS)]
-
-    @st.composite
-    def draw_payload(draw: st.DrawFn) -> Any:
-        payload = draw(success_payloads(vendor, operation_id))
-        present = _paths(payload)
-        if defect == "wrong_type":
-            path = draw(st.sampled_from([p for p in present if _named(schema, p)]))
-            payload = _edited(payload, path, draw(_other_type(resolve_pointer(payload, _pointer(path)))))
-        elif defect == "missing_field":
-            payload = _edited(payload, draw(st.sampled_from([p for p in present if p in required])), delete=True)
-        elif defect == "absurd_number":
-            path = draw(st.sampled_from(lifetimes))
-            base_name = RELATIVE_FIELDS.get(path[-1])
-            base = resolve_pointer(payload, _pointer((*path[:-1], base_name))) if base_name else 0
-            # A relative timestamp at or before its base means "no stated lifetime" (AMINO-03), not absurd.
-            numbers = [n for n in _ABSURD_NUMBERS if n > 0 or base_name is None]
-            payload = _edited(payload, path, base + draw(st.sampled_from(numbers)))
-        else:
-            payload = draw(st.sampled_from([[], [payload], "token", 42, None, True]))
-        if isinstance(payload, dict) and draw(st.booleans()):
-            extra = st.dictionaries(st.text(string.ascii_lowercase, min_size=1, max_size=6), _JSON, max_size=2)
-            payload = {**draw(extra), **payload}
-        return payload
-
-    return draw_payload()
 
 
 def hostile_kinds(vendor: str, operation_id: str) -> tuple[str, ...]:
     """The HOSTILE_KINDS that apply to an operation (where no token is issued, none is unusable...)."""
-    _, schema, _ = _media(vendor, operation_id, 200)
-    required = _required_paths(schema)
+    _, schema, _ = media(vendor, operation_id, 200)
+    required = required_paths(schema)
     lifetimes = any(p[-1] in LIFETIME_FIELDS | set(RELATIVE_FIELDS) for p in required)
     access, _ = token_pointers(vendor, operation_id)
     missing = {
@@ -574,7 +294,7 @@ def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.Sear
     applicable = hostile_kinds(vendor, operation_id)
     if unknown := set(chosen) - set(applicable):
         raise ValueError(f"{vendor}.{operation_id}: no hostile kinds {sorted(unknown)}; choose from {applicable}")
-    media_type, _, documented = _media(vendor, operation_id, 200)
+    media_type, _, documented = media(vendor, operation_id, 200)
     valid = success_replies(vendor, operation_id)
     json_headers = (("Content-Type", media_type),)
     access_pointer, _ = token_pointers(vendor, operation_id)
@@ -592,12 +312,14 @@ def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.Sear
         return replace(r, headers=((("Content-Type", value),) if value else ()) + headers)
 
     def token(r: Reply, value: str) -> Reply:
-        return replace(r, body=json.dumps(_edited(r.payload, _path(access_pointer or "/access_token"), value)).encode())
+        return replace(
+            r, body=json.dumps(edited(r.payload, path_of(access_pointer or "/access_token"), value)).encode()
+        )
 
     def broken(defect: str) -> st.SearchStrategy[Reply]:
         replies = st.builds(
             lambda payload, headers: reply(defect, 200, headers, json.dumps(payload).encode()),
-            _broken_payloads(vendor, operation_id, defect),
+            broken_payloads(vendor, operation_id, defect, success_payloads(vendor, operation_id)),
             _headers(documented, media_type),
         )
         if defect == "absurd_number":  # the contract may allow it (no minimum); the client must not
@@ -610,7 +332,7 @@ def _hostile(vendor: str, operation_id: str, chosen: tuple[str, ...]) -> st.Sear
         if kind in _DELIVERIES:
             return from_valid(kind, lambda r, d: replace(r, delivery=d), st.just(_DELIVERIES[kind]))
         if kind == "unusable_token":
-            return from_valid(kind, token, st.sampled_from(_UNUSABLE_TOKENS))
+            return from_valid(kind, token, st.sampled_from(UNUSABLE_TOKENS))
         if kind == "wrong_content_type":
             return from_valid(kind, content_type, st.sampled_from(_NOT_JSON_TYPES))
         if kind == "missing_content_type":

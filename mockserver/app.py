@@ -47,8 +47,10 @@ from tokenmock.mockserver.vendors.base import fill_demo_curl
 
 _PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 # Objects that may be injected through the config mapping but are not settings.
-# (`running_metrics`: the counts a reloaded app carries on; `metrics` is the on/off setting.)
-_INJECTABLE = ("clock", "store", "running_metrics")
+# (`running_metrics`: the counts a reloaded app carries on; `metrics` is the on/off setting;
+# `admin_routes`: callables adding routes to the admin blueprint, under its access rules, as
+# `tokenmock proxy` adds /__mock/drift and /__mock/readings.)
+_INJECTABLE = ("clock", "store", "running_metrics", "admin_routes")
 
 
 class UnreadableBody(BadRequest):
@@ -133,6 +135,8 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     admin_routes = admin.blueprint(mock)
     if mock.metrics is not None:
         metrics.add_route(admin_routes, mock.metrics)
+    for add_routes in injected.get("admin_routes", ()):
+        add_routes(admin_routes)
     app.register_blueprint(admin_routes)
     app.register_blueprint(control_page.blueprint(mock))
 

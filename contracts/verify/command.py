@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tokenmock import contracts
+from tokenmock.contracts.verify.guard import EXCHANGE_SECONDS, MAX_BODY, RUN_SECONDS
 from tokenmock.contracts.verify.target import CREDENTIALS, Target, demo_credentials
 
 if TYPE_CHECKING:  # schemathesis loads only when the command runs, not with every `tokenmock` command
@@ -60,44 +61,47 @@ def _readings(vendor: str, items: Iterable[str]) -> dict[str, str]:
 
 
 def run_behaviour(target: Target, report: Report, mask: Masker) -> int:
-    """Run every behaviour check, adding failures and skips to the report; returns how many ran."""
+    """Run every behaviour check, adding failures, skips and warnings to the report; returns how many ran."""
     from tokenmock.contracts.checks import Finding
     from tokenmock.contracts.verify.behaviour import checks_for, operation_of
+    from tokenmock.contracts.verify.guard import BodyTooLarge, ExchangeTimeout, RunDeadlinePassed
     from tokenmock.contracts.verify.report import curl_of
-    from tokenmock.contracts.verify.target import CheckFailed, CheckSkipped
+    from tokenmock.contracts.verify.target import CheckFailed, CheckSkipped, CheckWarning
 
     ran = 0
     for check in checks_for(target.vendor):
         operation = target.label(operation_of(target, check.role))
         target.last = None
+        failure: tuple[str, str, int | None] | None = None
         try:
             check.run(target)
         except CheckSkipped as skip:
             report.skipped.append((operation, check.name, str(skip)))
-        except CheckFailed as failure:
+        except CheckWarning as warning:
+            report.warnings.append((operation, check.name, str(warning)))
+        except CheckFailed as failed:
+            failure = (failed.title, failed.message, failed.status)
+        except RunDeadlinePassed as spent:
+            report.errors.append(f"{spent}: {check.name} and the checks after it did not run")
+            break
+        except BodyTooLarge as exc:
+            failure = ("answer larger than the cap", str(exc), None)
+        except ExchangeTimeout as exc:
+            failure = ("no complete answer in time", str(exc), None)
+        except Exception as exc:  # the provider broke the connection mid-check, answered garbage...
+            failure = ("check could not complete", f"{type(exc).__name__}: {exc}", None)
+        if failure is not None:
+            title, message, status = failure
             report.findings.append(
                 Finding(
                     vendor=target.vendor,
                     operation=operation,
                     check=check.name,
-                    title=failure.title,
-                    message=failure.message,
-                    status=failure.status,
+                    title=title,
+                    message=message,
+                    status=status,
                     curl=curl_of(target.last, mask),
                     phase="behaviour",
-                )
-            )
-        except Exception as exc:  # the provider broke the connection mid-check, answered garbage...
-            report.findings.append(
-                Finding(
-                    target.vendor,
-                    operation,
-                    check.name,
-                    "check could not complete",
-                    f"{type(exc).__name__}: {exc}",
-                    None,
-                    curl_of(target.last, mask),
-                    "behaviour",
                 )
             )
         ran += 1
@@ -125,19 +129,55 @@ class _Progress:
             click.echo(f" {checks} checks, {time.perf_counter() - self.started:.1f}s", err=True)
 
 
+def _verify_config(path: Path | None, vendor: str) -> dict[str, Any]:
+    """The vendor's table of a verify config file (TOML: `[clickview] resource = "https://..."`)."""
+    if path is None:
+        return {}
+    import tomllib
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--config") from None
+    table = document.get(vendor) or {}
+    unknown = set(table) - {"resource", "jwks", "readings"}
+    if not isinstance(table, dict) or unknown:
+        raise click.BadParameter(f"[{vendor}] takes resource, jwks and readings only", param_hint="--config")
+    return dict(table)
+
+
+def _url_option(value: str | None, name: str) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL", param_hint=name)
+    return value
+
+
 @click.command()
 @click.argument("vendor", type=click.Choice(contracts.vendors()))
 @click.option("--base-url", required=True, envvar="TOKENMOCK_BASE_URL", help="The vendor API's base URL.")
 @_credential_options
 @click.option("-c", "--credential", "extra", multiple=True, metavar="NAME=VALUE", help="Any other credential.")
+@click.option(
+    "--resource",
+    envvar="TOKENMOCK_RESOURCE",
+    help="A protected URL of yours the token opens (GET, Bearer): the resource checks run against it. "
+    "Without it they run only where the contract's resource is the vendor's own, or against a tokenmock.",
+)
+@click.option("--jwks", envvar="TOKENMOCK_JWKS", help="Where the provider publishes its signing keys (a JWKS URL).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help='A TOML verify config: per vendor table, `resource`, `jwks`, `readings = {ID = "lenient"}`.',
+)
 @click.option("--max-examples", default=50, show_default=True, type=click.IntRange(1), help="Examples per operation.")
 @click.option("--seed", type=int, help="Fix the generation seed (reproducible runs).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Concurrent requests.")
 @click.option(
     "--strict",
     is_flag=True,
-    help="Also require every request the contract forbids to be refused (negative_data_rejection); "
-    "the mock's default readings and many real servers are more lenient than that.",
+    help="Also require every request the contract forbids to be refused (negative_data_rejection), and "
+    "what RFCs require but verify only warns of otherwise (Cache-Control: no-store on token answers).",
 )
 @click.option(
     "--reading",
@@ -147,7 +187,27 @@ class _Progress:
     help="The reading a provider follows for a register entry (default: a tokenmock's own, else the contract's).",
 )
 @click.option("--admin-token", envvar="TOKENMOCK_ADMIN_TOKEN", help="A tokenmock's admin token (for the clock checks).")
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1), help="Seconds per request.")
+@click.option(
+    "--timeout",
+    default=EXCHANGE_SECONDS,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds for each whole exchange (connect, headers and body).",
+)
+@click.option(
+    "--run-timeout",
+    default=RUN_SECONDS,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds for the whole run; what is left when it passes does not run (an error).",
+)
+@click.option(
+    "--max-body",
+    default=MAX_BODY,
+    show_default=True,
+    type=click.IntRange(min=1024),
+    help="Bytes an answer may have; a larger one is a failure.",
+)
 @click.option(
     "--junit-xml", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write JUnit XML here."
 )
@@ -155,6 +215,9 @@ def verify(
     vendor: str,
     base_url: str,
     extra: tuple[str, ...],
+    resource: str | None,
+    jwks: str | None,
+    config_file: Path | None,
     max_examples: int,
     seed: int | None,
     workers: int,
@@ -162,39 +225,69 @@ def verify(
     reading_items: tuple[str, ...],
     admin_token: str | None,
     timeout: float,
+    run_timeout: float,
+    max_body: int,
     junit_xml: Path | None,
     **given: str | None,
 ) -> None:
     """Check a server against VENDOR's contract and documented behaviour; exit 1 on any violation.
 
     Every schemathesis check (documented examples, coverage, fuzzing, stateful chains through the
-    contract's links), then the behaviour checks: the documented flow works and its token opens the
-    resource; wrong secret, unknown client, missing credentials and a wrong grant are refused as
-    documented; garbage, tampered and foreign bearers are refused; refresh and reuse; a sane expires_in;
-    expiry (against a tokenmock, through its admin API). Each failure is printed with its operation, the
-    rule it breaks and a curl line that reproduces it; secrets are masked in everything verify writes.
+    contract's links), then the behaviour checks (docs: verify.md). Operations only the mock serves
+    (x-mock-only) are skipped against any other provider, with the reason; resource checks need
+    --resource there. Each failure is printed with its operation, the rule it breaks and a curl line
+    that reproduces it; secrets are masked in everything verify writes.
     """
     from tokenmock.contracts.checks import run
     from tokenmock.contracts.verify.diagnostics import preflight
-    from tokenmock.contracts.verify.report import Masker, render, to_junit_xml
+    from tokenmock.contracts.verify.guard import Budget, GuardedAdapter
+    from tokenmock.contracts.verify.report import Masker, escape_controls, render, to_junit_xml
 
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{base_url!r} is not an http:// or https:// URL", param_hint="--base-url")
+    configured = _verify_config(config_file, vendor)
+    resource = _url_option(resource or configured.get("resource"), "--resource")
+    jwks = _url_option(jwks or configured.get("jwks"), "--jwks")
     credentials = _credentials(vendor, given, extra)
-    readings = _readings(vendor, reading_items)
-    target = Target(vendor, base_url, credentials, readings=readings, admin_token=admin_token, timeout=timeout)
+    configured_readings = [f"{k}={v}" for k, v in (configured.get("readings") or {}).items()]
+    readings = _readings(vendor, [*configured_readings, *reading_items])
+    budget = Budget(exchange=timeout, run=run_timeout, max_body=max_body)
+    target = Target(
+        vendor,
+        base_url,
+        credentials,
+        readings=readings,
+        admin_token=admin_token,
+        timeout=timeout,
+        budget=budget,
+        resource_url=resource,
+        jwks_url=jwks,
+        strict=strict,
+    )
     problem = preflight(target)
     if problem is not None:
-        click.echo(Masker(credentials)(f"tokenmock verify {vendor}: {problem}"), err=True)
+        line = Masker(credentials, target.base_query_values)(f"tokenmock verify {vendor}: {problem}")
+        click.echo(escape_controls(line, newlines=False), err=True)
         sys.exit(1)
     _, token = target.token_answer()
     mask = Masker(credentials, [token] if token else [])
+    for value in target.base_query_values:
+        mask.add(value)
     interactive = sys.stderr.isatty()
     if interactive:
-        click.echo(f"verifying {vendor} at {base_url} ({target.readings_source} readings)", err=True)
+        click.echo(f"verifying {vendor} at {target.printable_base_url} ({target.readings_source} readings)", err=True)
+    skip = {
+        op.operation_id: why
+        for op in contracts.operations(vendor)
+        if (why := target.serves(op.operation_id)) is not None
+    }
+
+    def spent() -> str | None:
+        return f"the run's deadline of {run_timeout:g} s passed (--run-timeout)" if budget.run_spent() else None
+
     report = run(
         vendor,
-        base_url=base_url,
+        base_url=target.base_url,
         credentials=credentials,
         max_examples=max_examples,
         seed=seed,
@@ -202,11 +295,16 @@ def verify(
         workers=workers,
         progress=_Progress(interactive),
         narrower=target.narrower_than_contract(),
+        skip=skip,
+        adapter=GuardedAdapter(budget),
+        stop=spent,
     )
+    if (reason := spent()) is not None and reason not in report.errors:
+        report.errors.append(reason)  # the schemathesis phases ended just as the time ran out
     started = time.perf_counter()
     progress = _Progress(interactive)
     progress("behaviour", "started", report)
-    behaviour_checks = run_behaviour(target, report, mask)
+    behaviour_checks = run_behaviour(target, report, mask) if reason is None else 0
     report.checks_by_phase["behaviour"] = behaviour_checks
     progress("behaviour", "finished", report)
     report.elapsed += time.perf_counter() - started

@@ -1,9 +1,10 @@
 """Why a provider cannot be verified at all, in one line: before any check runs, verify sends the
 documented token request once and names the URL and the likely cause of what went wrong.
 
-Nothing listening, a name that does not resolve, a TLS handshake that fails, no answer in time, a 404
-on the token path (the base URL is wrong), a 5xx, or an answer that is not JSON: each ends the run
-(exit 1) instead of a hundred identical schemathesis errors.
+Nothing listening, a name that does not resolve, a TLS handshake that fails, no complete answer in time,
+an answer over the size cap, a 404 on the token path (the base URL is wrong), a 5xx, an answer that is
+not JSON, or the credentials refused: each ends the run (exit 1) instead of a hundred identical
+schemathesis errors and a page of follow-on failures.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import ssl
 
 import requests
 
-from tokenmock.contracts.verify.target import Target
+from tokenmock.contracts.verify.guard import BodyTooLarge, ExchangeTimeout
+from tokenmock.contracts.verify.target import Target, json_of, pointer
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -34,13 +36,20 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _describe_transport(exc: requests.RequestException, url: str) -> str:
+def _describe_transport(exc: requests.RequestException, url: str, seconds: float) -> str:
     cause = _root_cause(exc)
     text = f"{type(cause).__name__}: {cause}"
     if isinstance(exc, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
         return (
             f"TLS handshake with {url} failed ({text}): "
             "an https URL for a plain-http server, or a certificate this machine does not trust"
+        )
+    if isinstance(exc, BodyTooLarge):
+        return f"{exc}: not a token answer; raise --max-body if it really is one"
+    if isinstance(exc, ExchangeTimeout):
+        return (
+            f"no complete answer from {url} within {seconds:g} s (--timeout): the server is overloaded, "
+            "stalled, dripping its answer or behind a firewall"
         )
     if isinstance(exc, requests.Timeout):
         return f"no answer from {url} within the timeout: the server is overloaded, stalled or behind a firewall"
@@ -54,11 +63,11 @@ def _describe_transport(exc: requests.RequestException, url: str) -> str:
 def preflight(target: Target) -> str | None:
     """One clear line when the provider cannot be verified at all, else None (the run goes ahead)."""
     label = target.label(target.profile.token.operation_id)
-    url = target.base_url + label.split(" ", 1)[1]
+    url = target.printable_base_url + label.split(" ", 1)[1]
     try:
         response, _ = target.token_answer()
     except requests.RequestException as exc:
-        return _describe_transport(exc, url)
+        return _describe_transport(exc, url, target.budget.exchange)
     status = response.status_code
     if status in (404, 405) and not _documented_refusal(target, response):
         return (
@@ -70,12 +79,37 @@ def preflight(target: Target) -> str | None:
     if 300 <= status < 400:
         where = response.headers.get("Location", "?")
         return f"{url} answered {status} redirecting to {where}: a proxy or login page, or http instead of https?"
-    try:
-        response.json()
-    except ValueError:
+    body = json_of(response)
+    if body is None:
         kind = response.headers.get("Content-Type", "no Content-Type")
+        if status in (400, 401, 403):
+            return _refused_credentials(target, label, url, status, None)
         return f"{url} answered {status} with {kind}, not JSON: a web page or proxy rather than the token API?"
+    if status in (400, 401, 403):
+        return _refused_credentials(target, label, url, status, pointer(body, target.profile.code_pointer))
     return None
+
+
+def _refused_credentials(target: Target, label: str, url: str, status: int, code: object) -> str:
+    """The one line for credentials the provider refuses: every later check would fail for that reason."""
+    said = f" ({code})" if isinstance(code, str | int) and len(str(code)) <= 60 else ""
+    names = sorted({*target.profile.token.header_credentials, *_named(target.profile.token.body)})
+    options = ", ".join("--" + name.replace("_", "-") for name in names)
+    return (
+        f"the provider refused the credentials: {label.split(' ')[0]} {url} answered {status}{said}; "
+        f"check the credentials ({options}); nothing else was run"
+    )
+
+
+def _named(fields: object) -> set[str]:
+    import string
+
+    return {
+        name
+        for value in dict(fields).values()  # type: ignore[call-overload]
+        for _, name, _, _ in string.Formatter().parse(str(value))
+        if name
+    }
 
 
 def _documented_refusal(target: Target, response: requests.Response) -> bool:

@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote_plus
 
 FORM = "application/x-www-form-urlencoded"
 _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
@@ -28,9 +29,16 @@ def md5_unless_digest(password: str) -> str:
     return password if _MD5_HEX.fullmatch(password) else hashlib.md5(password.encode()).hexdigest()  # noqa: S324 - Dive's documented password digest
 
 
-def basic(user: str, password: str) -> str:
-    """RFC 7617 Basic credentials."""
+def basic(user: str, password: str, form_encoded: bool = False) -> str:
+    """RFC 7617 Basic credentials; `form_encoded` first form-urlencodes each part (RFC 6749 §2.3.1)."""
+    if form_encoded:
+        user, password = quote_plus(user), quote_plus(password)
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def client_key(credentials: Mapping[str, str], form_encoded: bool = False) -> str:
+    """Dive's `Basic {client_key}`, the key as written: accepted under both readings of DIVE-02."""
+    return f"Basic {credentials['client_key']}"
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,11 @@ class TokenRequest:
     operation_id: str
     body: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
-    authorization: Callable[[Mapping[str, str]], str] | None = None
+    authorization: Callable[[Mapping[str, str], bool], str] | None = None
     # credential names the Authorization header is made of (what "missing credentials" leaves out)
     header_credentials: frozenset[str] = frozenset()
+    # (register entry, reading) under which Basic parts are form-urlencoded first (RFC 6749 §2.3.1)
+    form_encoded_under: tuple[str, str] | None = None
     # credentials transformed before they are sent (Dive's MD5 password)
     wire: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
 
@@ -83,6 +93,17 @@ class Profile:
     reuse_refusal: Refusal | None = None
     # why there is no wrong-grant check
     no_grant_note: str = ""
+    # the JWS algorithm the document names for its access tokens (None: the document names none)
+    token_alg: str | None = None
+    alg_source: str = ""
+    # the contract operation that publishes the signing keys (a JWKS), where there is one
+    jwks_operation: str | None = None
+    # the credential that carries the requested scope, where the token request has one
+    scope_credential: str | None = None
+    # (register entry, reading) under which any scope asked for is granted (not a widening)
+    any_scope_under: tuple[str, str] | None = None
+    # where an error answer repeats its HTTP status (Vision10's problem items)
+    error_status_pointer: str | None = None
 
 
 _RFC_CLIENT = "RFC 6749 §5.2"
@@ -91,8 +112,9 @@ PROFILES: dict[str, Profile] = {
     "junctiontv": Profile(
         token=TokenRequest(
             "getAccessToken",
-            authorization=lambda c: basic(c["client_id"], c["client_secret"]),
+            authorization=lambda c, form: basic(c["client_id"], c["client_secret"], form),
             header_credentials=frozenset({"client_id", "client_secret"}),
+            form_encoded_under=("JTV-02", "lenient"),
         ),
         token_pointer="/access_token",
         lifetime_pointer="/expires_in",
@@ -122,16 +144,16 @@ PROFILES: dict[str, Profile] = {
         resource_operation="getExample",
         code_pointer="/error",
         refusals={
-            # Credentials in the body: 400 invalid_client under both readings of CV-11 (401 is for Basic).
+            # Credentials in the body: 400 invalid_client, or 401, which RFC 6749 §5.2 also allows (CV-11).
             "wrong_secret": Refusal(
-                {"client_secret": WRONG}, frozenset({400}), frozenset({"invalid_client"}), source=_RFC_CLIENT
+                {"client_secret": WRONG}, frozenset({400, 401}), frozenset({"invalid_client"}), source=_RFC_CLIENT
             ),
             "unknown_client": Refusal(
-                {"client_id": UNKNOWN}, frozenset({400}), frozenset({"invalid_client"}), source=_RFC_CLIENT
+                {"client_id": UNKNOWN}, frozenset({400, 401}), frozenset({"invalid_client"}), source=_RFC_CLIENT
             ),
             "missing_credentials": Refusal(
                 {"client_id": None, "client_secret": None},
-                frozenset({400}),
+                frozenset({400, 401}),
                 frozenset({"invalid_request", "invalid_client"}),
                 source=_RFC_CLIENT,
             ),
@@ -142,6 +164,8 @@ PROFILES: dict[str, Profile] = {
                 source=_RFC_CLIENT,
             ),
         },
+        jwks_operation="getJwks",
+        scope_credential="scope",
     ),
     "vision10": Profile(
         token=TokenRequest(
@@ -168,14 +192,19 @@ PROFILES: dict[str, Profile] = {
                 {"grant_type": "password"}, frozenset({400, 401}), accepted_under=("V10-12", "lenient"), source="V10-12"
             ),
         },
+        token_alg="RS256",
+        alg_source="002_39cd937695dba9c6.txt § Successful Response Payload (the token's header)",
+        jwks_operation="getJwks",
+        scope_credential="scope",
+        any_scope_under=("V10-13", "lenient"),
+        error_status_pointer="/0/status",
     ),
     "divetv": Profile(
         token=TokenRequest(
             "issueToken",
             body={"username": "{username}", "password": "{password}"},
             query={"grant_type": "device_credentials"},
-            # The key as written, `Basic {client_key}`: accepted under both readings of DIVE-02.
-            authorization=lambda c: f"Basic {c['client_key']}",
+            authorization=client_key,
             header_credentials=frozenset({"client_key"}),
             wire={"password": md5_unless_digest},
         ),
@@ -206,12 +235,14 @@ PROFILES: dict[str, Profile] = {
             "issueToken",
             body={"refresh_token": "{refresh_token}"},
             query={"grant_type": "refresh_token"},
-            authorization=lambda c: f"Basic {c['client_key']}",
+            authorization=client_key,
             header_credentials=frozenset({"client_key"}),
         ),
         refresh_pointer="/refresh_token",
         reuse_refused_under=("DIVE-11", "strict"),
         reuse_refusal=Refusal({}, frozenset({400}), frozenset({"invalid_grant"}), source="DIVE-11 strict"),
+        token_alg="HS256",
+        alg_source="003_6e2305840961657a.txt § Response (the tokens' header)",
     ),
     "aminotv": Profile(
         token=TokenRequest("loginUser", body={"username": "{username}", "password": "{password}"}),

@@ -12,11 +12,12 @@ import json
 import string
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
 from tokenmock import contracts
+from tokenmock.contracts.verify.guard import Budget, guarded_session
 from tokenmock.contracts.verify.profiles import PROFILES, Profile, TokenRequest
 
 # Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
@@ -66,6 +67,11 @@ class CheckSkipped(Exception):
     """A behaviour check cannot run against this provider; the argument is the reason."""
 
 
+class CheckWarning(Exception):
+    """A behaviour check found what RFCs advise against but the run does not fail for (unless --strict
+    makes it): the argument says what."""
+
+
 def origin_of(base_url: str) -> str:
     """scheme://host[:port] of a URL."""
     parts = urlsplit(base_url)
@@ -73,9 +79,10 @@ def origin_of(base_url: str) -> str:
 
 
 def tokenmock_index(base_url: str, session: requests.Session, timeout: float) -> dict[str, Any] | None:
-    """The tokenmock index at the URL's origin, or None when the provider is something else."""
+    """The tokenmock index at the URL's origin, or None when the provider is something else. A redirect
+    is not followed (to another host it would make the CI runner fetch whatever the provider names)."""
     try:
-        answer = session.get(origin_of(base_url) + "/", timeout=timeout)
+        answer = session.get(origin_of(base_url) + "/", timeout=timeout, allow_redirects=False)
         index = answer.json() if answer.status_code == 200 else None
     except (requests.RequestException, ValueError):
         return None
@@ -96,14 +103,28 @@ class Target:
         readings: Mapping[str, str] | None = None,
         admin_token: str | None = None,
         timeout: float = 10.0,
+        budget: Budget | None = None,
+        resource_url: str | None = None,
+        jwks_url: str | None = None,
+        strict: bool = False,
     ) -> None:
         self.vendor = vendor
-        self.base_url = base_url.rstrip("/")
+        # A query on the base URL (an API key, say) goes with every request but never into a report.
+        parts = urlsplit(base_url)
+        self.base_query = parse_qsl(parts.query, keep_blank_values=True)
+        self.base_query_values = {value for _, value in self.base_query if value}
+        self.base_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
         self.credentials = dict(credentials)
         self.profile: Profile = PROFILES[vendor]
         self.timeout = timeout
-        self.session = requests.Session()
+        self.budget = budget or Budget(exchange=timeout)
+        self.session = guarded_session(self.budget)
+        self.resource_url = resource_url
+        self.jwks_url = jwks_url
+        self.strict = strict
         self.last: requests.PreparedRequest | None = None  # the request a failure reproduces
+        self.seen: list[requests.Response] = []  # every answer, for the checks that look at all of them
+        self.warnings: list[tuple[str, str, str]] = []  # (operation label, check, message)
         self._token_answer: tuple[requests.Response, str | None] | None = None
         index = tokenmock_index(self.base_url, self.session, timeout)
         mounted = (index or {}).get("vendors") or {}
@@ -119,6 +140,20 @@ class Target:
             from tokenmock.mockserver.controls.controller import MockController
 
             self.admin = MockController(origin_of(self.base_url), admin_token=admin_token, timeout=timeout)
+
+    def serves(self, operation_id: str) -> str | None:
+        """None when the provider can be asked for this operation; else why not: an operation only the
+        mock serves (`x-mock-only`) is never sent to a provider that is not a tokenmock."""
+        op = contracts.operation(self.vendor, operation_id)
+        if op.mock_only and not self.is_tokenmock:
+            return f"{op.method} {op.path} is mock-only (x-mock-only): the vendor's document names no such endpoint"
+        return None
+
+    @property
+    def printable_base_url(self) -> str:
+        """The base URL without userinfo or query, as reports show it."""
+        parts = urlsplit(self.base_url)
+        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
 
     def reading(self, entry_id: str) -> str:
         """The reading in force of a register entry: the mock's own, `--reading`, else the contract's."""
@@ -155,7 +190,10 @@ class Target:
                 path = path.replace("{" + param["name"] + "}", self.credentials.get(param["name"], "unknown"))
         media_type = op.request_media_types[0] if op.request_media_types else None
         request = requests.Request(
-            op.method, self.base_url + path, params=dict(query or {}), headers=dict(headers or {})
+            op.method,
+            self.base_url + path,
+            params=[*self.base_query, *dict(query or {}).items()],
+            headers=dict(headers or {}),
         )
         if media_type is not None:
             request.headers["Content-Type"] = media_type
@@ -163,9 +201,15 @@ class Target:
                 request.data = json.dumps(dict(body or {}))
             else:
                 request.data = dict(body or {})
+        return self.exchange(request)
+
+    def exchange(self, request: requests.Request) -> requests.Response:
+        """Send a request under the run's budget, never following a redirect; remember the answer."""
         prepared = self.session.prepare_request(request)
         self.last = prepared
-        return self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+        response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+        self.seen.append(response)
+        return response
 
     def request_token(
         self, template: TokenRequest, change: Mapping[str, str | None] | None = None, **extra: str
@@ -195,7 +239,11 @@ class Target:
 
         headers = {}
         if template.authorization is not None and not (template.header_credentials & removed):
-            headers["Authorization"] = template.authorization(credentials)
+            form_encoded = (
+                template.form_encoded_under is not None
+                and self.reading(template.form_encoded_under[0]) == template.form_encoded_under[1]
+            )
+            headers["Authorization"] = template.authorization(credentials, form_encoded)
         return self.send(template.operation_id, body=fill(template.body), query=fill(template.query), headers=headers)
 
     def token(self) -> str:

@@ -372,7 +372,8 @@ class TokenMock:
 # request before it, a refusal of a request that matched no operation (unknown path, wrong method,
 # oversize or unreadable body), an armed fault or sequence step, chaos, a `Prefer`red example, or the
 # store being unreachable.
-ANSWERERS = ("handler", "validation", "refusal", "fault", "chaos", "prefer", "store_unavailable")
+# (`upstream`: a `tokenmock proxy` journals what the vendor behind it answered.)
+ANSWERERS = ("handler", "validation", "refusal", "fault", "chaos", "prefer", "store_unavailable", "upstream")
 
 
 def _answerer(fault: Fault | None, call: Call | None) -> str:

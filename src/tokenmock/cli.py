@@ -355,6 +355,97 @@ def token(
     _print_json(data)
 
 
+@main.command()
+@click.argument("vendor", type=click.Choice(contracts.vendors()))
+@click.option("--upstream", required=True, help="The vendor's base URL (a sandbox, staging, another tokenmock).")
+@click.option(
+    "--upstream-ca", type=click.Path(exists=True, dir_okay=False), help="CA file (PEM) for an https upstream."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind (0: any).")
+@click.option(
+    "--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds per exchange."
+)
+@click.option(
+    "--max-body-bytes", default=1 << 20, show_default=True, type=click.IntRange(1, 1 << 30), help="Body cap, each way."
+)
+@click.option("--admin-token", envvar="TOKENMOCK_ADMIN_TOKEN", help="Required by the admin routes beyond loopback.")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), help="Write the drift report as JUnit XML on exit.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False), help="Write the report as JSON on exit.")
+@click.option("--write-readings", type=click.Path(dir_okay=False), help="Write a mock config of the observed readings.")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False), help="Write answers as candidate examples.")
+@click.option("--fail-on-drift", is_flag=True, help="Exit 1 when any drift was seen.")
+def proxy(
+    vendor: str,
+    upstream: str,
+    upstream_ca: str | None,
+    host: str,
+    port: int,
+    timeout: float,
+    max_body_bytes: int,
+    admin_token: str | None,
+    junit_xml: str | None,
+    json_file: str | None,
+    write_readings: str | None,
+    record_dir: str | None,
+    fail_on_drift: bool,
+) -> None:
+    """Forward a vendor's traffic to its real server; report drift from the contract and the readings seen."""
+    import signal
+
+    from tokenmock.mockserver.proxy import ClientBudget, Proxy, ProxyError, ProxyServer, Upstream
+    from tokenmock.mockserver.proxy.render import junit, readings_config, text_report, write_private
+    from tokenmock.mockserver.serving.server import is_loopback
+
+    try:
+        target = Upstream.parse(upstream, upstream_ca)
+    except (ProxyError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    exposed = not is_loopback(host)
+    if exposed:
+        click.echo(f"warning: binding {host}: the admin routes answer only with --admin-token", err=True)
+    proxied = Proxy(
+        vendor,
+        target,
+        admin_token=admin_token,
+        exposed=exposed,
+        seconds=timeout,
+        max_body=max_body_bytes,
+        record_dir=record_dir,
+    )
+    try:
+        server = ProxyServer(host, port, proxied, ClientBudget(max_body=max_body_bytes, request_seconds=timeout))
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    def stop(signum: int, frame: Any) -> None:
+        import threading
+
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    bound = server.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"tokenmock proxy {vendor} at http://{shown}:{bound} -> {target.origin}{target.prefix}", err=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    report = proxied.report_json()
+    click.echo(text_report(proxied.report, proxied.observations), nl=False)
+    if json_file:
+        write_private(json_file, json.dumps(report, indent=2) + "\n")
+    if junit_xml:
+        junit(proxied.report, junit_xml)
+    if write_readings:
+        write_private(write_readings, readings_config(proxied.observations, target.origin + target.prefix))
+    if record_dir and proxied.recorder is not None:
+        click.echo(f"{len(proxied.recorder.written)} candidate example(s) in {record_dir}", err=True)
+    if fail_on_drift and proxied.report.drift():
+        raise SystemExit(1)
+
+
 def _print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2)
     sys.stdout.write("\n")

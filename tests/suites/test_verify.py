@@ -249,13 +249,15 @@ def test_strict_also_requires_refusing_what_the_contract_forbids(serve: Callable
     assert "FAIL  POST /v1/api/oauth/token  negative_data_rejection" in strict.output
 
 
-def test_wrong_credentials_are_reported_not_ignored(tokenmock_server: LiveMock) -> None:
-    result = verify("vision10", "--base-url", tokenmock_server.url("vision10"), "--client-secret", "wrong")
-    assert result.exit_code == 1
-    assert "cannot get a bearer token: POST /v1/api/oauth/token answered 401 (check the credentials)" in result.output
-    assert (
-        "FAIL  POST /v1/api/oauth/token  token_flow_works: documented token request refused (HTTP 401)" in result.output
+def test_wrong_credentials_stop_the_run_with_one_line(tokenmock_server: LiveMock) -> None:
+    """Issue 21: verify used to run the whole suite (27 lines of follow-on failures) before saying so."""
+    url = tokenmock_server.url("vision10")
+    line = one_line(verify("vision10", "--base-url", url, "--client-secret", "wrong"))
+    assert line == (
+        f"tokenmock verify vision10: the provider refused the credentials: POST {url}/v1/api/oauth/token "
+        "answered 401 (240101); check the credentials (--client-id, --client-secret, --scope); nothing else was run"
     )
+    assert "wrong" not in line.replace("answered", "")  # the wrong secret is masked like any other
 
 
 # Providers that cannot be verified at all: one line naming the URL and the likely cause, exit 1.
@@ -371,7 +373,8 @@ def test_the_readme_sample_output_is_what_verify_prints(tokenmock_server: LiveMo
     for expected, got in zip(sample.group(1).splitlines(), printed, strict=True):
         words = [r"[\d.]+s?" if re.fullmatch(r"[\d.]+s?", w) else re.escape(w) for w in expected.split()]
         assert re.fullmatch(r"\s*" + r"\s+".join(words), got), (expected, got)
-    assert re.search(r"^  behaviour\s+13\s+0\s+0$", output, re.M)  # every check ran for Dive, none failed
+    # Every check ran for Dive, none failed; two do not apply (no scope asked, no status in its errors).
+    assert re.search(r"^  behaviour\s+21\s+0\s+2$", output, re.M)
 
 
 def test_the_readme_line_for_a_provider_that_is_down() -> None:
@@ -414,4 +417,4 @@ def test_tokens_are_masked_whatever_verify_knew_of_them() -> None:
 
 def test_credentials_in_the_url_are_masked_in_the_diagnostic_line() -> None:
     line = one_line(verify("clickview", "--base-url", "http://ci:s3cret-pw@127.0.0.1:23999/clickview"))
-    assert "s3cret-pw" not in line and "//***@127.0.0.1:23999/clickview/connect/token" in line
+    assert "s3cret-pw" not in line and "ci:" not in line and " http://127.0.0.1:23999/clickview/connect/token" in line
