@@ -19,7 +19,12 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, ClassVar
 
-import httpx
+try:
+    import httpx
+except ModuleNotFoundError as missing:  # an optional extra: say which, as in-process mode does for its own
+    if missing.name != "httpx":
+        raise
+    raise ImportError("tokenmock.client.aio needs httpx: pip install 'tokenmock[async]'", name="httpx") from None
 from requests.structures import CaseInsensitiveDict
 
 from tokenmock.client.aminotv import AminoTVClient, AminoTVProfileClient
@@ -28,7 +33,7 @@ from tokenmock.client.base import TokenClient
 from tokenmock.client.clickview import ClickViewClient
 from tokenmock.client.divetv import DiveTVClient
 from tokenmock.client.errors import ContractViolation, TokenError, TransportError
-from tokenmock.client.flow import Flow, PeerToken
+from tokenmock.client.flow import Done, Flow, PeerToken, resume
 from tokenmock.client.junctiontv import JunctionTVClient
 from tokenmock.client.token import Token
 from tokenmock.client.transport import Reply, RetryPolicy, _origin, _why, retry_loop
@@ -75,6 +80,7 @@ class AsyncTransport:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.vendor = vendor
+        self._owns_http = http is None  # aclose() closes only a client made here
         self.http = http or httpx.AsyncClient()
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -84,9 +90,9 @@ class AsyncTransport:
     async def send(self, method: str, url: str, **options: Any) -> Reply:
         """One logical request: up to `retry.attempts` tries; the last failure becomes TransportError."""
         attempts = retry_loop(self.retry, self.vendor)
-        wait = next(attempts)
-        while True:
-            outcome: Reply | TransportError | None = None
+        outcome: Reply | TransportError | None = None
+        while not isinstance(wait := resume(attempts, outcome), Done):
+            outcome = None
             if wait is None:
                 try:
                     outcome = await self._once(method, url, **options)
@@ -94,10 +100,7 @@ class AsyncTransport:
                     outcome = exc
             else:
                 await self.sleep(wait)
-            try:
-                wait = attempts.send(outcome)
-            except StopIteration as done:
-                return done.value
+        return wait.value
 
     async def _once(self, method: str, url: str, **options: Any) -> Reply:
         late = f"no answer within {self.timeout:g} s"
@@ -192,24 +195,22 @@ class AsyncTokenClient:
 
     async def aclose(self) -> None:
         """Close the httpx client this client made (not one it was given)."""
-        await self.transport.http.aclose()
+        if self.transport._owns_http:
+            await self.transport.http.aclose()
 
     async def _drive(self, flow: Flow) -> Token:
-        reply: Any = None
+        value: Any = None
         error: TokenError | None = None
-        while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(reply)
-            except StopIteration as done:
-                return done.value
-            reply, error = None, None
+        while not isinstance(step := resume(flow, value, error=error), Done):
+            value, error = None, None
             try:
                 if isinstance(step, PeerToken):
-                    reply = await self._peers[id(step.source)].token()
+                    value = await self._peers[id(step.source)].token()
                 else:
-                    reply = await self._call(step.operation_id, step.method, step.url, **step.options)
+                    value = await self._call(step.operation_id, step.method, step.url, **step.options)
             except TokenError as refused:
                 error = refused
+        return step.value
 
     async def _call(self, operation_id: str, method: str, url: str, **options: Any) -> Any:
         try:

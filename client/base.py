@@ -29,7 +29,7 @@ from tokenmock.client.errors import (
     TransportError,
     scrub,
 )
-from tokenmock.client.flow import Flow, PeerToken, RefreshFlow, Send
+from tokenmock.client.flow import Done, Flow, PeerToken, RefreshFlow, Send, resume
 from tokenmock.client.store import MemoryTokenStore, TokenStore
 from tokenmock.client.token import Token
 from tokenmock.client.transport import Reply, RetryPolicy, Transport
@@ -118,21 +118,18 @@ class TokenClient:
 
     def _drive(self, flow: Flow) -> Token:
         """Run a flow on this client's requests transport."""
-        reply: Any = None
+        value: Any = None
         error: TokenError | None = None
-        while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(reply)
-            except StopIteration as done:
-                return done.value
-            reply, error = None, None
+        while not isinstance(step := resume(flow, value, error=error), Done):
+            value, error = None, None
             try:
                 if isinstance(step, PeerToken):
-                    reply = step.source.token()
+                    value = step.source.token()
                 else:
-                    reply = self.call(step.operation_id, step.method, step.url, **step.options)
+                    value = self.call(step.operation_id, step.method, step.url, **step.options)
             except TokenError as refused:
                 error = refused
+        return step.value
 
     def _due(self, token: Token) -> bool:
         """Whether to renew: within `leeway` of expiry, but never before half of a lifetime this client saw

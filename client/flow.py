@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
 from tokenmock.client.token import Token
 
@@ -45,3 +45,25 @@ Step = Union[Send, PeerToken]  # noqa: UP007 - a runtime alias, read by isinstan
 Flow = Generator[Step, Any, Token]
 # A refresh flow may also decide that the refreshed token is unusable (None): then the client logs in.
 RefreshFlow = Generator[Step, Any, "Token | None"]
+
+_Step = TypeVar("_Step")
+_Result = TypeVar("_Result")
+
+
+@dataclass(frozen=True)
+class Done(Generic[_Result]):
+    """What a generator returned when it finished."""
+
+    value: _Result
+
+
+def resume(
+    generator: Generator[_Step, Any, _Result], value: Any = None, *, error: BaseException | None = None
+) -> _Step | Done[_Result]:
+    """Hand a generator the outcome of its last step (`value` sent, or `error` raised where it yielded):
+    its next step, or `Done` with what it returned. One stepping rule for every driver, sync and async, of
+    token flows and of retry loops (`transport.retry_loop`)."""
+    try:
+        return generator.throw(error) if error is not None else generator.send(value)
+    except StopIteration as stop:
+        return Done(stop.value)

@@ -27,6 +27,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tokenmock.client.errors import ContractViolation, TransportError
+from tokenmock.client.flow import Done, resume
 
 
 @dataclass
@@ -223,9 +224,9 @@ class Transport:
     def send(self, method: str, url: str, **kwargs: Any) -> Reply:
         """One logical request: up to `retry.attempts` tries; the last failure becomes TransportError."""
         attempts = retry_loop(self.retry, self.vendor)
-        wait = next(attempts)
-        while True:
-            outcome: Reply | TransportError | None = None
+        outcome: Reply | TransportError | None = None
+        while not isinstance(wait := resume(attempts, outcome), Done):
+            outcome = None
             if wait is None:
                 try:
                     outcome = self._once(method, url, **kwargs)
@@ -233,10 +234,7 @@ class Transport:
                     outcome = exc
             else:
                 self.sleep(wait)
-            try:
-                wait = attempts.send(outcome)
-            except StopIteration as done:
-                return done.value
+        return wait.value
 
     def _once(self, method: str, url: str, **kwargs: Any) -> Reply:
         watch = _Deadline(self.timeout)

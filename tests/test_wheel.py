@@ -200,3 +200,19 @@ def test_the_fixtures_docstrings_show_in_pytest_fixtures(fresh_venv: Path, user_
                  "tokenmock_in_process", "tokenmock_hosts"):
         (at,) = [i for i, line in enumerate(lines) if line.startswith(f"{name} ") and "site-packages" in line]
         assert lines[at + 1].strip() and "no docstring available" not in lines[at + 1], f"{name} is undocumented"
+
+
+def test_every_shipped_folder_is_a_listed_package() -> None:
+    """setuptools warns ("Package would be ignored") about a folder it ships that `packages` does not list:
+    every folder under the package-dir roots that holds files is listed (data-only ones included)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    listed = set(config["packages"])
+    shipped = set()
+    for package, folder in config["package-dir"].items():
+        for path in [ROOT / folder, *(ROOT / folder).rglob("*")]:
+            if path.is_dir() and path.name != "__pycache__" and any(p.is_file() for p in path.iterdir()):
+                relative = path.relative_to(ROOT / folder).parts
+                shipped.add(".".join((package, *relative)))
+    assert shipped - listed == set()

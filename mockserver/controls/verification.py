@@ -7,8 +7,10 @@ Pure functions over journal entries (`GET /__mock/requests`, secrets already mas
     check_received(entries, pattern, times=2)     # the matched entries, or AssertionError with a report
 
 A failure lists the requests that matched and the closest that did not, each with the conditions it
-failed, in a plain `AssertionError` that pytest prints as it is. Secrets are masked in the journal, so a
-condition on one (`form={"client_secret": ...}`) can only ask that it is there: `ANY`.
+failed, in a plain `AssertionError` that pytest prints as it is. Secrets are masked in the journal (`***`;
+an Authorization header keeps its scheme, `Bearer ***`), and a condition on one is matched against that
+masked value: `ANY`, the masked text itself or a regex over it can match, a literal credential cannot. A
+report never echoes a literal's secret part: it shows `Scheme ***` or `***` in its place.
 """
 
 from __future__ import annotations
@@ -165,17 +167,31 @@ def _line(entry: Mapping[str, Any]) -> str:
 
 
 def _hide_secrets(value: Any) -> Any:
-    """A condition's fields as a report may print them: the value wanted for a field named like a secret
-    is masked, as the journal masks it (a test's literal may be a real credential)."""
+    """A condition's fields as a report may print them: a literal wanted for a field named like a secret
+    is masked as the journal masks it (a test's literal may be a real credential); ANY, a regex, a range
+    or a predicate is shown as written."""
     if not isinstance(value, Mapping):
         return value
-    return {
-        k: (v if isinstance(v, _Any) or not (isinstance(k, str) and is_sensitive(k)) else MASK)
-        for k, v in value.items()
-    }
+    return {k: (_masked_literal(v) if isinstance(k, str) and is_sensitive(k) else v) for k, v in value.items()}
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +\S")
+
+
+def _masked_literal(value: Any) -> Any:
+    """A literal as the journal would keep it: an auth scheme stays (`Basic ***`), the rest is `***`;
+    anything but a literal (ANY, a regex, a range, a predicate) as it is."""
+    if isinstance(value, str):
+        scheme = _SCHEME.match(value)
+        return f"{scheme[1]} {MASK}" if scheme else MASK
+    if isinstance(value, int | float | bytes):
+        return MASK
+    return value
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, Mapping):  # a condition's fields, each shown as the test wrote it
+        return "{" + ", ".join(f"{k!r}: {_show(v)}" for k, v in value.items()) + "}"
     if isinstance(value, re.Pattern):
         return f"re({value.pattern!r})"
     if callable(value) and not isinstance(value, type | _Any):
@@ -208,9 +224,14 @@ def _compare(what: str, expected: Any, got: Any) -> list[str]:
         return []
     if got is _MISSING:
         return [f"{what}: expected {_show(expected)}, missing"]
-    if isinstance(got, str) and MASK in got and not isinstance(expected, _Any):
-        # Never echo a value compared with a masked secret: the test's literal may be the secret itself.
-        return [f"{what}: masked in the journal (secrets are never kept); match it with ANY"]
+    if isinstance(got, str) and MASK in got and isinstance(expected, str):
+        # Never echo a literal compared with a masked secret: it may be the secret itself.
+        if _masked_literal(expected) == got:  # what the journal keeps (an auth scheme) is the same
+            return [
+                f"{what}: masked in the journal (secrets are never kept); match it with ANY, "
+                f"or the masked value {got!r} or a regex over it"
+            ]
+        return [f"{what}: expected {_masked_literal(expected)!r}, got {got!r} (the part not masked differs)"]
     return [f"{what}: expected {_show(expected)}, got {got!r}"]
 
 

@@ -7,8 +7,8 @@ Fixtures (`pytest --fixtures` shows each one's documentation):
                         `tokenmock.mockserver.MockController` (`.fault(...)`, `.documented(...)`,
                         `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`,
                         `.claims(...)`, `.mint(...)`...); its state is reset before every test
-    tokenmock_port      the port it listens on: 0 (any free port) unless pinned with `--tokenmock-port`
-                        or the `tokenmock_port` ini option
+    tokenmock_port      the port asked for: 0 (any free port) unless pinned with `--tokenmock-port`
+                        or the `tokenmock_port` ini option; the port listened on is `tokenmock_server.port`
     tokenmock_settings  the mock's settings (override it in your conftest.py)
     tokenmock_app       a fresh in-process Flask app of the mock (`.test_client()`)
     tokenmock_in_process  the mock inside the test process at the vendors' real hosts, no server and no
@@ -31,6 +31,7 @@ import contextlib
 import http
 import itertools
 import json
+import os
 import select
 import socket
 import threading
@@ -85,8 +86,9 @@ class RootUrl(str):
 class LiveMock:
     """The mock of every vendor served over HTTP on 127.0.0.1 from a background thread.
 
-    `url` is the server's root (`http://127.0.0.1:PORT`); with every vendor mounted (the default) a vendor's
-    base URL is `url + "/<vendor>"`, which `url_for(vendor)` also gives whatever the mounting.
+    `url` is the server's root (`http://127.0.0.1:PORT`, `port` the port it listens on); with every
+    vendor mounted (the default) a vendor's base URL is `url + "/<vendor>"`, which `url_for(vendor)` also
+    gives whatever the mounting.
     """
 
     def __init__(self, settings: Mapping[str, Any], port: int = 0) -> None:
@@ -296,21 +298,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def tokenmock_port(pytestconfig: pytest.Config) -> int:
-    """The port the live mock (`tokenmock_server`) listens on, on 127.0.0.1.
+    """The port asked for the live mock on 127.0.0.1; the one it listens on is `tokenmock_server.port`.
 
-    0, any free port, unless pinned: `pytest --tokenmock-port 8080`, or `tokenmock_port = 8080` in the
+    0, any free port (then `tokenmock_server.port` is the one the kernel chose), unless pinned:
+    `pytest --tokenmock-port 8080`, or `tokenmock_port = 8080` in the
     `[pytest]` ini section (`[tool.pytest.ini_options]` in pyproject.toml); the option wins. Override this
-    fixture to compute one.
+    fixture to compute one. A pinned port is one server's: pytest-xdist workers cannot share it.
     """
     option = _option(pytestconfig)
     raw = option if option is not None else _ini(pytestconfig)
-    try:
-        port = int(raw)
-    except ValueError:
+    port = _whole_number(raw)
+    if port is None:
         pytest.fail(f"tokenmock_port: {raw!r} is not a port number", pytrace=False)
     if not 0 <= port <= 65535:
         pytest.fail(f"tokenmock_port: {port} is not a port number (0-65535)", pytrace=False)
     return port
+
+
+def _whole_number(raw: Any) -> int | None:
+    """`raw` as an int, or None (so the caller fails outside an exception handler, unchained)."""
+    try:
+        return int(raw)
+    except ValueError:
+        return None
 
 
 def _option(config: pytest.Config) -> int | None:
@@ -341,8 +351,9 @@ def tokenmock_settings() -> dict[str, Any]:
 def tokenmock_server(tokenmock_settings: dict[str, Any], tokenmock_port: int) -> Iterator[LiveMock]:
     """The mock of every vendor over HTTP on 127.0.0.1, one for the session, reset before each test.
 
-    `tokenmock_server.url` is its root (`url + "/clickview"` is ClickView's base URL; `url_for(vendor)`
-    gives it too), `.demo(vendor)` the demo credentials. The controls act on it over its admin API:
+    `tokenmock_server.url` is its root and `.port` its port (`url + "/clickview"` is ClickView's base
+    URL; `url_for(vendor)` gives it too), `.demo(vendor)` the demo credentials. The controls act on it
+    over its admin API:
     `.fault(vendor, operation, kind, times=..., **params)`, `.clock.advance(seconds)` / `.clock.freeze(at)`,
     `.requests(vendor=..., operation=..., limit=...)` (the journal), `.chaos(seed)`, `.add_client(...)`,
     `.revoke(token)`. Every test starts with no tokens, faults, journal entries or chaos, and real time.
@@ -350,7 +361,13 @@ def tokenmock_server(tokenmock_settings: dict[str, Any], tokenmock_port: int) ->
     try:
         server = LiveMock(tokenmock_settings, tokenmock_port)
     except OSError as exc:
-        pytest.fail(f"tokenmock_server cannot listen on 127.0.0.1:{tokenmock_port}: {exc.strerror}", pytrace=False)
+        error = f"tokenmock_server cannot listen on 127.0.0.1:{tokenmock_port}: {exc.strerror}"
+    else:
+        error = ""
+    if error:  # failed outside the handler: pytest would otherwise print the message twice, chained
+        if tokenmock_port and os.environ.get("PYTEST_XDIST_WORKER"):
+            error += " (a pinned port cannot be shared by pytest-xdist workers: leave it unpinned with -n)"
+        pytest.fail(error, pytrace=False)
     _LIVE.append(server)
     yield server
     _LIVE.remove(server)
@@ -382,7 +399,9 @@ def _plan(request: pytest.FixtureRequest) -> Any:
     try:
         return markers.plan(marks)
     except markers.MarkerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        error = str(exc)
+    # Failed outside the handler: pytest would otherwise print the message twice, chained.
+    pytest.fail(error, pytrace=False)
 
 
 @pytest.fixture(autouse=True)

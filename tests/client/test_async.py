@@ -228,3 +228,27 @@ async def test_an_unreachable_host_is_named_without_its_path(fake: Callable[[Scr
         await client.token()
     assert "secret=1" not in str(failed.value)
     await client.aclose()
+
+
+async def test_aclose_leaves_a_given_http_client_open(live: Live) -> None:
+    async with httpx.AsyncClient() as http:
+        client = AsyncClickViewClient("demo-client", "demo-secret", http=http, **_options(live, "clickview"))
+        await client.token()
+        await client.aclose()
+        assert not http.is_closed
+        assert (await http.get(live.base("clickview") + "/api/v1/example", auth=client.auth())).status_code == 200
+    own = AsyncClickViewClient("demo-client", "demo-secret", **_options(live, "clickview"))
+    await own.aclose()
+    assert own.transport.http.is_closed
+
+
+def test_without_httpx_the_import_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`import tokenmock.client.aio` where httpx is not installed says what to install."""
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "httpx", None)  # what a missing package looks like to import
+    monkeypatch.delitem(sys.modules, "tokenmock.client.aio")
+    with pytest.raises(ImportError, match=r"needs httpx: pip install 'tokenmock\[async\]'") as missing:
+        importlib.import_module("tokenmock.client.aio")
+    assert missing.value.__cause__ is None and missing.value.__suppress_context__

@@ -225,9 +225,9 @@ def test_the_wheel_carries_the_page() -> None:
     from tokenmock.mockserver.controls.control_page import ASSETS
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
-    globs = pyproject["tool"]["setuptools"]["package-data"]["tokenmock.mockserver.controls"]
+    globs = pyproject["tool"]["setuptools"]["package-data"]["tokenmock.mockserver.controls.static"]
     for name in ASSETS:
-        assert any(fnmatch.fnmatch(f"static/{name}", pattern) for pattern in globs), f"{name} is not package data"
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in globs), f"{name} is not package data"
 
 
 def console_errors(driver: Any) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 import requests
 from flask import Flask
 
+from tests import documentation
 from tests.conftest import LiveServer
 from tokenmock.mockserver import MockController
 from tokenmock.mockserver.controls.verification import ANY, RequestPattern, check_received, report
@@ -80,6 +81,42 @@ def test_secrets_stay_masked_in_the_report(live: LiveServer, mock: MockControlle
         mock.assert_received("clickview", form={"client_secret": "demo-secret", "grant_type": "x"})
     assert "demo-secret" not in str(failed.value)
     assert "form.client_secret: masked in the journal (secrets are never kept); match it with ANY" in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("condition", "matches", "reason"),
+    [
+        (ANY, True, None),
+        ("Bearer ***", True, None),
+        (re.compile("Bearer .*"), True, None),
+        ("Bearer the-real-token", False, "header Authorization: masked in the journal"),
+        (re.compile("Basic .*"), False, "header Authorization: expected re('Basic .*'), got 'Bearer ***'"),
+        ("Basic dXNlcjpwYXNz", False, "header Authorization: expected 'Basic ***', got 'Bearer ***' (the part not"),
+    ],
+)
+def test_a_masked_header_keeps_its_scheme_for_conditions(condition: Any, matches: bool, reason: str | None) -> None:
+    entry = {**ENTRY, "headers": {"Authorization": "Bearer ***"}}
+    pattern = RequestPattern(headers={"Authorization": condition})
+    found = pattern.mismatches(entry)
+    assert (not found) is matches
+    if reason is not None:
+        assert len(found) == 1 and found[0].startswith(reason), found
+        text = report([entry], pattern, times=1)
+        assert "the-real-token" not in text and "dXNlcjpwYXNz" not in text
+        shown = "re('Basic .*')" if isinstance(condition, re.Pattern) else repr(_masked(condition))
+        assert f"headers={{'Authorization': {shown}}}" in text
+
+
+def _masked(literal: str) -> str:
+    return literal.split(" ", 1)[0] + " ***"
+
+
+def test_the_documentation_states_the_secret_rule() -> None:
+    text = documentation.section("Assertions on what the mock received")
+    assert "can only be `ANY`" not in text
+    claims = ("keeping an `Authorization` header's scheme", 're.compile("Bearer .*")', "the part not masked differs")
+    for claim in claims:
+        assert claim in text, claim
 
 
 def test_an_empty_journal_says_nothing_reached_the_mock() -> None:

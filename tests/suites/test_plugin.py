@@ -12,6 +12,7 @@ import pytest
 import requests
 from flask import Flask
 
+from tests import documentation
 from tests.inner_pytest import run_pytest
 from tests.ports import free_port
 from tokenmock import contracts, pytest_plugin
@@ -157,6 +158,58 @@ def test_a_pinned_port_in_use_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"tokenmock_server cannot listen on 127.0.0.1:{port}: Address already in use" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_a_pinned_port_in_use_is_reported_once_and_names_xdist_in_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `pytest -n 2 --tokenmock-port P` does to the second worker: the port is taken.
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    with socket.create_server(("127.0.0.1", free_port())) as taken:
+        port = taken.getsockname()[1]
+        (tmp_path / "test_pinned.py").write_text(PINNED_TEST.format(port=port))
+        result = run_pytest(tmp_path, "-q", "-rN", f"--tokenmock-port={port}")  # -rN: no summary line
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.count("cannot listen on") == 1, result.stdout
+    assert "During handling of the above exception" not in result.stdout
+    assert "cannot be shared by pytest-xdist workers" in result.stdout
+
+
+MARKER_MISTAKE = """
+import pytest
+
+@pytest.mark.tokenmock(faults={"kind": "documented"})
+def test_marked(tokenmock_server):
+    pass
+"""
+
+
+def test_a_marker_mistake_is_reported_once(tmp_path: Path) -> None:
+    (tmp_path / "test_marked.py").write_text(MARKER_MISTAKE)
+    result = run_pytest(tmp_path, "-q", "-rN")  # -rN: no short summary repeating the message
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.count("tokenmock has no argument faults") == 1, result.stdout
+    assert "During handling of the above exception" not in result.stdout
+
+
+UNPINNED_TEST = """
+import requests
+
+def test_unpinned(tokenmock_server, tokenmock_port):
+    assert tokenmock_port == 0  # the port asked for: any free one
+    assert tokenmock_server.port > 0
+    assert tokenmock_server.url == f"http://127.0.0.1:{tokenmock_server.port}"
+    assert requests.get(tokenmock_server.url + "/", timeout=5).status_code == 200
+"""
+
+
+def test_the_port_asked_for_and_the_port_listened_on(tmp_path: Path) -> None:
+    (tmp_path / "test_unpinned.py").write_text(UNPINNED_TEST)
+    result = run_pytest(tmp_path, "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    row = next(line for line in documentation.TEXT.splitlines() if line.startswith("| `tokenmock_port` |"))
+    assert "tokenmock_server.port" in row and "asked for" in row
+    assert "tokenmock_server.port" in (pytest_plugin.tokenmock_port.__doc__ or "")
 
 
 def test_the_fixtures_are_documented_in_pytest_fixtures(tmp_path: Path) -> None:

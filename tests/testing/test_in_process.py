@@ -114,10 +114,20 @@ def test_faults_clock_and_journal_are_the_same_controls(tokenmock_in_process: In
 
 
 def test_other_hosts_are_refused_not_sent(tokenmock_in_process: InProcessMock, no_sockets: None) -> None:
-    with pytest.raises(requests.ConnectionError, match="Connection refused by Responses"):
-        requests.get("https://example.com/", timeout=5)
-    with pytest.raises(AssertionError, match="not mocked"):
-        httpx.get("https://example.com/")
+    named = (
+        r"tokenmock in-process: no vendor answers 'example\.com', so https://example\.com/x was refused; "
+        r"routed hosts: .*auth\.clickviewapp\.com"
+    )
+    with pytest.raises(requests.ConnectionError, match=named):
+        requests.get("https://example.com/x", timeout=5)
+    with pytest.raises(requests.ConnectionError, match=named):
+        requests.post("https://example.com/x", data={"a": "b"}, timeout=5)
+    with pytest.raises(httpx.ConnectError, match=named):
+        httpx.get("https://example.com/x")
+    # The routed hosts still answer, a look-alike host is refused.
+    assert requests.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM, timeout=5).status_code == 200
+    with pytest.raises(requests.ConnectionError, match=r"'auth\.clickviewapp\.com\.evil'"):
+        requests.get("https://auth.clickviewapp.com.evil/", timeout=5)
 
 
 # What requests and httpx raise for each wire fault, in-process, and over a socket (checked below).
@@ -239,7 +249,7 @@ def test_one_vendor_alone_when_the_settings_name_it(no_sockets: None) -> None:
     assert mock.vendors == ("vision10",)
     with mock.activate():
         assert vision10_token_with_httpx().count(".") == 2
-        with pytest.raises(AssertionError, match="not mocked"):  # ClickView's host is not routed
+        with pytest.raises(httpx.ConnectError, match="no vendor answers"):  # ClickView's host is not routed
             httpx.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM)
 
 
@@ -260,3 +270,17 @@ def test_every_reference_client_at_its_documented_host(tokenmock_in_process: InP
     for client in clients:
         assert client.token().access_token, client.vendor
     assert {entry["vendor"] for entry in mock.received(status=200)} == set(mock.vendors)
+
+
+def test_the_mock_is_its_own_context_manager(no_sockets: None) -> None:
+    """`with InProcessMock() as mock:` activates it for the block, as `with mock.activate():` does."""
+    unpatched = requests.adapters.HTTPAdapter.send
+    with InProcessMock() as mock:
+        assert requests.adapters.HTTPAdapter.send is not unpatched
+        assert requests.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM, timeout=5).status_code == 200
+        assert httpx.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM).status_code == 200
+        with mock:  # nested: still routed after the inner block ends
+            pass
+        assert requests.post(CLICKVIEW_TOKEN, data=CLICKVIEW_FORM, timeout=5).status_code == 200
+    mock.assert_received("clickview", "requestToken", times=3)
+    assert requests.adapters.HTTPAdapter.send is unpatched  # routed no more

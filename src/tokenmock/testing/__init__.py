@@ -3,8 +3,7 @@ what it received.
 
     from tokenmock.testing import InProcessMock
 
-    mock = InProcessMock()
-    with mock.activate():  # requests and httpx calls to the vendors' documented hosts reach the mock
+    with InProcessMock() as mock:  # requests and httpx calls to the vendors' documented hosts reach the mock
         requests.post("https://auth.clickviewapp.com/connect/token", data={...})
     mock.assert_received("clickview", "requestToken", times=1)
 

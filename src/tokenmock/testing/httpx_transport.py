@@ -78,4 +78,15 @@ def routed_httpx(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> Iter
         add_httpx_routes(router, mock)
         for prefix in passthrough:
             router.route(url__startswith=prefix).pass_through()
+        router.route().mock(side_effect=refuse(mock))  # last: respx tries routes in order
         yield router
+
+
+def refuse(mock: InProcessMock) -> Callable[[httpx.Request], httpx.Response]:
+    """A side effect refusing a request to a host not routed, as a refused connection (`httpx.ConnectError`)
+    naming tokenmock and the routed hosts."""
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(mock.refusal(str(request.url)), request=request)
+
+    return refused

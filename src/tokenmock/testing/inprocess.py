@@ -53,9 +53,8 @@ class Unrouted(LookupError):
 class InProcessMock:
     """The mock of every vendor, answering the vendors' documented hosts inside this process.
 
-        mock = InProcessMock(hosts={"api.vision10.example": "vision10"})
-        with mock.activate():               # requests.post(...) and httpx.post(...) reach the mock
-            ...
+        with InProcessMock(hosts={"api.vision10.example": "vision10"}) as mock:
+            ...                             # requests.post(...) and httpx.post(...) reach the mock
         mock.assert_received("clickview", "requestToken", times=1)
 
     `hosts` adds host -> vendor routes to the documented ones (`routing.documented_hosts()`). The
@@ -86,6 +85,7 @@ class InProcessMock:
             self._base_urls[vendor] = host if "://" in host else f"https://{host}"
         self.control = controller_of(self.app)
         self._active = 0
+        self._entered: list[contextlib.ExitStack] = []  # one per `with mock:` still open
 
     def __getattr__(self, name: str) -> Any:
         """The controls (`fault`, `clock`, `requests`, `assert_received`...) are the MockController's."""
@@ -120,9 +120,16 @@ class InProcessMock:
         """Answer one request to a vendor's host (raises `Unrouted` for any other host)."""
         vendor = self.vendor_of(url)
         if vendor is None:
-            routed = ", ".join(sorted(self.hosts))
-            raise Unrouted(f"no vendor answers {urlsplit(url).hostname!r} in-process; routed hosts: {routed}")
+            raise Unrouted(self.refusal(url))
         return call_app(self.apps[vendor], method, url, headers, body, read_timeout)
+
+    def refusal(self, url: str) -> str:
+        """Why a request to `url` gets no answer in-process: its host is not routed (and which are)."""
+        routed = ", ".join(sorted(self.hosts))
+        return (
+            f"tokenmock in-process: no vendor answers {urlsplit(url).hostname!r}, so {url} was refused; routed "
+            f"hosts: {routed} (add one with hosts={{host: vendor}}, or the tokenmock_hosts fixture)"
+        )
 
     # Transports.
 
@@ -158,6 +165,16 @@ class InProcessMock:
             add_httpx_routes(router, self)
         else:
             raise TypeError(f"route() takes a responses.RequestsMock or a respx router, not {type(router).__name__}")
+
+    def __enter__(self) -> InProcessMock:
+        """`with InProcessMock() as mock:` is `with mock.activate():` (no host passed through)."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.activate())
+        self._entered.append(stack)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._entered.pop().close()
 
     @contextlib.contextmanager
     def activate(self, *, passthrough: Iterable[str] = ()) -> Iterator[InProcessMock]:

@@ -12,6 +12,9 @@ Keys (each optional; a marker on a class or module applies to its tests, the clo
     clients    a runtime client, or a list: {"vendor", **credentials}
     claims     claims for the next tokens, or a list: {"vendor", "claims", "client_id", "times", "kid"}
 
+Faults are armed from the farthest marker to the closest, every fault before any sequence, and answer
+one request each in that order (oldest first), so a module's fault takes a test's first matching request.
+
 `plan()` checks a marker's arguments without a mock (a mistake fails the test before it runs);
 `apply()` arms them through any controller with `MockController`'s methods. Everything is undone after
 the test (the mock is reset, its settings restored).

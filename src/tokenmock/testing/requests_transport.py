@@ -139,7 +139,8 @@ def answer_request(
 def add_requests_routes(router: Any, mock: InProcessMock) -> None:
     """Answer the mock's hosts from it on a `responses.RequestsMock` (one you run already, or ours)."""
     hosts = "|".join(re.escape(host) for host in sorted(mock.hosts))
-    pattern = re.compile(rf"https?://(?:{hosts})(?::\d+)?(?:[/?#].*)?", re.IGNORECASE)
+    # Anchored at the end: responses tries `pattern.match`, and a prefix must not route `host.evil`.
+    pattern = re.compile(rf"https?://(?:{hosts})(?::\d+)?(?:[/?#].*)?$", re.IGNORECASE | re.DOTALL)
 
     def answer(request: requests.PreparedRequest) -> Any:  # (status, headers, body); responses keeps repeats
         timeout = read_timeout(getattr(request, "req_kwargs", {}).get("timeout"))
@@ -161,4 +162,20 @@ def routed_requests(mock: InProcessMock, passthrough: tuple[str, ...] = ()) -> I
         raise ImportError("routing requests in-process needs `responses`: pip install 'tokenmock[testing]'") from None
     with responses.RequestsMock(assert_all_requests_are_fired=False, passthru_prefixes=passthrough) as router:
         add_requests_routes(router, mock)
+        refuse_unrouted(router, mock, passthrough)
         yield router
+
+
+def refuse_unrouted(router: Any, mock: InProcessMock, passthrough: tuple[str, ...]) -> None:
+    """Refuse every other URL with a `ConnectionError` that names tokenmock and the routed hosts, instead
+    of responses' generic refusal. The pattern leaves out the routed hosts (responses pops the first of
+    two matching routes) and the passthrough prefixes (responses passes only requests no route matches)."""
+    hosts = "|".join(re.escape(host) for host in sorted(mock.hosts))
+    skipped = "".join(f"(?!{re.escape(prefix)})" for prefix in passthrough)
+    pattern = re.compile(rf"(?!https?://(?:{hosts})(?::\d+)?(?:[/?#]|$)){skipped}.*", re.IGNORECASE | re.DOTALL)
+
+    def refuse(request: requests.PreparedRequest) -> Any:
+        raise requests.ConnectionError(mock.refusal(str(request.url)), request=request)
+
+    for method in METHODS:
+        router.add_callback(method, pattern, callback=refuse, content_type=None)
