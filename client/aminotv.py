@@ -17,8 +17,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import jwt
-
 from tokenmock.client.base import TokenClient
 from tokenmock.client.errors import AuthenticationError
 from tokenmock.client.flow import Flow, PeerToken, RefreshFlow
@@ -39,6 +37,8 @@ def attributes_of(token: Token) -> Mapping[str, Any]:
 
 def _jwt_exp(token: str) -> int | None:
     """The `exp` claim, read without verification: only a fallback for AMINO-03 (see `_lifetime`)."""
+    import jwt  # PyJWT and its cryptography load only for this fallback, not with every client (start-up)
+
     try:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.InvalidTokenError:

@@ -10,6 +10,7 @@ wrong methods, HEAD, the admin API, the index) goes through Flask, and both prod
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,10 @@ def raw_request(path_params: Mapping[str, str] | None = None, *, takes_body: boo
     )
 
 
+# The folder of this module: Flask's root path for the app (see create_app).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
     """Build the mock: every vendor under `/<vendor>` (or one vendor at the root), from the contracts.
 
@@ -102,7 +107,10 @@ def create_app(config: Mapping[str, Any] | str | None = None) -> Flask:
         settings, clock=injected.get("clock"), store=injected.get("store"), metrics=injected.get("running_metrics")
     )
 
-    app = Flask("tokenmock")
+    # The root path given, not found from the import name: run from the folder that holds a checkout named
+    # `tokenmock`, with an editable install, Python takes that checkout for a namespace package `tokenmock`
+    # (the current directory comes before the install's import hook), which has no file for Flask to find.
+    app = Flask("tokenmock", root_path=_HERE)
     app.config["MAX_CONTENT_LENGTH"] = int(settings["max_body_bytes"])
     # With response validation on (tests, debug), contract drift must surface as the exception it is.
     app.config["PROPAGATE_EXCEPTIONS"] = mock.validate_responses

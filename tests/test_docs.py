@@ -18,7 +18,6 @@ import ast
 import configparser
 import re
 import shlex
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from flask import Flask
 from tests.conftest import LiveServer
 from tests.documentation import PAGES, ROOT, TEXT, section, table
 from tests.inner_pytest import run_pytest
+from tests.system import require
 from tokenmock.cli import main
 from tokenmock.mockserver import create_app
 from tokenmock.mockserver.config import load_settings
@@ -263,11 +263,10 @@ def _chaos_block() -> str:
     return block
 
 
-@pytest.mark.skipif(
-    not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq (.ci/run installs them)"
-)
 def test_the_chaos_sample_output_is_what_the_commands_print(tmp_path: Path) -> None:
     from tests.reliability.serving import served
+
+    require("curl", "jq")  # skipped locally without them, failed under CI (tests/system.py)
 
     serve_line, *script = _chaos_block().splitlines()
     expected = script.pop().removeprefix("# ")
@@ -305,9 +304,9 @@ def test_every_surrounding_item_has_curl_and_python() -> None:
         assert "curl" in "".join(blocks(text, "sh"))
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 @pytest.mark.parametrize("index", range(len(SURROUNDING_SHELL)))
 def test_surrounding_shell_examples_run(index: int, live: LiveServer) -> None:
+    require("curl")
     script = SURROUNDING_SHELL[index].replace(DEFAULT_ROOT, live.url)
     done = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", script], capture_output=True, text=True, timeout=60, check=False

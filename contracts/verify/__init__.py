@@ -11,6 +11,20 @@ masking). The schemathesis phases themselves are run by `tokenmock.contracts.che
 
 from __future__ import annotations
 
-from tokenmock.contracts.verify.command import CREDENTIALS, demo_credentials, verify
+from typing import TYPE_CHECKING, Any
+
+from tokenmock.contracts.verify.command import CREDENTIALS, verify
+
+if TYPE_CHECKING:
+    from tokenmock.contracts.verify.target import demo_credentials
 
 __all__ = ["CREDENTIALS", "demo_credentials", "verify"]
+
+
+def __getattr__(name: str) -> Any:
+    # `demo_credentials` brings the HTTP client (requests): loaded when asked for, not with the command line.
+    if name == "demo_credentials":
+        from tokenmock.contracts.verify.target import demo_credentials
+
+        return demo_credentials
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -17,15 +17,34 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tokenmock import contracts
-from tokenmock.contracts.verify.guard import EXCHANGE_SECONDS, MAX_BODY, RUN_SECONDS
-from tokenmock.contracts.verify.target import CREDENTIALS, Target, demo_credentials
+from tokenmock.contracts.verify.limits import EXCHANGE_SECONDS, MAX_BODY, RUN_SECONDS
+from tokenmock.contracts.verify.profiles import CREDENTIALS
 
-if TYPE_CHECKING:  # schemathesis loads only when the command runs, not with every `tokenmock` command
+if TYPE_CHECKING:  # schemathesis and requests load only when the command runs, not with every `tokenmock` command
     from tokenmock.contracts.checks import Report
     from tokenmock.contracts.verify.report import Masker
+    from tokenmock.contracts.verify.target import Target
+
+
+class VendorChoice(click.Choice):
+    """A vendor id, one of those with a contract, read when a value is checked or help is shown: building
+    the command line (`tokenmock --help`) does not parse the contracts."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return contracts.vendors()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass  # click.Choice.__init__ sets it; the contracts decide
 
 
 def _credentials(vendor: str, given: Mapping[str, str | None], extra: Iterable[str]) -> dict[str, str]:
+    from tokenmock.contracts.verify.target import demo_credentials
+
     found = demo_credentials(vendor)
     found.update({k: v for k, v in given.items() if v is not None})
     for item in extra:
@@ -153,7 +172,7 @@ def _url_option(value: str | None, name: str) -> str | None:
 
 
 @click.command()
-@click.argument("vendor", type=click.Choice(contracts.vendors()))
+@click.argument("vendor", type=VendorChoice())
 @click.option("--base-url", required=True, envvar="TOKENMOCK_BASE_URL", help="The vendor API's base URL.")
 @_credential_options
 @click.option("-c", "--credential", "extra", multiple=True, metavar="NAME=VALUE", help="Any other credential.")
@@ -242,6 +261,7 @@ def verify(
     from tokenmock.contracts.verify.diagnostics import preflight
     from tokenmock.contracts.verify.guard import Budget, GuardedAdapter
     from tokenmock.contracts.verify.report import Masker, escape_controls, render, to_junit_xml
+    from tokenmock.contracts.verify.target import Target
 
     if not base_url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{base_url!r} is not an http:// or https:// URL", param_hint="--base-url")

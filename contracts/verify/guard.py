@@ -22,10 +22,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-# Defaults of the command's options (--timeout, --run-timeout, --max-body).
-EXCHANGE_SECONDS = 10.0
-RUN_SECONDS = 900.0
-MAX_BODY = 1024 * 1024
+from tokenmock.contracts.verify.limits import EXCHANGE_SECONDS, MAX_BODY, RUN_SECONDS
+
 CHUNK = 64 * 1024
 
 # The connection (then, once the request is sent, its socket) each thread is using, so a watchdog

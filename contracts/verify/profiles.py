@@ -16,6 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
+# Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
+CREDENTIALS = (
+    "client_id",
+    "client_secret",
+    "scope",
+    "client_key",
+    "username",
+    "password",
+    "session",
+    "profile_id",
+    "channel_id",
+)
+
 FORM = "application/x-www-form-urlencoded"
 _MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
 

@@ -18,20 +18,8 @@ import requests
 
 from tokenmock import contracts
 from tokenmock.contracts.verify.guard import Budget, guarded_session
-from tokenmock.contracts.verify.profiles import PROFILES, Profile, TokenRequest
+from tokenmock.contracts.verify.profiles import CREDENTIALS, PROFILES, Profile, TokenRequest
 
-# Credentials by the names the contracts give them; each is also an option and a TOKENMOCK_* variable.
-CREDENTIALS = (
-    "client_id",
-    "client_secret",
-    "scope",
-    "client_key",
-    "username",
-    "password",
-    "session",
-    "profile_id",
-    "channel_id",
-)
 # Demo-mapping keys of the mock that name something else than the contract does.
 _DEMO_ALIASES = {"channel": "channel_id", "profiles": "profile_id"}
 

@@ -18,6 +18,7 @@ import requests
 from flask import Flask
 
 from tests.conftest import LiveServer
+from tests.system import require
 from tokenmock.client import AuthenticationError, ClickViewClient
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -29,10 +30,7 @@ WAIT = 20  # seconds any one thing may take to show on the page before the test 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        if os.environ.get("CI"):  # .ci/run installs them: in CI the page must be tested, not skipped
-            pytest.fail("Debian's chromium and chromium-driver are missing in CI")
-        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    require("chromium", "chromedriver")  # .ci/run installs them: in CI the page must be tested, not skipped
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
@@ -205,8 +203,7 @@ def test_the_page_ships_as_package_data_without_remote_resources() -> None:
 def test_every_index_curl_line_gets_a_token(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     import subprocess
 
-    if not shutil.which("curl"):
-        pytest.skip("curl is not installed")
+    require("curl")
     server = LiveServer(make_app())
     try:
         index = requests.get(server.url + "/", timeout=5).json()

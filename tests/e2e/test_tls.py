@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from requests_oauthlib import OAuth2Session
 
 from tests.documentation import section
 from tests.ports import free_port
+from tests.system import require
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = {
@@ -141,8 +141,8 @@ def test_requests_oauthlib_gets_a_token_without_insecure_transport(
     assert example.status_code == 200
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_with_cacert(server: TlsServer) -> None:
+    require("curl")
     command = ["curl", "-sS", "--cacert", str(server.ca_file), f"{server.base}/clickview/connect/token",
                *(arg for name, value in FORM.items() for arg in ("--data", f"{name}={value}"))]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import LiveServer
+from tests.system import require
 from tokenmock.mockserver.controls.metrics import FLUSH_SECONDS, NAMES
 
 VISION10_BODY = {"grant_type": "client_credentials", "scope": "all", "client_id": "demo-client",
@@ -139,11 +140,9 @@ def test_the_readme_metrics_curl_line_prints_request_counts(
     make_app: Callable[..., Flask], serve: Callable[[Flask], LiveServer]
 ) -> None:
     import re
-    import shutil
     import subprocess
 
-    if not shutil.which("curl"):
-        pytest.skip("curl is not installed")
+    require("curl")
     from tests.documentation import section as doc_section
 
     section = doc_section("Metrics: `/__mock/metrics`")

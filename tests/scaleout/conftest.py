@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.redis_server import PrivateRedis, redis_binary
+from tests.redis_server import GENEROUS_STORE_TIMEOUT, PrivateRedis, redis_binary
 from tokenmock.mockserver import create_app
 from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.stores import Store, open_store
@@ -43,11 +43,13 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str],
 
 @pytest.fixture
 def open_stores() -> Iterator[Callable[[str], Store]]:
-    """Open stores by URL (two on one URL are two processes sharing state); closed after the test."""
+    """Open stores by URL (two on one URL are two processes sharing state); closed after the test.
+
+    With a generous timeout: these tests are about sharing state, not outages (test_store_outage.py)."""
     opened: list[Store] = []
 
     def open_(url: str) -> Store:
-        store = open_store(url, journal_size=5)
+        store = open_store(url, journal_size=5, timeout=GENEROUS_STORE_TIMEOUT)
         opened.append(store)
         return store
 
@@ -70,6 +72,7 @@ def make_app(
                 "access_log": False,
                 "clock": clock,
                 "store": store_url(request.param),
+                "store_timeout": GENEROUS_STORE_TIMEOUT,  # not an outage test: a slow reply is no outage
                 **settings,
             }
         )

@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from tests.ports import free_port
-from tests.redis_server import PrivateRedis
+from tests.redis_server import GENEROUS_STORE_TIMEOUT, PrivateRedis
 
 ROOT = Path(__file__).resolve().parents[2]
 EPOCH = 1_767_225_600.0
@@ -49,7 +49,12 @@ class Serve:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tokenmock", "serve", "--port", str(port), *args],
             cwd=ROOT,
-            env={**os.environ, "TOKENMOCK__ACCESS_LOG": "false"},
+            # Not an outage test: a slow Redis reply on a busy machine must not be taken for one.
+            env={
+                **os.environ,
+                "TOKENMOCK__ACCESS_LOG": "false",
+                "TOKENMOCK__STORE_TIMEOUT": str(GENEROUS_STORE_TIMEOUT),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

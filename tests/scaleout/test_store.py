@@ -7,10 +7,12 @@ hosts): what one does, the other must see.
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable
 
 import pytest
 
+from tests.redis_server import GENEROUS_STORE_TIMEOUT, PrivateRedis
 from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.controls.faults import FaultBook
 from tokenmock.mockserver.stores import MemoryStore, RefreshUse, Store, StoreError, open_store, provide_keys
@@ -81,7 +83,9 @@ def test_revocation_by_token_or_family_id(store: Store) -> None:
 
 
 def test_refresh_records_are_bounded(kind: str, url: str) -> None:
-    store: Store = MemoryStore(max_refresh=20) if kind == "memory" else open_store(url)
+    store: Store = (
+        MemoryStore(max_refresh=20) if kind == "memory" else open_store(url, timeout=GENEROUS_STORE_TIMEOUT)
+    )
     store._max_refresh = 20  # type: ignore[attr-defined]
     store._prune_every = 1  # type: ignore[attr-defined]  # SQLite looks every 1024 inserts by default
     for n in range(40):
@@ -120,6 +124,24 @@ def test_another_process_sees_documents_after_sync(pair: tuple[Store, Store]) ->
     two.update("counter", lambda n: (7, None))
     one.sync()
     assert one.read("counter") == 7
+
+
+def test_a_reply_slower_than_production_timeout_is_no_outage_here(
+    redis_server: PrivateRedis, open_stores: Callable[[str], Store]
+) -> None:
+    """The stores these tests open wait as long as a busy machine may take (GENEROUS_STORE_TIMEOUT):
+    Redis frozen for twice production's 0.5 s answers late, not with StoreUnavailable."""
+    store = open_stores(redis_server.url())
+    store.update("counter", lambda n: (1, None))
+    redis_server.freeze()
+    thaw = threading.Timer(2 * 0.5, redis_server.thaw)  # a slow reply, not a wait for expiry
+    thaw.start()
+    try:
+        assert store.update("counter", lambda n: (n + 1, n)) == 1
+    finally:
+        thaw.join()
+        redis_server.thaw()
+    assert store.read("counter") == 2
 
 
 def test_updates_from_two_processes_are_never_lost(pair: tuple[Store, Store]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 
@@ -15,6 +14,7 @@ from flask import Flask
 
 from tests.conftest import LiveServer
 from tests.documentation import TEXT
+from tests.system import require
 from tokenmock.client import AuthenticationError, ClickViewClient
 from tokenmock.pytest_plugin import LiveMock
 
@@ -46,8 +46,7 @@ def scenario_curl_block() -> str:
 
 
 def test_the_readme_curl_scenario_runs(make_app: Callable[..., Flask], serve: Callable[[Flask], LiveServer]) -> None:
-    if not shutil.which("curl"):
-        pytest.skip("curl is not installed")
+    require("curl")
     live = serve(make_app())
     script = "set -e\n" + scenario_curl_block().replace("http://127.0.0.1:8080", live.url)
     run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60, check=False)
