@@ -152,8 +152,9 @@ def run_admin(
         raise ValueError("give exactly one of app= and base_url=")
     # A schema-valid fault or client can still name a vendor the mock does not serve, or pair a vendor
     # with another vendor's operation, or give a kind parameters out of range: 400, as admin.yaml says.
+    # Claims for a vendor not served, or a mint for a client the vendor does not have: 400 too.
     root = f"{base_url.rstrip('/')}/__mock" if base_url is not None else None
-    settings = admin_config(["armFault", "addClient"], set(), root, max_examples, seed)
+    settings = admin_config(["armFault", "addClient", "armClaims", "mintToken"], set(), root, max_examples, seed)
     if admin_token is not None:
         settings["auth"] = {"openapi": {"adminToken": {"bearer": admin_token}}}
     document = inline_refs(read_yaml("admin.yaml"))

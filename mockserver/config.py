@@ -235,6 +235,12 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"{_key(where)}: must not be empty" if error.validator_value == 1 else (
             f"{_key(where)}: must be at least {error.validator_value} characters"
         )
+    if rule == "maxLength":
+        return f"{_key(where)}: must be at most {error.validator_value} characters"
+    if rule in ("minItems", "maxItems", "maxProperties"):
+        word = "at least" if rule == "minItems" else "at most"
+        unit = ("member" if rule == "maxProperties" else "item") + ("" if error.validator_value == 1 else "s")
+        return f"{_key(where)}: must have {word} {error.validator_value} {unit}"
     if rule == "enum":
         choices = ", ".join("null" if c is None else str(c) for c in error.validator_value)
         return f"{_key(where)}: must be one of {choices}"
@@ -255,6 +261,27 @@ def check(settings: Mapping[str, Any], source: str) -> None:
     errors = sorted(_validator().iter_errors(data), key=lambda e: (list(e.absolute_path), str(e.validator)))
     if errors:
         raise ConfigError(f"{source}: {_explain(errors[0])}")
+
+
+def runtime_record_schema(vendor: str) -> dict[str, Any]:
+    """The schema of what `POST /__mock/clients` may add to a vendor: an item of one of the settings lists
+    the vendor registers at runtime (its `clients`; Dive's `users` too), exactly as the config file's."""
+    from tokenmock.mockserver.vendors import vendor_classes
+
+    cls = vendor_classes()[vendor]
+    properties = (cls.settings_schema or {}).get("properties", {})
+    items = [properties[name]["items"] for name in cls.runtime_records if name in properties]
+    return items[0] if len(items) == 1 else {"anyOf": items}
+
+
+def check_value(schema: Mapping[str, Any], value: Any, name: str) -> None:
+    """Raise ConfigError with the config file's one-line message when `value` (named `name`, as in an
+    admin request's body) breaks `schema`, a part of the settings schema."""
+    wrapper = {"type": "object", "properties": {name: schema}}
+    validator = jsonschema.validators.validator_for(settings_schema())(wrapper)
+    errors = sorted(validator.iter_errors({name: value}), key=lambda e: (list(e.absolute_path), str(e.validator)))
+    if errors:
+        raise ConfigError(_explain(errors[0]))
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -186,12 +186,19 @@ class JwtSigner:
             )
         return hashlib.sha256(b"tokenmock-kid:" + self._signing_key).digest()
 
-    def issue(self, claims: Mapping[str, Any], lifetime: int) -> Issued:
-        """Sign `claims` plus `iat` and `exp` (from the mock clock)."""
+    def issue(
+        self, claims: Mapping[str, Any], lifetime: int, *, custom: Mapping[str, Any] | None = None,
+        kid: str | None = None,
+    ) -> Issued:
+        """Sign `claims` plus `iat` and `exp` (from the mock clock), then `custom` claims over all of them
+        (a test's, which may override `iat` and `exp` too) under this key's `kid` or, on purpose, another."""
         now = int(self.clock.now())
-        full = {**claims, "iat": now, "exp": now + int(lifetime)}
+        full = {**claims, "iat": now, "exp": now + int(lifetime), **(custom or {})}
         segment = self._header_segment
-        if segment is None or not _plain_claims(full):
+        if kid is not None and kid != self.kid:
+            headers = {**self._header, "kid": kid}
+            token = jwt.encode(full, self._signing_key, algorithm=self.algorithm, headers=headers)
+        elif segment is None or not _plain_claims(full):
             token = jwt.encode(full, self._signing_key, algorithm=self.algorithm, headers=self._header)
         else:
             token = self._sign_fast(segment, full)

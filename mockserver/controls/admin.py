@@ -21,10 +21,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from tokenmock.contracts.loader import inline_refs, read_yaml
 from tokenmock.contracts.validation import compile_fast, describe, first_error, pointer
+from tokenmock.mockserver import config
+from tokenmock.mockserver.config import ConfigError
 from tokenmock.mockserver.controls.chaos import ChaosError
+from tokenmock.mockserver.controls.claims import CLAIMS_SCHEMA, ClaimsError, check_size, client_name
 from tokenmock.mockserver.controls.faults import KINDS, FaultError
 from tokenmock.mockserver.pipeline.exchange import Reply
 from tokenmock.mockserver.responses import to_response
+from tokenmock.mockserver.vendors.base import fill_demo_curl
 
 if TYPE_CHECKING:
     from tokenmock.mockserver.pipeline.core import TokenMock
@@ -148,8 +152,11 @@ def _refuse_control_text(value: Any, where: str) -> None:
             _refuse_control_text(item, where)
 
 
-def _body(operation_id: str) -> dict[str, Any]:
-    """The request's JSON object, checked against the operation's contract (400 names what is wrong)."""
+def _body(operation_id: str, precheck: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """The request's JSON object, checked against the operation's contract (400 names what is wrong).
+
+    `precheck` runs first on what a vendor will keep (clients, claims): the config file's schema, so a
+    value refused in the file is refused here with the same one-line message."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise AdminError(400, "invalid_request", "the body must be a JSON object")
@@ -157,6 +164,11 @@ def _body(operation_id: str) -> dict[str, Any]:
     for key, value in data.items():
         if key in declared:  # an undeclared member is ignored, never stored: no need to refuse it
             _refuse_control_text(value, key)
+    if precheck is not None:
+        try:
+            precheck(data)
+        except (ConfigError, ClaimsError) as exc:
+            raise AdminError(400, "invalid_request", str(exc)) from None
     if error := first_error(_schema_check(operation_id, "body"), data):
         raise AdminError(400, "invalid_request", f"{pointer(error).lstrip('/') or 'the body'} {describe(error)}")
     return data
@@ -341,16 +353,96 @@ def blueprint(mock: TokenMock) -> Blueprint:
         mock.journal.clear()
         return _json(204)
 
+    def served(vendor: Any) -> str:
+        if not isinstance(vendor, str) or vendor not in mock.vendors:
+            raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
+        return str(vendor)
+
+    def jwt_vendor(vendor: Any) -> str:
+        name = served(vendor)
+        if mock.vendors[name].opaque_tokens:
+            why = f"{name} issues opaque tokens, which its clients never read: no claims to shape"
+            why += " (move the clock or revoke instead)"
+            raise AdminError(400, "invalid_request", why)
+        return name
+
+    def client_precheck(data: dict[str, Any]) -> None:
+        vendor, client = served(data.get("vendor")), data.get("client")
+        config.check_value(config.runtime_record_schema(vendor), client, "client")
+        if isinstance(client, dict) and isinstance(client.get("claims"), dict):
+            check_size(client["claims"])
+
+    def claims_precheck(data: dict[str, Any]) -> None:
+        jwt_vendor(data.get("vendor"))
+        if "claims" in data:
+            config.check_value(CLAIMS_SCHEMA, data["claims"], "claims")
+            if isinstance(data["claims"], dict):
+                check_size(data["claims"])
+
     @route("/clients", ["POST"])
     def add_client() -> Response:
-        data = _body("addClient")
-        vendor, client = data.get("vendor"), data.get("client")
-        if vendor not in mock.vendors:
-            raise AdminError(400, "invalid_request", f"unknown vendor {vendor!r}; mounted: {', '.join(mock.vendors)}")
+        data = _body("addClient", client_precheck)
+        vendor, client = data["vendor"], data["client"]
         if not isinstance(client, dict) or not client:
             raise AdminError(400, "invalid_request", "client must be a non-empty object of credentials")
         mock.store.add_client(vendor, client)
         return _json(201, {"vendor": vendor, "fields": sorted(client)})
+
+    @route("/claims", ["GET"])
+    def list_claims() -> Response:
+        return _json(200, {"armed": mock.claims.list()})
+
+    @route("/claims", ["POST"])
+    def arm_claims() -> Response:
+        data = _body("armClaims", claims_precheck)
+        try:
+            armed = mock.claims.arm(
+                data["vendor"],
+                data["claims"],
+                header=data.get("header"),
+                client_id=data.get("client_id"),
+                times=data.get("times"),
+            )
+        except ClaimsError as exc:
+            raise AdminError(400, "invalid_request", str(exc)) from None
+        return _json(201, armed)
+
+    @route("/claims", ["DELETE"])
+    def clear_claims() -> Response:
+        mock.claims.clear()
+        return _json(204)
+
+    @route("/tokens", ["POST"])
+    def mint_token() -> Response:
+        data = _body("mintToken", claims_precheck)
+        vendor = mock.vendors[data["vendor"]]
+        client = vendor.find_record(data.get("client_id"))
+        if client is None:
+            raise AdminError(400, "invalid_request", f"{vendor.name} has no client {data.get('client_id')!r}")
+        base = request.host_url.rstrip("/") + mock.mounted[vendor.name]
+        try:
+            issued = vendor.mint(
+                client,
+                claims=data.get("claims"),
+                kid=(data.get("header") or {}).get("kid"),
+                lifetime=data.get("lifetime"),
+                base=base,
+            )
+        except ClaimsError as exc:
+            raise AdminError(400, "invalid_request", str(exc)) from None
+        demo = {**vendor.settings.get("demo", {}), "token": issued.token}
+        return _json(
+            201,
+            {
+                "vendor": vendor.name,
+                "client_id": client_name(client),
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": int(issued.claims["exp"]) - int(mock.clock.now()),
+                "claims": issued.claims,
+                "curl": fill_demo_curl(vendor.resource_curl, base, demo),
+            },
+        )
 
     @route("/revoke", ["POST"])
     def revoke() -> Response:

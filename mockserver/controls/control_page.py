@@ -1,7 +1,8 @@
 """The control page at `/__mock/ui`: one static HTML page, its script and its style sheet (issue 17).
 
 People watching a client misbehave would rather look than curl: the page shows the vendors (from `GET /`),
-the journal as it grows, the armed faults with a form to arm and disarm them, the clock and chaos. It is
+the journal as it grows, the armed faults with a form to arm and disarm them, the clock and chaos, and does
+what the rest of the admin API does (mint a token, arm claims, revoke, add a client, rotate keys). It is
 shipped as package data (no CDN, no build step) and holds no state of its own: everything it shows or
 changes goes through the admin API, so the admin contract stays the one interface and its access rules
 are the page's. The files themselves hold no secret; they are still served only where the admin API
@@ -31,6 +32,7 @@ ASSETS = {
     "index.html": "text/html; charset=utf-8",
     "page.js": "text/javascript; charset=utf-8",
     "page.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",  # linked from index.html, so the browser never asks for /favicon.ico
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

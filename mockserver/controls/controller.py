@@ -190,10 +190,52 @@ class MockController:
         """Register credentials at runtime (fields as in the vendor's `clients` settings)."""
         self._send("POST", "/clients", {"vendor": vendor, "client": credentials})
 
+    def claims(
+        self,
+        vendor: str,
+        claims: dict[str, Any],
+        *,
+        client_id: str | None = None,
+        times: int | None = None,
+        kid: str | None = None,
+    ) -> dict[str, Any]:
+        """The vendor's next `times` access tokens (every one when None; one client's when `client_id`)
+        carry `claims` over its own: `iss`, `aud`, `exp`... and the header's `kid` may be wrong on purpose."""
+        body: dict[str, Any] = {"vendor": vendor, "claims": claims}
+        for name, value in (("client_id", client_id), ("times", times), ("header", {"kid": kid} if kid else None)):
+            if value is not None:
+                body[name] = value
+        return self._send("POST", "/claims", body)
+
+    def armed_claims(self) -> list[dict[str, Any]]:
+        """The claim sets armed for the next tokens."""
+        return self._send("GET", "/claims")["armed"]
+
+    def clear_claims(self) -> None:
+        """Disarm every claim set."""
+        self._send("DELETE", "/claims")
+
+    def mint(
+        self,
+        vendor: str,
+        *,
+        client_id: str | None = None,
+        claims: dict[str, Any] | None = None,
+        kid: str | None = None,
+        lifetime: int | None = None,
+    ) -> dict[str, Any]:
+        """A real signed access token without a token request: {"access_token", "claims", "curl", ...}."""
+        body: dict[str, Any] = {"vendor": vendor}
+        for name, value in (("client_id", client_id), ("claims", claims), ("lifetime", lifetime),
+                            ("header", {"kid": kid} if kid else None)):
+            if value is not None:
+                body[name] = value
+        return self._send("POST", "/tokens", body)
+
     def revoke(self, token: str) -> None:
         """Revoke an access or refresh token."""
         self._send("POST", "/revoke", {"token": token})
 
     def reset(self) -> None:
-        """Forget every token, fault, journal entry and runtime client; real time again."""
+        """Forget every token, fault, armed claim, journal entry and runtime client; real time again."""
         self._send("POST", "/reset")

@@ -14,6 +14,7 @@ from tokenmock import contracts
 from tokenmock.contracts import Violation
 from tokenmock.mockserver.config import ConfigError, deep_merge
 from tokenmock.mockserver.controls.chaos import Chaos, Draw
+from tokenmock.mockserver.controls.claims import ClaimBook
 from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.controls.faults import BODY, REAL, WIRE, Fault, FaultBook, FaultError
 from tokenmock.mockserver.controls.journal import JournalLike
@@ -109,6 +110,7 @@ class TokenMock:
         self.clock.bind(self.store)
         self.journal: JournalLike = self.store.journal
         self.faults = FaultBook(self.store, check=self.check_fault)
+        self.claims = ClaimBook(self.store)
         self.chaos = Chaos(self.store, settings.get("chaos"))
         self.validate_responses = bool(settings.get("validate_responses"))
         self.access_log = bool(settings.get("access_log", True))
@@ -318,8 +320,10 @@ class TokenMock:
         if secrets.found_in(path, query, headers, body):  # a secret outside the fields named like one
             path, query, headers = secrets.mask(path), secrets.mask(query), secrets.mask(headers)
             body = secrets.mask(body)
+        shaped = {"claims": reply.shaped} if reply.shaped is not None else {}
         self.journal.record(
             {
+                **shaped,  # a token a test shaped on purpose (custom or overridden claims)
                 "time": self.clock.now(),
                 "vendor": vendor_name,
                 "operation": operation_id,
@@ -359,6 +363,7 @@ class TokenMock:
         self.store.reset()
         self.journal.clear()
         self.faults.clear()
+        self.claims.clear()
         self.chaos.reset()
         self.clock.reset()
 

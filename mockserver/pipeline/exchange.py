@@ -117,8 +117,10 @@ class Reply:
     # A wire-level fault for the WSGI adapter to play (tokenmock.mockserver.controls.faults.WIRE), and its parameters.
     wire: str | None = None
     wire_params: dict[str, Any] = field(default_factory=dict)
+    # The journal's mark on an access token a test shaped (tokenmock.mockserver.controls.claims.Shaped.note).
+    shaped: dict[str, Any] | None = None
 
     @classmethod
-    def token(cls, body: Any, *, media_type: str = "application/json") -> Reply:
+    def token(cls, body: Any, *, media_type: str = "application/json", shaped: dict[str, Any] | None = None) -> Reply:
         """A 200 carrying tokens: RFC 6749 §5.1 forbids caching it."""
-        return cls(200, body, dict(TOKEN_HEADERS), media_type)
+        return cls(200, body, dict(TOKEN_HEADERS), media_type, shaped=shaped)

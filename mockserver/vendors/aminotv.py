@@ -33,7 +33,17 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
 from tokenmock.mockserver.tokens import Issued, JwtSigner, canonical_jws
-from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
+from tokenmock.mockserver.vendors.base import (
+    CLAIMS,
+    KEY,
+    LIFETIME,
+    TEXT,
+    TEXTS,
+    Runtime,
+    Vendor,
+    operation,
+    settings_object,
+)
 
 JSON_API = "application/vnd.api+json"
 # Path parameters the contract names: a validation error about one points at `source.parameter`.
@@ -82,6 +92,7 @@ class AminoTV(Vendor):
                         "user_id": {"type": "integer", "minimum": 0},
                         "stb_serial_no": TEXT,
                         "profiles": {"type": "array", "items": TEXT, "minItems": 1},
+                        "claims": CLAIMS,
                     },
                     ("username", "password"),
                 ),
@@ -134,6 +145,7 @@ class AminoTV(Vendor):
         },
     }
     switches = frozenset({"AMINO-03", "AMINO-07", "AMINO-09", "AMINO-10", "AMINO-11"})
+    resource_curl = "curl {base}/channels/{channel}/relationships/streams -H 'Authorization: Bearer {token}'"
     demo_curl = (
         "curl -X POST {base}/auth/login -H 'Content-Type: application/vnd.api+json'"
         """ -d '{"username":"{username}","password":"{password}"}'"""
@@ -299,6 +311,9 @@ class AminoTV(Vendor):
         return user, claims
 
     def _issue(self, user: Mapping[str, Any], profile: str, kind: str, sid: str, lifetime: int) -> Issued:
+        return self.signer.issue(self._claims(user, profile, kind, sid), lifetime)
+
+    def _claims(self, user: Mapping[str, Any], profile: str, kind: str, sid: str) -> dict[str, Any]:
         claims = {
             "iss": self.settings["issuer"],
             "aud": self.settings["audience"],
@@ -310,12 +325,17 @@ class AminoTV(Vendor):
         }
         if kind == "access":
             claims["stb_serial_no"] = str(user.get("stb_serial_no", ""))
-        return self.signer.issue(claims, lifetime)
+        return claims
+
+    def mint_claims(self, client: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The claims of an access token for the user's default profile, in a session of its own."""
+        return self._claims(client, self._profiles(client)[0], "access", str(uuid.uuid4()))
 
     def _tokens(self, user: Mapping[str, Any], profile: str, *, session: str | None = None) -> Reply:
         """A token pair in the documented envelope; the refresh token is remembered for rotation."""
         sid = session or str(uuid.uuid4())
-        access = self._issue(user, profile, "access", sid, int(self.settings["token_lifetime"]))
+        lifetime = int(self.settings["token_lifetime"])
+        access, shaped = self.issue_access(user, self._claims(user, profile, "access", sid), lifetime)
         refresh = self._issue(user, profile, "refresh", sid, int(self.settings["refresh_lifetime"]))
         self.store.remember_refresh(refresh.claims["jti"], sid, refresh.claims["exp"])
         login = access.claims["iat"]
@@ -331,7 +351,7 @@ class AminoTV(Vendor):
         body = {
             "data": [{"type": "AuthenticationTokens", "id": access.claims["jti"], "attributes": attributes}]
         }
-        return Reply.token(body, media_type=JSON_API)
+        return Reply.token(body, media_type=JSON_API, shaped=shaped)
 
     # The vendor's error shape.
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from tokenmock.mockserver.controls.claims import CLAIMS_SCHEMA, ClaimBook, ClaimsError, client_name, shape
 from tokenmock.mockserver.controls.masking import known_secret_values
 from tokenmock.mockserver.errors import InvalidToken, MockError, StoreUnavailable
 from tokenmock.mockserver.pipeline.exchange import BasicCredentials, Call, Reply, decode_basic_rfc7617
@@ -21,7 +22,9 @@ from tokenmock.mockserver.stores import RefreshUse
 if TYPE_CHECKING:
     from tokenmock.contracts import Operation
     from tokenmock.mockserver.controls.clock import Clock
+    from tokenmock.mockserver.keyring import KeyRing
     from tokenmock.mockserver.stores import Store
+    from tokenmock.mockserver.tokens import Issued, JwtSigner
 
 F = TypeVar("F", bound=Callable[..., Reply])
 
@@ -32,6 +35,8 @@ TEXTS: dict[str, Any] = {"type": "array", "items": TEXT}
 LIFETIME: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 10 * 366 * 86400}
 # A signing key: unset (null) means one is made at start and shared through the store; never empty.
 KEY: dict[str, Any] = {"type": ["string", "null"], "minLength": 1}
+# Claims a client's access tokens carry besides the vendor's own (tokenmock.mockserver.controls.claims).
+CLAIMS: dict[str, Any] = CLAIMS_SCHEMA
 
 
 def settings_object(properties: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -77,6 +82,13 @@ class Vendor:
     # A copy-paste request for a token with the demo credentials (`GET /` and the control page show it):
     # `{base}` is the vendor's base URL, `{name}` a member of the `demo` settings.
     demo_curl: ClassVar[str] = ""
+    # A curl line that uses an access token at the vendor's protected resource (`{base}`, `{token}`): the
+    # control page's "mint a token" shows it.
+    resource_curl: ClassVar[str] = ""
+    # Whether the vendor's access tokens are opaque (never read by clients): then no custom claims.
+    opaque_tokens: ClassVar[bool] = False
+    # The settings lists whose items `POST /__mock/clients` may add (each checked by that list's schema).
+    runtime_records: ClassVar[tuple[str, ...]] = ("clients",)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,6 +106,7 @@ class Vendor:
         self.settings = settings
         self.readings = readings
         self._configured_secrets = known_secret_values(settings)
+        self.claim_book = ClaimBook(self.store)
 
     def lenient(self, discrepancy_id: str) -> bool:
         """Whether the lenient reading of a register entry is in force."""
@@ -143,6 +156,50 @@ class Vendor:
         built; `path` is the request path relative to the vendor (what the vendor itself would see).
         """
         raise NotImplementedError
+
+    def mint_claims(self, client: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The claims this vendor's own access token for `client` carries (the default grant: all its
+        scopes, its first profile), for `POST /__mock/tokens`; `base` is the vendor's base URL."""
+        raise ClaimsError(f"{self.name} issues opaque tokens: nothing to mint with claims")
+
+    def access_signer(self) -> JwtSigner | KeyRing:
+        """The signer of this vendor's access tokens: a JWT vendor's `signer` (an opaque one never asks)."""
+        signer: JwtSigner | KeyRing = getattr(self, "signer")  # noqa: B009 - set by each vendor's __init__
+        return signer
+
+    def issue_access(
+        self, client: Mapping[str, Any], claims: Mapping[str, Any], lifetime: int
+    ) -> tuple[Issued, dict[str, Any] | None]:
+        """Sign an access token for `client`: the vendor's claims, then the client's configured claims,
+        then claims armed for the next tokens. Also the journal's mark when a test shaped the token."""
+        shaped = shape(self.claim_book, self.name, client)
+        issued = self.access_signer().issue(claims, lifetime, custom=shaped.claims, kid=shaped.kid)
+        return issued, shaped.note({**claims, "iat": 0, "exp": 0})
+
+    def mint(
+        self,
+        client: Mapping[str, Any],
+        *,
+        claims: Mapping[str, Any] | None = None,
+        kid: str | None = None,
+        lifetime: int | None = None,
+        base: str,
+    ) -> Issued:
+        """A real signed access token for `client` with `claims` over the vendor's own (admin API)."""
+        if self.opaque_tokens:
+            raise ClaimsError(f"{self.name} issues opaque tokens: nothing to mint with claims")
+        own = self.mint_claims(client, base)
+        custom = {**(client.get("claims") or {}), **(claims or {})}
+        seconds = int(lifetime if lifetime is not None else self.settings["token_lifetime"])
+        return self.access_signer().issue(own, seconds, custom=custom, kid=kid)
+
+    def find_record(self, name: str | None) -> Mapping[str, Any] | None:
+        """The configured or runtime client that `name` names (client_id, else username), or the first
+        configured one when `name` is None."""
+        records = self.clients()
+        if name is None:
+            return records[0] if records else None
+        return next((record for record in records if client_name(record) == name), None)
 
     def rotate_keys(self) -> dict[str, Any] | None:
         """Replace the asymmetric signing key (admin API): the new `kid` and the retired keys still

@@ -29,14 +29,27 @@ from tokenmock.mockserver.errors import (
     StoreUnavailable,
     UnsupportedGrantType,
 )
+from tokenmock.mockserver.keyring import JWKS_CACHE_CONTROL
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import JwtSigner, new_jti
-from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
+from tokenmock.mockserver.vendors.base import (
+    CLAIMS,
+    KEY,
+    LIFETIME,
+    TEXT,
+    TEXTS,
+    Runtime,
+    Vendor,
+    operation,
+    settings_object,
+)
 
 TOKEN_PATH = "/connect/token"
 # Where Duende IdentityServer publishes its metadata (OpenID Connect Discovery 1.0 §4) and its keys.
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = DISCOVERY_PATH + "/jwks"
+# Duende's authorization endpoint: published because OIDC Discovery requires it, never served (CV-14).
+AUTHORIZE_PATH = "/connect/authorize"
 # The document's own invalid_client wording (§ Handling Errors).
 CLIENT_FAILED = "Client authentication failed."
 
@@ -66,7 +79,8 @@ class ClickView(Vendor):
             "clients": {
                 "type": "array",
                 "items": settings_object(
-                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS}, ("client_id", "client_secret")
+                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS, "claims": CLAIMS},
+                    ("client_id", "client_secret"),
                 ),
             },
             "demo": {"type": "object"},
@@ -86,6 +100,7 @@ class ClickView(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "smartembed.viewkey"},
     }
     switches = frozenset({"CV-02", "CV-03", "CV-07", "CV-11"})
+    resource_curl = "curl {base}/api/v1/example -H 'Authorization: Bearer {token}'"
     demo_curl = (
         "curl -X POST {base}/connect/token -d grant_type=client_credentials"
         " -d client_id={client_id} -d client_secret={client_secret} -d scope={scope}"
@@ -113,15 +128,20 @@ class ClickView(Vendor):
         if op.operation_id != "requestToken":
             return schema
         optional: set[str] = set()
+        required = list(schema.get("required", []))
         if self.lenient("CV-02"):
             optional |= {"client_id", "client_secret"}
+        else:  # the document's own reading: client_secret_post only, both fields in the body
+            required += [name for name in ("client_id", "client_secret") if name not in required]
         if self.lenient("CV-03"):
             optional.add("scope")
+        elif "scope" not in required:  # the document's own reading: scope required
+            required.append("scope")
         properties = {}
         for name, rules in (schema.get("properties") or {}).items():
             drop = {"enum"} if name == "grant_type" else {"minLength"} if name in optional else set()
             properties[name] = {k: v for k, v in rules.items() if k not in drop}
-        required = [name for name in schema.get("required", []) if name not in optional]
+        required = [name for name in required if name not in optional]
         return {**schema, "properties": properties, "required": required}
 
     # Operations.
@@ -137,24 +157,25 @@ class ClickView(Vendor):
         client = self.authenticate(call)
         scopes = self.granted_scopes(client, _field(call, "scope"))
         lifetime = int(self.settings["token_lifetime"])
-        issued = self.signer.issue(
-            {
-                "iss": self.issuer(call),
-                "nbf": int(self.clock.now()),
-                "client_id": client["client_id"],
-                "scope": scopes,
-                "jti": new_jti(),
-            },
-            lifetime,
-        )
+        issued, shaped = self.issue_access(client, self._claims(client, scopes, self.issuer(call)), lifetime)
         return Reply.token(
             {
                 "access_token": issued.token,
                 "token_type": "Bearer",
                 "expires_in": lifetime,
                 "scope": " ".join(scopes),
-            }
+            },
+            shaped=shaped,
         )
+
+    def _claims(self, client: Mapping[str, Any], scopes: list[str], issuer: str) -> dict[str, Any]:
+        return {"iss": issuer, "nbf": int(self.clock.now()), "client_id": client["client_id"], "scope": scopes,
+                "jti": new_jti()}
+
+    def mint_claims(self, client: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The claims of a token for all of the client's scopes, issued by the configured or base URL."""
+        issuer = str(self.settings["issuer"] or base)
+        return self._claims(client, [str(s) for s in client.get("scopes", [])], issuer)
 
     @operation("getExample")
     def get_example(self, call: Call) -> Reply:
@@ -186,8 +207,11 @@ class ClickView(Vendor):
     def get_openid_configuration(self, call: Call) -> Reply:
         """The server's metadata as Duende publishes it, for clients that find the token endpoint there.
 
-        Only what the mock implements is listed (no authorization endpoint: ClickView documents the
-        client-credentials grant alone); URLs follow the request's scheme, host and mount prefix."""
+        Every member RFC 8414 §2 and OpenID Connect Discovery 1.0 §3 mark REQUIRED is present, so strict
+        clients (Authlib's metadata classes) accept it. Members about what the mock does (token endpoint,
+        grant, client authentication, scopes) say what it does; members about flows ClickView does not
+        document (authorization endpoint, response types, subject types, ID token algorithm) carry Duende's
+        defaults (CV-14). URLs follow the request's scheme, host and mount prefix."""
         base = call.base_url(DISCOVERY_PATH)
         methods = ["client_secret_post", *(["client_secret_basic"] if self.lenient("CV-02") else [])]
         scopes = [*self.settings["resource_scopes"], *(str(s) for c in self.clients() for s in c.get("scopes", ()))]
@@ -196,9 +220,13 @@ class ClickView(Vendor):
             {
                 "issuer": self.settings["issuer"] or base,
                 "jwks_uri": base + JWKS_PATH,
+                "authorization_endpoint": base + AUTHORIZE_PATH,
                 "token_endpoint": base + TOKEN_PATH,
                 "scopes_supported": list(dict.fromkeys(scopes)),
                 "grant_types_supported": ["client_credentials"],
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
                 "token_endpoint_auth_methods_supported": methods,
                 "claims_supported": ["client_id", "scope"],
             },
@@ -207,7 +235,7 @@ class ClickView(Vendor):
     @operation("getJwks")
     def get_jwks(self, call: Call) -> Reply:
         """Duende's key set, empty: the mock signs ClickView tokens with HMAC, a key it never publishes."""
-        return Reply(200, {"keys": []})
+        return Reply(200, {"keys": []}, {"Cache-Control": JWKS_CACHE_CONTROL})
 
     def issuer(self, call: Call) -> str:
         """The configured issuer, else the URL the client reached the server at (Duende's inference)."""
@@ -229,15 +257,18 @@ class ClickView(Vendor):
             if client is None:
                 raise InvalidClient(CLIENT_FAILED)
             return client
-        if body_secret is not None:
-            raise InvalidRequest("Use one client authentication method: Basic or client_secret, not both.")
         # The core decodes Base64 only (RFC 7617). RFC 6749 §2.3.1 form-urldecoding is tried first, then
         # the raw values, as Authlib and requests-oauthlib send them without urlencoding.
-        client = None
+        client, sent = None, basic
         for candidate in (form_decoded(basic), basic):
             client = self.find_client(client_id=candidate.username, client_secret=candidate.password)
             if client is not None:
+                sent = candidate
                 break
+        if body_secret is not None and body_secret != sent.password:
+            # Two methods that disagree (RFC 6749 §2.3); the same secret twice is one client (Duende reads
+            # the Basic header first and would never see the body's).
+            raise InvalidRequest("Use one client authentication method: Basic or client_secret, not both.")
         if client is None:
             raise InvalidClient(CLIENT_FAILED, via_basic=True)
         if body_id is not None and body_id != client["client_id"]:

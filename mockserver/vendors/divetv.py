@@ -36,7 +36,17 @@ from tokenmock.mockserver.errors import (
 )
 from tokenmock.mockserver.pipeline.exchange import TOKEN_HEADERS, BasicCredentials, Call, Reply
 from tokenmock.mockserver.tokens import Issued, JwtSigner, new_jti
-from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
+from tokenmock.mockserver.vendors.base import (
+    CLAIMS,
+    KEY,
+    LIFETIME,
+    TEXT,
+    TEXTS,
+    Runtime,
+    Vendor,
+    operation,
+    settings_object,
+)
 
 DEVICE_GRANT, REFRESH_GRANT = "device_credentials", "refresh_token"
 JSON = "application/json"
@@ -67,7 +77,9 @@ class DiveTV(Vendor):
             "audience": TEXTS,
             "clients": {
                 "type": "array",
-                "items": settings_object({"client_key": TEXT, "client_id": TEXT, "scope": TEXTS}, ("client_key",)),
+                "items": settings_object(
+                    {"client_key": TEXT, "client_id": TEXT, "scope": TEXTS, "claims": CLAIMS}, ("client_key",)
+                ),
             },
             "users": {
                 "type": "array",
@@ -111,6 +123,8 @@ class DiveTV(Vendor):
         },
     }
     switches = frozenset({"DIVE-01", "DIVE-02", "DIVE-03", "DIVE-04", "DIVE-05", "DIVE-06", "DIVE-11"})
+    resource_curl = "curl {base}/v1/resource -H 'Authorization: Bearer {token}'"
+    runtime_records = ("clients", "users")
     demo_curl = (
         "curl -X POST '{base}/v1/token?grant_type=device_credentials'"
         " -H \"Authorization: Basic $(printf %s '{client_key}' | base64)\" -H 'Content-Type: application/json'"
@@ -234,7 +248,7 @@ class DiveTV(Vendor):
             "authorities": [str(a) for a in user.get("authorities", [])],
             "client_id": str(client["client_id"]),
         }
-        return self._tokens(granted, sid=new_jti())
+        return self._tokens(client, granted, sid=new_jti())
 
     def _refresh(self, call: Call, client: Mapping[str, Any]) -> Reply:
         """Renew from a refresh token of this client; rotate it unless DIVE-11 is lenient."""
@@ -257,7 +271,7 @@ class DiveTV(Vendor):
         granted = {
             name: claims[name] for name in RESOURCE_CLAIMS if name in claims and name not in ("exp", "jti")
         }
-        return self._tokens(granted, sid=sid, keep_refresh=token if self.lenient("DIVE-11") else None)
+        return self._tokens(client, granted, sid=sid, keep_refresh=token if self.lenient("DIVE-11") else None)
 
     def _refresh_claims(self, token: str) -> dict[str, Any]:
         """The claims of a genuine, unexpired refresh JWT; invalid_grant for anything else."""
@@ -285,10 +299,12 @@ class DiveTV(Vendor):
                 found = user
         return found
 
-    def _tokens(self, granted: Mapping[str, Any], *, sid: str, keep_refresh: str | None = None) -> Reply:
+    def _tokens(
+        self, client: Mapping[str, Any], granted: Mapping[str, Any], *, sid: str, keep_refresh: str | None = None
+    ) -> Reply:
         """An access JWT and a refresh JWT (`ati` = the access token's jti), in Dive's response body."""
         lifetime = int(self.settings["token_lifetime"])
-        access = self.signer.issue({**granted, "jti": new_jti(), "sid": sid}, lifetime)
+        access, shaped = self.issue_access(client, {**granted, "jti": new_jti(), "sid": sid}, lifetime)
         refresh_token = keep_refresh or self._issue_refresh(granted, access, sid).token
         # DIVE-05: lenient reports the whole seconds left at response time, as Spring does (8999).
         expires_in = max(lifetime - 1, 0) if self.lenient("DIVE-05") else lifetime
@@ -302,8 +318,23 @@ class DiveTV(Vendor):
                 "device_id": granted["device_id"],
                 "client_id": granted["client_id"],
                 "jti": access.claims["jti"],
-            }
+            },
+            shaped=shaped,
         )
+
+    def mint_claims(self, client: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The claims of an access token for the client and the first configured user's device."""
+        users = [*self.settings.get("users", [])] or [{}]
+        return {
+            "aud": list(self.settings["audience"]),
+            "device_id": str(users[0].get("device_id", "")),
+            "grant_type": DEVICE_GRANT,
+            "scope": [str(s) for s in client.get("scope", ["device"])],
+            "authorities": [str(a) for a in users[0].get("authorities", [])],
+            "client_id": str(client.get("client_id", "")),
+            "jti": new_jti(),
+            "sid": new_jti(),
+        }
 
     def _issue_refresh(self, granted: Mapping[str, Any], access: Issued, sid: str) -> Issued:
         refresh = self.signer.issue(

@@ -71,6 +71,7 @@ class JunctionTV(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "authentication": "Basic"},
     }
     switches = frozenset({"JTV-01", "JTV-02", "JTV-03", "JTV-04", "JTV-05", "JTV-08", "JTV-12"})
+    opaque_tokens = True  # clients never read its tokens: no custom claims (use the clock or revocation)
     demo_curl = (
         "curl --user '{client_id}:{client_secret}' -X POST {base}/ums/2.0/oauth/"
         " -H 'Content-Type: application/x-www-form-urlencoded'"
@@ -94,8 +95,12 @@ class JunctionTV(Vendor):
             raise MalformedCredentials(error.description) from None
 
     def body_required(self, op: Operation) -> bool:
-        # JTV-03 lenient: `curl --user id:secret -X POST` sends neither body nor Content-Type.
-        return op.body_required and not (op.operation_id == "getAccessToken" and self.lenient("JTV-03"))
+        # JTV-03 strict: the form Content-Type is required, an empty form being valid (the contract cannot
+        # say so: its `required` would forbid the empty body). Lenient: `curl --user id:secret -X POST`
+        # sends neither body nor Content-Type.
+        if op.operation_id == "getAccessToken":
+            return not self.lenient("JTV-03")
+        return op.body_required
 
     def adjust_body_schema(self, op: Operation, schema: dict[str, Any]) -> dict[str, Any]:
         if op.operation_id == "getAccessToken" and not self.lenient("JTV-04"):

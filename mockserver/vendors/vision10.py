@@ -6,6 +6,7 @@ components.x-error-codes); register openapi/discrepancies/vision10.yaml.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tokenmock import contracts
@@ -24,9 +25,19 @@ from tokenmock.mockserver.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
-from tokenmock.mockserver.keyring import KeyRing
+from tokenmock.mockserver.keyring import JWKS_CACHE_CONTROL, KeyRing
 from tokenmock.mockserver.pipeline.exchange import Call, Reply
-from tokenmock.mockserver.vendors.base import KEY, LIFETIME, TEXT, TEXTS, Runtime, Vendor, operation, settings_object
+from tokenmock.mockserver.vendors.base import (
+    CLAIMS,
+    KEY,
+    LIFETIME,
+    TEXT,
+    TEXTS,
+    Runtime,
+    Vendor,
+    operation,
+    settings_object,
+)
 
 # tokenmock's error codes (the document gives only 240101); see components.x-error-codes.
 _RULE_CODES = {"json": "240001", "required": "240002", "maxLength": "240003", "type": "240004"}
@@ -55,7 +66,13 @@ class Vision10(Vendor):
             "clients": {
                 "type": "array",
                 "items": settings_object(
-                    {"client_id": TEXT, "client_secret": TEXT, "scopes": TEXTS, "first_vision_id": TEXT},
+                    {
+                        "client_id": TEXT,
+                        "client_secret": TEXT,
+                        "scopes": TEXTS,
+                        "first_vision_id": TEXT,
+                        "claims": CLAIMS,
+                    },
                     ("client_id", "client_secret"),
                 ),
             },
@@ -74,6 +91,7 @@ class Vision10(Vendor):
         "demo": {"client_id": "demo-client", "client_secret": "demo-secret", "scope": "all"},
     }
     switches = frozenset({"V10-01", "V10-02", "V10-04", "V10-05", "V10-12", "V10-13"})
+    resource_curl = "curl {base}/v1/api/resource -H 'Authorization: Bearer {token}'"
     demo_curl = (
         "curl -X POST {base}/v1/api/oauth/token -H 'Content-Type: application/json'"
         """ -d '{"grant_type":"client_credentials","scope":"{scope}","""
@@ -84,7 +102,11 @@ class Vision10(Vendor):
         super().__init__(runtime, settings, readings)
         # RS256 keys published at /.well-known/jwks.json and rotated through the admin API.
         self.signer = KeyRing(
-            vendor=self.name, clock=self.clock, store=self.store, private_key_pem=settings.get("private_key_pem")
+            vendor=self.name,
+            clock=self.clock,
+            store=self.store,
+            private_key_pem=settings.get("private_key_pem"),
+            lifetime=int(settings["token_lifetime"]),
         )
         # The documented lengths, for fields the validator never saw (V10-01 lenient: from the query).
         schema = contracts.operation(self.name, "getAccessToken").body_schema("application/json") or {}
@@ -144,13 +166,18 @@ class Vision10(Vendor):
         if scope not in client.get("scopes", []) and not self.lenient("V10-13"):
             raise InvalidScope("Invalid client credentials or scope")
         lifetime = int(self.settings["token_lifetime"])
-        claims = {
-            "scope": scope,
-            "client_id": client["client_id"],
-            "firstVisionId": client.get("first_vision_id", ""),
-        }
-        issued = self.signer.issue(claims, lifetime)
-        return Reply.token({"access_token": issued.token, "token_type": "Bearer", "expires_in": lifetime})
+        issued, shaped = self.issue_access(client, self._claims(client, scope), lifetime)
+        return Reply.token(
+            {"access_token": issued.token, "token_type": "Bearer", "expires_in": lifetime}, shaped=shaped
+        )
+
+    @staticmethod
+    def _claims(client: Mapping[str, Any], scope: str) -> dict[str, Any]:
+        return {"scope": scope, "client_id": client["client_id"], "firstVisionId": client.get("first_vision_id", "")}
+
+    def mint_claims(self, client: Mapping[str, Any], base: str) -> dict[str, Any]:
+        """The claims of a token for the client's first scope."""
+        return self._claims(client, str((client.get("scopes") or ["all"])[0]))
 
     @operation("getProtectedResource")
     def get_protected_resource(self, call: Call) -> Reply:
@@ -174,7 +201,7 @@ class Vision10(Vendor):
     @operation("getJwks")
     def get_jwks(self, call: Call) -> Reply:
         """The public keys of the live signing keys (RFC 7517), so a resource server can verify tokens."""
-        return Reply(200, self.signer.jwks())
+        return Reply(200, self.signer.jwks(), {"Cache-Control": JWKS_CACHE_CONTROL})
 
     def rotate_keys(self) -> dict[str, Any] | None:
         """A new signing key; the old one stays published until the tokens it signed have expired."""

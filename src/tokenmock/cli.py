@@ -284,16 +284,61 @@ def _credential_options(command: Any) -> Any:
     return command
 
 
+def _claims_option(text: str | None) -> dict[str, Any] | None:
+    """`--claims` as a JSON object, or a usage error saying what is wrong with it."""
+    if text is None:
+        return None
+    try:
+        claims = json.loads(text)
+    except ValueError as exc:
+        raise click.UsageError(f"--claims must be a JSON object: {exc}") from None
+    if not isinstance(claims, dict):
+        raise click.UsageError("--claims must be a JSON object, e.g. '{\"tenant\": \"acme\"}'")
+    return claims
+
+
+def _arm_claims(vendor: str, base_url: str | None, claims: dict[str, Any], client: str | None, **options: Any) -> None:
+    """Arm `claims` for the next token of `client` at the mock serving `base_url` (its admin API)."""
+    from tokenmock.mockserver import ControlError, MockController
+
+    if not base_url:
+        raise click.UsageError("--claims shapes a token of a tokenmock server: give its --base-url")
+    root = base_url.rstrip("/")
+    root = root.removesuffix("/" + vendor)  # the server root, where /__mock lives (or a one-vendor root)
+    try:
+        MockController(root, **options).claims(vendor, claims, client_id=client, times=1)
+    except (ControlError, OSError) as exc:  # requests' errors are OSErrors
+        raise click.ClickException(f"cannot arm the claims: {exc}") from None
+
+
 @main.command()
 @click.argument("vendor", type=VendorChoice())
 @click.option("--base-url", envvar="TOKENMOCK_BASE_URL", help="Where the vendor's token endpoint lives.")
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds per request.")
+@click.option(
+    "--claims",
+    "claims_json",
+    help="A JSON object of claims the token carries over the vendor's own (a tokenmock server only; "
+    "iss, aud, exp... override the standard ones on purpose).",
+)
+@click.option("--admin-token", envvar="TOKENMOCK_ADMIN_TOKEN", help="The mock's admin token, if it has one.")
 @_credential_options
-def token(vendor: str, base_url: str | None, timeout: float, **credentials: str | None) -> None:
-    """Fetch a token with the reference client and print it as JSON (for scripting with curl)."""
+def token(
+    vendor: str,
+    base_url: str | None,
+    timeout: float,
+    claims_json: str | None,
+    admin_token: str | None,
+    **credentials: str | None,
+) -> None:
+    """Fetch a token with the reference client and print it as JSON (for scripting with curl).
+
+    With --claims, the claims are first armed for this one token through the mock's admin API."""
     import inspect
 
     from tokenmock.client import CLIENTS, TokenError
+
+    claims = _claims_option(claims_json)
 
     cls: Any = CLIENTS[vendor]  # each vendor's constructor takes its own credential names
     wanted = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name in _CREDENTIALS]
@@ -302,6 +347,9 @@ def token(vendor: str, base_url: str | None, timeout: float, **credentials: str 
         flags = ", ".join("--" + m.replace("_", "-") for m in missing)
         raise click.UsageError(f"{vendor} needs {flags} (or the TOKENMOCK_* variables)")
     arguments = {p.name: credentials[p.name] for p in wanted if credentials.get(p.name)}
+    if claims is not None:
+        who = arguments.get("client_id") or arguments.get("username")
+        _arm_claims(vendor, base_url, claims, who, admin_token=admin_token, timeout=timeout)
     try:
         fetched = cls(**arguments, base_url=base_url, timeout=timeout).token()
     except (TokenError, ValueError) as exc:

@@ -5,8 +5,8 @@ Fixtures (`pytest --fixtures` shows each one's documentation):
     tokenmock_server    session-scoped live mock on 127.0.0.1; `.url` (its root, a string),
                         `.url_for(vendor)` (a vendor's base URL), `.demo(vendor)` and every control of
                         `tokenmock.mockserver.MockController` (`.fault(...)`, `.documented(...)`,
-                        `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`...); its
-                        state is reset before every test
+                        `.sequence(...)`, `.clock.advance(3600)`, `.requests()`, `.chaos(seed)`,
+                        `.claims(...)`, `.mint(...)`...); its state is reset before every test
     tokenmock_port      the port asked for: 0 (any free port) unless pinned with `--tokenmock-port`
                         or the `tokenmock_port` ini option; the port listened on is `tokenmock_server.port`
     tokenmock_settings  the mock's settings (override it in your conftest.py)
@@ -19,8 +19,8 @@ Fixtures (`pytest --fixtures` shows each one's documentation):
 
 Every controller has `assert_received(vendor, operation, times=..., form=..., ...)`, `received(...)` and
 `assert_not_received(...)` (a failure prints the closest requests and what each failed). The marker
-`@pytest.mark.tokenmock(settings=..., fault=..., sequence=..., chaos=..., clock=..., clients=...)` arms
-them for one test (`tokenmock.testing.markers`).
+`@pytest.mark.tokenmock(settings=..., fault=..., sequence=..., chaos=..., clock=..., clients=...,
+claims=...)` arms them for one test (`tokenmock.testing.markers`).
 
 Strategies for your own client's tests: `tokenmock.contracts.strategies` (re-exported here as `strategies`).
 """
@@ -384,8 +384,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the `tokenmock` marker (`pytest --markers` shows it)."""
     config.addinivalue_line(
         "markers",
-        "tokenmock(settings=None, fault=None, sequence=None, chaos=None, clock=None, clients=None): the mock's "
-        "settings, faults, sequences, chaos, clock and runtime clients for this test, undone after it "
+        "tokenmock(settings=None, fault=None, sequence=None, chaos=None, clock=None, clients=None, claims=None): "
+        "the mock's settings, faults, sequences, chaos, clock, runtime clients and token claims for this test, "
+        "undone after it "
         "(with tokenmock_server, tokenmock_in_process or tokenmock_app; see tokenmock.testing.markers)",
     )
 

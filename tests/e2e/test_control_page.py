@@ -39,6 +39,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for its errors
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     yield driver
     driver.quit()
@@ -82,9 +83,13 @@ def click(driver: Any, selector: str) -> bool:
     return True
 
 
-def save_artifact(driver: Any, tmp_path: Path, name: str) -> Path:
+def save_artifact(driver: Any, tmp_path: Path, name: str, section: str | None = None) -> Path:
+    """A screenshot of the page's top, or of one section of it."""
     shot = tmp_path / name
-    driver.execute_script("window.scrollTo(0, 0)")
+    if section is None:
+        driver.execute_script("window.scrollTo(0, 0)")
+    else:
+        driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", section)
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("TOKENMOCK_ARTIFACTS"):
         target = Path(os.environ["TOKENMOCK_ARTIFACTS"])
@@ -190,7 +195,7 @@ def test_the_page_ships_as_package_data_without_remote_resources() -> None:
     from tokenmock.mockserver.controls.control_page import ASSETS, asset
 
     for name in ASSETS:
-        text = asset(name).decode()
+        text = asset(name).decode().replace('xmlns="http://www.w3.org/2000/svg"', "")  # a name, not a load
         assert "http://" not in text and "https://" not in text, f"{name} loads something from elsewhere"
     assert "innerHTML" not in asset("page.js").decode()  # server data goes in as text only
 
@@ -217,6 +222,106 @@ def test_the_wheel_carries_the_page() -> None:
     from tokenmock.mockserver.controls.control_page import ASSETS
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
-    globs = pyproject["tool"]["setuptools"]["package-data"]["tokenmock.mockserver.controls"]
+    globs = pyproject["tool"]["setuptools"]["package-data"]["tokenmock.mockserver.controls.static"]
     for name in ASSETS:
-        assert any(fnmatch.fnmatch(f"static/{name}", pattern) for pattern in globs), f"{name} is not package data"
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in globs), f"{name} is not package data"
+
+
+def console_errors(driver: Any) -> list[str]:
+    """What the page logged as errors (a failed fetch, a 404 favicon, an exception) since the last look."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def fill(driver: Any, element_id: str, text: str) -> None:
+    field = driver.find_element("id", element_id)
+    field.clear()
+    field.send_keys(text)
+
+
+def status_line(driver: Any) -> str:
+    return str(driver.find_element("id", "status-line").text)
+
+
+def test_the_page_does_what_the_admin_api_does(browser: Any, page: Callable[..., LiveServer], tmp_path: Path) -> None:
+    """Add a client, arm claims, mint a token and copy its curl line, revoke it, rotate keys: each through the
+    page's forms, each checked from outside (the reference client, PyJWT, curl, the JWKS)."""
+    import subprocess
+
+    import jwt
+    from selenium.webdriver.support.ui import Select
+
+    server = page(vendors={"clickview": {"signing_secret": "page-test-secret-of-thirty-two-bytes!"}})
+    browser.get("about:blank")
+    console_errors(browser)  # what pages of earlier tests logged (a server stopped under their poll) is theirs
+    browser.get(server.url + "/__mock/ui")
+    until(browser, lambda d: len(d.find_elements("css selector", "#vendors-body tr")) == 5, "the five vendors")
+    creds = browser.find_element("css selector", "#vendors-body tr:nth-child(5) td.creds").text
+    assert 'other_user: {"username":"other@example.com"' in creds and "[object Object]" not in creds
+
+    # Add a client; the reference client gets a token with it.
+    Select(browser.find_element("id", "client-vendor")).select_by_value("clickview")
+    fill(browser, "client-json", '{"client_id": "page-client", "client_secret": "page-secret", '
+                                 '"scopes": ["smartembed.viewkey"], "claims": {"tenant": "from-the-page"}}')
+    browser.find_element("id", "client-add").click()
+    until(browser, lambda d: status_line(d).startswith("added a clickview client"), "the client added")
+    token = ClickViewClient("page-client", "page-secret", base_url=f"{server.url}/clickview").token().access_token
+    assert jwt.decode(token, options={"verify_signature": False})["tenant"] == "from-the-page"
+    assert console_errors(browser) == []  # loading, polling and adding a client logged nothing
+    fill(browser, "client-json", '{"client_id": "x", "client_secret": "y", "scopes": 5}')
+    browser.find_element("id", "client-add").click()
+    until(browser, lambda d: "client.scopes: must be array" in status_line(d), "the schema's refusal")
+    refusal_logged = console_errors(browser)  # the browser logs every 4xx it fetched: this one is on purpose
+    assert len(refusal_logged) == 1 and "/__mock/clients" in refusal_logged[0] and "400" in refusal_logged[0]
+
+    # Arm claims for the next token; the table shows them until the token takes them.
+    Select(browser.find_element("id", "claims-vendor")).select_by_value("clickview")
+    fill(browser, "claims-json", '{"roles": ["admin"]}')
+    fill(browser, "claims-times", "1")
+    browser.find_element("id", "claims-arm").click()
+    until(browser, lambda d: len(d.find_elements("css selector", "#claims-body tr")) == 1, "the armed claims")
+    token = ClickViewClient("demo-client", "demo-secret", base_url=f"{server.url}/clickview").token().access_token
+    assert jwt.decode(token, options={"verify_signature": False})["roles"] == ["admin"]
+    until(browser, lambda d: not d.find_elements("css selector", "#claims-body tr"), "the used-up claims gone")
+
+    # Mint a token, copy its curl line, run it.
+    Select(browser.find_element("id", "mint-vendor")).select_by_value("clickview")
+    fill(browser, "mint-claims", '{"tenant": "minted-on-the-page"}')
+    fill(browser, "mint-lifetime", "600")
+    browser.find_element("id", "mint-submit").click()
+    minted = until(browser, lambda d: d.find_element("id", "minted-token").text, "the minted token")
+    claims = jwt.decode(minted, "page-test-secret-of-thirty-two-bytes!", algorithms=["HS256"],
+                        options={"verify_exp": False, "verify_nbf": False})
+    assert claims["tenant"] == "minted-on-the-page" and claims["exp"] - claims["iat"] == 600
+    browser.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": server.url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    browser.find_element("id", "minted-copy").click()
+    until(browser, lambda d: status_line(d) == "copied the curl line", "the curl line copied")
+    copied = browser.execute_async_script("navigator.clipboard.readText().then(arguments[0], () => arguments[0](''))")
+    assert copied == browser.find_element("id", "minted-curl").text and minted in copied
+    if shutil.which("curl"):
+        run = subprocess.run(["bash", "-c", copied + " -s -o /dev/null -w '%{http_code}'"],
+                             capture_output=True, text=True, timeout=30, check=False)
+        assert run.stdout == "200", run.stderr
+    save_artifact(browser, tmp_path, "control-page-tokens.png", section="tokens-section")
+
+    # Revoke it: the vendor's resource refuses it from now on.
+    fill(browser, "revoke-token", minted)
+    browser.find_element("id", "revoke-submit").click()
+    until(browser, lambda d: status_line(d) == "token revoked", "the token revoked")
+    refused = requests.get(f"{server.url}/clickview/api/v1/example", headers={"Authorization": f"Bearer {minted}"},
+                           timeout=5)
+    assert refused.status_code == 401
+
+    # Rotate Vision10's keys: the key now signing was the first upcoming one the key set published.
+    jwks = requests.get(f"{server.url}/vision10/.well-known/jwks.json", timeout=5).json()
+    published = [key["kid"] for key in jwks["keys"]]
+    Select(browser.find_element("id", "rotate-vendor")).select_by_value("vision10")
+    browser.find_element("id", "rotate-submit").click()
+    result = until(browser, lambda d: d.find_element("id", "rotate-result").text, "the rotation's result")
+    assert result.startswith(f"signing with {published[1]}")
+
+    # The favicon is the page's own; nothing else the page did logged an error.
+    icon = browser.execute_script("return document.querySelector('link[rel=icon]').href")
+    answer = requests.get(icon, timeout=5)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/svg+xml"
+    assert console_errors(browser) == []

@@ -109,3 +109,74 @@ def test_a_host_that_is_no_host_name_gets_a_clear_error(make_app: Callable[..., 
 def test_only_clickview_publishes_metadata(make_app: Callable[..., Flask], vendor: str) -> None:
     """Where the vendor's own server would publish metadata (Duende), the mock does; elsewhere nothing."""
     assert make_app().test_client().get(f"/{vendor}{DISCOVERY}").status_code == 404
+
+
+# RFC 8414 §2 and OpenID Connect Discovery 1.0 §3: the members each marks REQUIRED.
+REQUIRED_BY_SPECS = (
+    "issuer",
+    "authorization_endpoint",
+    "token_endpoint",
+    "jwks_uri",
+    "response_types_supported",
+    "subject_types_supported",
+    "id_token_signing_alg_values_supported",
+)
+
+
+def test_authlib_accepts_the_metadata_as_rfc8414_and_as_oidc_discovery(make_app: Callable[..., Flask]) -> None:
+    """Authlib's own validators, at their defaults (https URLs, as behind TLS): both the plain-OAuth and the
+    OIDC reading of the document pass, where before `response_types_supported` was missing."""
+    from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    served = make_app().test_client().get("/clickview" + DISCOVERY, base_url="https://mock.example")
+    metadata = served.get_json()
+    AuthorizationServerMetadata(metadata).validate()
+    OpenIDProviderMetadata(metadata).validate()
+    assert set(REQUIRED_BY_SPECS) <= set(metadata)
+    assert metadata["authorization_endpoint"] == "https://mock.example/clickview/connect/authorize"
+
+
+def test_authlib_validates_the_metadata_a_live_server_publishes(
+    make_app: Callable[..., Flask], serve: Callable[[Flask], LiveServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over plain HTTP on loopback, with Authlib's documented switch for local testing."""
+    from authlib.oidc.discovery import OpenIDProviderMetadata
+
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    live = serve(make_app())
+    metadata = requests.get(f"{live.url}/clickview{DISCOVERY}", timeout=5).json()
+    OpenIDProviderMetadata(metadata).validate()
+    assert metadata["subject_types_supported"] == ["public"]
+    assert metadata["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert metadata["response_types_supported"] == ["code"]  # Duende's defaults, as docs/oauth-surfaces.md says
+    assert metadata["authorization_endpoint"] == f"{live.url}/clickview/connect/authorize"
+
+
+@pytest.mark.parametrize("member", REQUIRED_BY_SPECS)
+def test_the_contract_refuses_metadata_without_a_member_the_specs_require(member: str) -> None:
+    metadata = dict(contracts.operation("clickview", "getOpenIdConfiguration").response(200)["content"][
+        "application/json"]["examples"]["discovery"]["value"])
+    contracts.validate_response("clickview", "getOpenIdConfiguration", 200, metadata)  # the example is whole
+    del metadata[member]
+    with pytest.raises(contracts.Violation):
+        contracts.validate_response("clickview", "getOpenIdConfiguration", 200, metadata)
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("subject_types_supported", ["secret"]),  # public or pairwise only
+        ("subject_types_supported", []),
+        ("id_token_signing_alg_values_supported", ["HS256"]),  # RS256 MUST be included
+        ("response_types_supported", []),
+        ("issuer", "https://mock.example/clickview?tenant=1"),  # no query or fragment
+        ("scopes_supported", "smartembed.viewkey"),  # a JSON array
+    ],
+)
+def test_the_contract_refuses_values_the_specs_forbid(member: str, value: Any) -> None:
+    metadata = dict(contracts.operation("clickview", "getOpenIdConfiguration").response(200)["content"][
+        "application/json"]["examples"]["discovery"]["value"])
+    metadata[member] = value
+    with pytest.raises(contracts.Violation):
+        contracts.validate_response("clickview", "getOpenIdConfiguration", 200, metadata)

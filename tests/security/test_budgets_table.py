@@ -9,6 +9,7 @@ from tests.documentation import ROOT, section, table
 from tokenmock import plugin_wire
 from tokenmock.mockserver.config import DEFAULTS, MAX_CONFIG_BYTES
 from tokenmock.mockserver.controls import journal_size
+from tokenmock.mockserver.controls.claims import CLAIMS_SCHEMA, MAX_ARMED, MAX_CLAIMS_BYTES
 from tokenmock.mockserver.controls.faults import MAX_CONTENT_TYPE
 from tokenmock.mockserver.serving import server
 from tokenmock.mockserver.stores.base import MAX_REVOKED
@@ -39,6 +40,11 @@ EXPECTED = {
     "A config file": [_kib(MAX_CONFIG_BYTES)],
     "A fault's `content_type`": [str(MAX_CONTENT_TYPE)],
     "Metrics tallies": ["one per fault source and kind"],
+    "Custom claims sent to the admin API": [
+        f"{CLAIMS_SCHEMA['maxProperties']} members",
+        _kib(MAX_CLAIMS_BYTES),
+        f"{MAX_ARMED} claim sets",
+    ],
     "The pytest plugin's servers": [
         f"{plugin_wire.MAX_CONNECTIONS} connections",
         f"{plugin_wire.READ_DEADLINE:g} s",

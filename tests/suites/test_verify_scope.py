@@ -155,7 +155,7 @@ def confused_dive(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], L
                 if "ati" in claims:
                     return original(self, call, client)
                 granted = {k: claims[k] for k in divetv.RESOURCE_CLAIMS if k in claims and k not in ("exp", "jti")}
-                return self._tokens(granted, sid=str(claims.get("sid", "")))
+                return self._tokens(client, granted, sid=str(claims.get("sid", "")))
 
             monkeypatch.setattr(vendor, "_refresh", refresh)
         mock = LiveMock({"access_log": False})

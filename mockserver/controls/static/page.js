@@ -9,7 +9,7 @@ const POLL_MS = 1000;
 const JOURNAL_LIMIT = 200;
 
 const $ = (id) => document.getElementById(id);
-const state = { index: null, operations: {}, open: new Set(), journalKey: "", faultsKey: "" };
+const state = { index: null, operations: {}, open: new Set(), journalKey: "", faultsKey: "", claimsKey: "" };
 
 class AdminRefusal extends Error {}
 
@@ -38,6 +38,34 @@ async function api(method, path, body) {
     throw new AdminRefusal(`${method} ${path}: ${response.status} ${(data && data.error_description) || ""}`);
   }
   return data;
+}
+
+// A demo value as text: nested values (AminoTV's other_user) as JSON, never "[object Object]".
+function asText(value) {
+  return value !== null && typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function parseJson(id, what) {
+  try {
+    const value = JSON.parse($(id).value || "{}");
+    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object");
+    return value;
+  } catch (error) {
+    throw new AdminRefusal(`${what} must be a JSON object, e.g. {"tenant": "acme"}`);
+  }
+}
+
+function copyButton(text, what) {
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.textContent = "copy";
+  copy.addEventListener("click", () => copyText(text(), what));
+  return copy;
+}
+
+function copyText(text, what) {
+  navigator.clipboard.writeText(text).then(
+    () => say(`copied the ${what}`), () => say("the browser refused the clipboard", true));
 }
 
 function cell(row, text, className) {
@@ -71,20 +99,16 @@ async function loadIndex() {
     const row = document.createElement("tr");
     cell(row, name);
     cell(row, vendor.base_url, "mono");
-    cell(row, Object.entries(vendor.demo_credentials).map(([k, v]) => `${k}: ${v}`).join("\n"), "mono creds");
+    cell(row, Object.entries(vendor.demo_credentials).map(([k, v]) => `${k}: ${asText(v)}`).join("\n"), "mono creds");
     const tryIt = cell(row, "");
     const pre = document.createElement("pre");
     pre.className = "curl";
     pre.textContent = vendor.curl;
-    const copy = document.createElement("button");
-    copy.type = "button";
-    copy.textContent = "copy";
-    copy.addEventListener("click", () => navigator.clipboard.writeText(vendor.curl).then(
-      () => say(`copied the ${name} curl line`), () => say("the browser refused the clipboard", true)));
-    tryIt.append(pre, copy);
+    tryIt.append(pre, copyButton(() => vendor.curl, `${name} curl line`));
     body.appendChild(row);
     option($("fault-vendor"), name);
     option($("filter-vendor"), name);
+    for (const id of ["mint-vendor", "claims-vendor", "client-vendor", "rotate-vendor"]) option($(id), name);
   }
   fillOperations($("fault-operation"), "", "every operation");
   fillOperations($("filter-operation"), "", "all");
@@ -144,6 +168,77 @@ async function armFault(event) {
   await act(async () => {
     const fault = await api("POST", "/faults", body);
     return `armed fault ${fault.id} (${fault.kind})`;
+  });
+}
+
+// Tokens: mint one, arm claims for the next ones, revoke one.
+async function mintToken(event) {
+  event.preventDefault();
+  await act(async () => {
+    const body = { vendor: $("mint-vendor").value, claims: parseJson("mint-claims", "claims") };
+    if ($("mint-client").value.trim()) body.client_id = $("mint-client").value.trim();
+    if ($("mint-lifetime").value) body.lifetime = Number($("mint-lifetime").value);
+    const minted = await api("POST", "/tokens", body);
+    $("minted-token").textContent = minted.access_token;
+    $("minted-claims").textContent = JSON.stringify(minted.claims, null, 2);
+    $("minted-curl").textContent = minted.curl;
+    $("minted").hidden = false;
+    return `minted a ${minted.vendor} token for ${minted.client_id}, ${minted.expires_in} s`;
+  });
+}
+
+async function loadClaims() {
+  const data = await api("GET", "/claims");
+  const key = JSON.stringify(data.armed);
+  if (key === state.claimsKey) return;
+  state.claimsKey = key;
+  const body = $("claims-body");
+  body.replaceChildren();
+  for (const armed of data.armed) {
+    const row = document.createElement("tr");
+    for (const value of [armed.id, armed.vendor, armed.client_id || "every", JSON.stringify(armed.claims),
+      JSON.stringify(armed.header), armed.remaining === null ? "∞" : armed.remaining, armed.applied]) {
+      cell(row, value, "mono");
+    }
+    body.appendChild(row);
+  }
+}
+
+async function armClaims(event) {
+  event.preventDefault();
+  await act(async () => {
+    const body = { vendor: $("claims-vendor").value, claims: parseJson("claims-json", "claims") };
+    if ($("claims-client").value.trim()) body.client_id = $("claims-client").value.trim();
+    if ($("claims-times").value) body.times = Number($("claims-times").value);
+    const armed = await api("POST", "/claims", body);
+    return `armed claims ${armed.id} for ${armed.vendor}`;
+  });
+}
+
+async function revokeToken(event) {
+  event.preventDefault();
+  await act(async () => {
+    await api("POST", "/revoke", { token: $("revoke-token").value.trim() });
+    $("revoke-token").value = "";
+    return "token revoked";
+  });
+}
+
+// Clients and keys.
+async function addClient(event) {
+  event.preventDefault();
+  await act(async () => {
+    const answer = await api("POST", "/clients", { vendor: $("client-vendor").value, client: parseJson("client-json", "client") });
+    return `added a ${answer.vendor} client (${answer.fields.join(", ")})`;
+  });
+}
+
+async function rotateKeys(event) {
+  event.preventDefault();
+  await act(async () => {
+    const rotated = await api("POST", "/keys/rotate", { vendor: $("rotate-vendor").value });
+    $("rotate-result").textContent = `signing with ${rotated.kid}; next ${rotated.next.join(", ")}`;
+    return `rotated ${rotated.vendor}'s keys`;
   });
 }
 
@@ -218,7 +313,8 @@ async function loadJournal() {
       const pre = document.createElement("pre");
       pre.textContent = JSON.stringify({
         request: { method: entry.method, path: entry.path, query: entry.query, headers: entry.headers, body: entry.body },
-        answer: { status: entry.status, fault: entry.fault, duration_ms: entry.duration_ms, worker: entry.worker },
+        answer: { status: entry.status, fault: entry.fault, claims: entry.claims, duration_ms: entry.duration_ms,
+          worker: entry.worker },
       }, null, 2);
       td.appendChild(pre);
       body.appendChild(details);
@@ -241,7 +337,7 @@ async function act(action, done) {
 }
 
 async function refresh() {
-  await Promise.all([loadFaults(), loadClock(), loadChaos(), loadJournal()]);
+  await Promise.all([loadFaults(), loadClaims(), loadClock(), loadChaos(), loadJournal()]);
 }
 
 async function poll() {
@@ -291,6 +387,13 @@ function wire() {
     $(id).addEventListener("input", () => loadJournal().catch(report));
   }
   $("journal-clear").addEventListener("click", () => act(() => api("DELETE", "/requests"), "journal cleared"));
+  $("mint-form").addEventListener("submit", mintToken);
+  $("minted-copy").addEventListener("click", () => copyText($("minted-curl").textContent, "curl line"));
+  $("claims-form").addEventListener("submit", armClaims);
+  $("claims-clear").addEventListener("click", () => act(() => api("DELETE", "/claims"), "disarmed every claim set"));
+  $("revoke-form").addEventListener("submit", revokeToken);
+  $("client-form").addEventListener("submit", addClient);
+  $("rotate-form").addEventListener("submit", rotateKeys);
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

@@ -1,4 +1,4 @@
-"""`@pytest.mark.tokenmock(...)`: settings, faults, sequences, chaos, clock and clients for one test.
+"""`@pytest.mark.tokenmock(...)`: settings, faults, sequences, chaos, clock, clients and claims for one test.
 
     @pytest.mark.tokenmock(fault={"kind": "documented", "vendor": "clickview", "status": 401})
     def test_the_client_reports_a_refused_login(tokenmock_server): ...
@@ -10,6 +10,7 @@ Keys (each optional; a marker on a class or module applies to its tests, the clo
     chaos      a seed, or {"seed", "exclude"}
     clock      {"freeze": True | timestamp, "set": timestamp, "advance": seconds}
     clients    a runtime client, or a list: {"vendor", **credentials}
+    claims     claims for the next tokens, or a list: {"vendor", "claims", "client_id", "times", "kid"}
 
 Faults are armed from the farthest marker to the closest, every fault before any sequence, and answer
 one request each in that order (oldest first), so a module's fault takes a test's first matching request.
@@ -25,7 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-KEYS = ("settings", "fault", "sequence", "chaos", "clock", "clients")
+KEYS = ("settings", "fault", "sequence", "chaos", "clock", "clients", "claims")
+CLAIMS_OPTIONS = ("vendor", "claims", "client_id", "times", "kid")
 FAULT_OPTIONS = ("vendor", "operation", "times", "probability", "seed")
 CLOCK_MOVES = ("freeze", "set", "advance")
 
@@ -44,9 +46,11 @@ class Plan:
     chaos: dict[str, Any] | None = None
     clock: dict[str, Any] = field(default_factory=dict)
     clients: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.settings or self.faults or self.sequences or self.chaos or self.clock or self.clients)
+        armed = self.faults or self.sequences or self.chaos or self.clock or self.clients or self.claims
+        return bool(self.settings or armed)
 
 
 def plan(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> Plan:
@@ -65,6 +69,7 @@ def plan(markers: Iterable[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> Plan:
             result.chaos = _chaos(kwargs["chaos"])
         result.clock.update(_clock(kwargs.get("clock", {})))
         result.clients += [_client(c) for c in _many(kwargs.get("clients"), "clients")]
+        result.claims += [_claims(c) for c in _many(kwargs.get("claims"), "claims")]
     return result
 
 
@@ -86,6 +91,9 @@ def apply(armed: Plan, controller: Any) -> None:
         controller.fault(fault.get("vendor"), fault.get("operation"), fault["kind"], **options, **params)
     for sequence in armed.sequences:
         controller.sequence(sequence.get("vendor"), sequence.get("operation"), list(sequence["steps"]))
+    for claims in armed.claims:
+        shaping = {k: claims[k] for k in ("client_id", "times", "kid") if k in claims}
+        controller.claims(claims["vendor"], claims["claims"], **shaping)
     if armed.chaos is not None:
         controller.chaos(armed.chaos["seed"], exclude=armed.chaos.get("exclude", ()))
 
@@ -141,3 +149,13 @@ def _client(client: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(client.get("vendor"), str) or len(client) < 2:
         raise MarkerError('a tokenmock client needs "vendor" and its credentials (e.g. client_id, client_secret)')
     return client
+
+
+def _claims(claims: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(claims.get("vendor"), str) or not isinstance(claims.get("claims"), Mapping):
+        raise MarkerError('tokenmock claims need "vendor" and "claims" (a mapping), e.g. {"vendor": "clickview", '
+                          '"claims": {"tenant": "acme"}}')
+    unknown = sorted(set(claims) - set(CLAIMS_OPTIONS))
+    if unknown:
+        raise MarkerError(f"tokenmock claims take {', '.join(CLAIMS_OPTIONS)}, not {', '.join(unknown)}")
+    return claims
