@@ -9,9 +9,19 @@ from tokenmock.mockserver.controls.clock import Clock
 from tokenmock.mockserver.pipeline.core import ResponseDrift, StartupError, TokenMock
 
 if TYPE_CHECKING:
+    from tokenmock.mockserver.controls.async_controller import AsyncMockController
     from tokenmock.mockserver.controls.controller import ControlError, MockController
 
-__all__ = ["Clock", "ControlError", "MockController", "ResponseDrift", "StartupError", "TokenMock", "create_app"]
+__all__ = [
+    "AsyncMockController",
+    "Clock",
+    "ControlError",
+    "MockController",
+    "ResponseDrift",
+    "StartupError",
+    "TokenMock",
+    "create_app",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +30,8 @@ def __getattr__(name: str) -> Any:
         from tokenmock.mockserver.controls import controller
 
         return getattr(controller, name)
+    if name == "AsyncMockController":  # httpx, only for asyncio tests
+        from tokenmock.mockserver.controls import async_controller
+
+        return async_controller.AsyncMockController
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
