@@ -9,9 +9,11 @@ through `npx` (its first run downloads it); without node it is skipped here and 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -46,7 +48,10 @@ class Prism:
         command = ["npx", "--yes", PRISM, "proxy", str(OPENAPI / f"{vendor}.yaml"), upstream,
                    "--host", "127.0.0.1", "--port", str(self.port)]
         with self.log.open("w") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
+            # A session of its own: npx starts prism as a child, and stop() must end both.
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True
+            )
         deadline = time.monotonic() + START_BOUND
         while "Prism is listening" not in self.log.read_text(errors="replace"):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -55,12 +60,15 @@ class Prism:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
+        """End npx and the prism it started (their process group, which only this test made)."""
+        for signal_number in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal_number)
             try:
                 self.process.wait(timeout=10)
+                break
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                continue
 
 
 class Violations:

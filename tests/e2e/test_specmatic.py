@@ -15,6 +15,7 @@ import base64
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,10 +74,19 @@ def tokens(base: str, vendor: str) -> dict[str, str]:
 
 
 def specmatic(vendor: str, base: str, env: dict[str, str], workdir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["npx", "--yes", SPECMATIC, "test", str(OPENAPI / f"{vendor}.yaml"), "--testBaseURL", f"{base}/{vendor}"],
-        cwd=workdir, env={**os.environ, **env}, capture_output=True, text=True, timeout=RUN_BOUND, check=False,
+    """One `specmatic test` run. npx starts java as a child: both run in a process group of their own,
+    which a run past RUN_BOUND loses whole (subprocess.run's timeout would kill npx alone)."""
+    command = ["npx", "--yes", SPECMATIC, "test", str(OPENAPI / f"{vendor}.yaml"), "--testBaseURL", f"{base}/{vendor}"]
+    process = subprocess.Popen(
+        command, cwd=workdir, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
     )
+    try:
+        out, err = process.communicate(timeout=RUN_BOUND)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 @pytest.mark.parametrize("vendor", ["clickview", "junctiontv", "vision10", "divetv"])
