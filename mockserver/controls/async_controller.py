@@ -21,7 +21,7 @@ try:
 except ModuleNotFoundError:  # pragma: no cover - depends on what the user installed
     raise ImportError("AsyncMockController needs httpx: pip install 'tokenmock[async]'") from None
 
-from tokenmock.mockserver.controls.controller import AdminCall, Controls, refusal_detail
+from tokenmock.mockserver.controls.controller import AdminCall, Controls
 
 
 class AsyncMockController(Controls):
@@ -44,17 +44,8 @@ class AsyncMockController(Controls):
         return self._send_async(call)
 
     async def _send_async(self, call: AdminCall) -> Any:
-        response = await self.http.request(
-            call.method,
-            self._url(call),
-            json=call.body,
-            params=call.params,
-            headers={**self._headers, **call.headers},
-            timeout=self.timeout,
-        )
-        if response.status_code >= 400:
-            raise call.refused(response.status_code, refusal_detail(response.text))
-        return call.result(response.json() if response.content else None)
+        response = await self.http.request(call.method, self._url(call), **self._options(call))
+        return self._answer(call, response.status_code, response.text)
 
     async def aclose(self) -> None:
         """Close the httpx client this controller made (not one it was given)."""

@@ -131,6 +131,22 @@ class Controls:
     def _url(self, call: AdminCall) -> str:
         return f"{self.base_url}/__mock{call.path}"
 
+    def _options(self, call: AdminCall) -> dict[str, Any]:
+        """What requests and httpx both take for `call`, besides its method and URL."""
+        return {
+            "json": call.body,
+            "params": call.params,
+            "headers": {**self._headers, **call.headers},
+            "timeout": self.timeout,
+        }
+
+    @staticmethod
+    def _answer(call: AdminCall, status: int, text: str) -> Any:
+        """`call.result` of the answer's JSON, or the ControlError of a refusal."""
+        if status >= 400:
+            raise call.refused(status, refusal_detail(text))
+        return call.result(json.loads(text) if text else None)
+
     def _send(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         return self._run(AdminCall(method, path, body, params))
 
@@ -302,14 +318,5 @@ class MockController(Controls):
         self.session = session or requests.Session()
 
     def _run(self, call: AdminCall) -> Any:
-        response = self.session.request(
-            call.method,
-            self._url(call),
-            json=call.body,
-            params=call.params,
-            headers={**self._headers, **call.headers},
-            timeout=self.timeout,
-        )
-        if response.status_code >= 400:
-            raise call.refused(response.status_code, refusal_detail(response.text))
-        return call.result(response.json() if response.content else None)
+        response = self.session.request(call.method, self._url(call), **self._options(call))
+        return self._answer(call, response.status_code, response.text)
